@@ -1,0 +1,26 @@
+# Every third-party dependency, found once here. All come from Debian 12 packages
+# installed by scripts/install-deps.sh.
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS json url)
+find_package(SQLite3 REQUIRED)
+find_package(PostgreSQL REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(CURL REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+pkg_check_modules(HS REQUIRED IMPORTED_TARGET libhs)
+if(NOT FW_FUZZ)
+  find_package(spdlog REQUIRED)
+endif()
+if(FW_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(FW_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+# Usage: link PkgConfig::RE2, PkgConfig::HS, Boost::json, Boost::url, SQLite::SQLite3,
+# PostgreSQL::PostgreSQL, yaml-cpp, OpenSSL::SSL, OpenSSL::Crypto, CURL::libcurl, ZLIB::ZLIB,
+# CLI11::CLI11, spdlog::spdlog, Threads::Threads.

@@ -1,0 +1,64 @@
+# Helpers shared by every module's CMakeLists.txt.
+#   fw_library(NAME SOURCES a.cpp b.cpp DEPS fw::util re2::re2)  -> target fw_NAME, alias fw::NAME
+#   fw_test(NAME SOURCES x_test.cpp DEPS fw::cel)                 -> gtest binary, registered with ctest
+#   fw_bench(NAME SOURCES x_bench.cpp DEPS fw::cel)               -> Google Benchmark binary (not run by ctest)
+# Tests find shared/ test data through the FW_SHARED_DIR compile definition.
+
+set(FW_WARNINGS -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  # libstdc++ 12 hides <expected> unless __cpp_concepts >= 202002L; clang 16 implements
+  # what it needs (P0848) but still advertises 201907L.
+  add_compile_options(-Wno-builtin-macro-redefined -Wno-macro-redefined -D__cpp_concepts=202002L)
+endif()
+
+if(NOT DEFINED FW_SHARED_DIR)
+  get_filename_component(FW_SHARED_DIR ${CMAKE_SOURCE_DIR}/../shared ABSOLUTE)
+endif()
+set(FW_SHARED_DIR ${FW_SHARED_DIR} CACHE PATH "the shared/ folder with test corpora")
+
+function(fw_library name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(fw_${name} STATIC ${A_SOURCES})
+  add_library(fw::${name} ALIAS fw_${name})
+  target_include_directories(fw_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(fw_${name} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS})
+  target_compile_options(fw_${name} PRIVATE ${FW_WARNINGS})
+endfunction()
+
+function(fw_test name)
+  if(NOT FW_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(A "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_compile_definitions(${name} PRIVATE
+    FW_SHARED_DIR="${FW_SHARED_DIR}" FW_SOURCE_DIR="${CMAKE_SOURCE_DIR}" FW_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  target_compile_options(${name} PRIVATE ${FW_WARNINGS})
+  add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
+  if(NOT A_TIMEOUT)
+    set(A_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${A_TIMEOUT} LABELS "${A_LABELS}")
+endfunction()
+
+function(fw_bench name)
+  if(NOT FW_BENCH)
+    return()
+  endif()
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS} benchmark::benchmark)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_compile_definitions(${name} PRIVATE
+    FW_SHARED_DIR="${FW_SHARED_DIR}" FW_SOURCE_DIR="${CMAKE_SOURCE_DIR}" FW_BINARY_DIR="${CMAKE_BINARY_DIR}")
+endfunction()
+
+# fw_fuzz(NAME SOURCES f.cpp DEPS ...): libFuzzer target, only in FW_FUZZ builds (clang).
+function(fw_fuzz name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+endfunction()

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything fleetward needs to build, test and run on Debian 12.
+# Safe to run again: packages already present are left alone (apt no-op),
+# npm packages are installed from the lock files only when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libsqlite3-dev sqlite3 libpq-dev libyaml-cpp-dev libre2-dev libhyperscan-dev
+  libssl-dev libcurl4-openssl-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang-16 libclang-rt-16-dev
+  postgresql nginx-light chromium chromium-driver
+  ca-certificates curl
+)
+
+# Node.js and npm: this machine kind ships them; install Debian's only when absent
+# (Debian's npm conflicts with a vendor-packaged nodejs that bundles npm).
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: Debian packages already installed"
+fi
+
+# npm packages (pinned by package-lock.json): uap-core rules, dashboard build and browser tests.
+if [ -f third_party/npm/package.json ] && [ ! -d third_party/npm/node_modules ]; then
+  (cd third_party/npm && npm ci --no-audit --no-fund --loglevel=error)
+fi
