@@ -40,3 +40,8 @@ fi
 if [ -f third_party/npm/package.json ] && [ ! -d third_party/npm/node_modules ]; then
   (cd third_party/npm && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# uap-core User-Agent rules for src/detect (regexes.yaml), pinned by third_party/uap-core/package-lock.json.
+if [ -f third_party/uap-core/package.json ] && [ ! -f third_party/uap-core/node_modules/uap-core/regexes.yaml ]; then
+  (cd third_party/uap-core && npm ci --no-audit --no-fund --loglevel=error)
+fi
