@@ -80,6 +80,7 @@ struct Device {
 struct Sighting {
   std::string user;          // as written in the log ("DOMAIN\\ivanov", "ivanov@example.org")
   std::string person_id;     // attributed Person, empty if unknown
+  std::string device_id;     // the inventory Device it became, empty until ingested
   std::string fingerprint;   // stable key of the client: ActiveSync device id or hash of UA
   std::string user_agent;
   std::string activesync_id;

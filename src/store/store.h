@@ -1,0 +1,213 @@
+// The Store: fleetward's persistent state behind one interface, with SQLite (embedded
+// default) and PostgreSQL implementations that callers cannot tell apart.
+//
+// Use: auto store = Store::open("/var/lib/fleetward/fleetward.db") or
+// Store::open("postgresql://user@host/db"). All work happens inside explicit transactions:
+//   store->write([&](Tx& tx) -> Status { ...; return {}; });   // commits on success, rolls back on error
+//   store->read([&](Tx& tx) -> Status { ... });                 // a consistent read snapshot
+// A Store is thread-safe (it hands each transaction its own connection or serialises them);
+// a Tx belongs to the thread running the callback and must not escape it.
+// Errors: not_found for a missing entity on get/update/delete, already_exists for a taken
+// unique key, conflict for a foreign-key or state violation, io_error/unavailable for the
+// database itself. A failed write leaves the database exactly as it was.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/model.h"
+#include "util/error.h"
+
+namespace fw::store {
+
+// Keyset pagination: items come in a stable order (by id); `cursor` is opaque text from a
+// previous page's next_cursor ("" = from the start). limit is clamped to [1, 1000].
+struct PageRequest {
+  std::string cursor;
+  int limit = 100;
+};
+
+template <class T>
+struct Page {
+  std::vector<T> items;
+  std::string next_cursor;  // "" when this is the last page
+};
+
+struct OrgUnitFilter {
+  std::string subtree;  // path; "" = all
+};
+
+struct PersonFilter {
+  std::string subtree;   // org-unit path subtree; "" = all
+  std::string search;    // case-insensitive substring of name, e-mail or login; "" = all
+  std::string manager_id;
+};
+
+struct DeviceFilter {
+  std::string subtree;    // owner's org-unit subtree; "" = all
+  std::string owner_id;
+  std::string os_family;  // exact canonical family
+  std::optional<model::DeviceType> type;
+  std::optional<model::DeviceSource> source;
+  std::optional<bool> managed;
+  std::optional<Time> seen_before, seen_after;  // last_seen < before, last_seen >= after
+  std::string search;     // case-insensitive substring of id, model, vendor, owner name/e-mail
+};
+
+// A stored policy or campaign document: the YAML text as applied, versioned.
+struct PolicyDoc {
+  std::string id;         // the document's id: "replace-ios"
+  std::string kind;       // "policy" | "campaign"
+  int64_t version = 0;    // 1, 2, ... assigned by the store on put
+  std::string source;     // YAML text
+  std::string source_name;  // file name it came from
+  Time applied_at{};
+  std::string applied_by;
+  bool active = true;     // false once withdrawn
+};
+
+enum class FindingStatus { pass, fail, exempt, unknown };
+std::string_view to_string(FindingStatus s) noexcept;
+std::optional<FindingStatus> parse_finding_status(std::string_view s) noexcept;
+
+// The current result of one rule on one device. Key: (device_id, rule_key).
+struct Finding {
+  std::string device_id;
+  std::string person_id;      // owner at evaluation time; may be ""
+  std::string policy_id;      // document id (policy or campaign)
+  std::string rule_key;       // "<policy_id>/<rule_id>"
+  FindingStatus status = FindingStatus::unknown;
+  std::string severity;       // low|medium|high|critical
+  std::string detail;         // evaluation error text for unknown; exemption id for exempt
+  std::optional<Time> first_failed_at;  // set when status became fail; kept while failing
+  Time last_evaluated_at{};
+  Time status_since{};        // when the current status began
+};
+
+// One status change of a finding, kept forever: the state on any past day is the latest
+// change at or before that day.
+struct FindingChange {
+  std::string device_id;
+  std::string person_id;
+  std::string policy_id;
+  std::string rule_key;
+  FindingStatus status = FindingStatus::unknown;
+  Time at{};
+};
+
+struct FindingFilter {
+  std::string policy_id;
+  std::string rule_key;
+  std::string device_id;
+  std::string person_id;
+  std::string subtree;  // owner's org unit subtree
+  std::optional<FindingStatus> status;
+};
+
+struct Exemption {
+  std::string id;
+  std::string person_id;   // exactly one of person_id / device_id is set
+  std::string device_id;
+  std::string policy_id;   // campaign or policy id; with rule_id "" it covers the whole document
+  std::string rule_id;
+  std::string reason;
+  std::string approver;
+  Time created_at{};
+  Time expires_at{};       // exemption applies while now < expires_at
+};
+
+class Tx {
+ public:
+  virtual ~Tx() = default;
+
+  // Org units. put_* create or replace by id (audit is the caller's job via append_audit).
+  virtual Status put_org_unit(const model::OrgUnit& u) = 0;
+  virtual Result<model::OrgUnit> get_org_unit(std::string_view id) = 0;
+  virtual Result<model::OrgUnit> get_org_unit_by_path(std::string_view path) = 0;
+  virtual Status delete_org_unit(std::string_view id) = 0;  // conflict if people or children reference it
+  virtual Result<Page<model::OrgUnit>> list_org_units(const OrgUnitFilter& f, const PageRequest& p) = 0;
+
+  // People.
+  virtual Status put_person(const model::Person& p) = 0;  // conflict if org unit or manager missing
+  virtual Result<model::Person> get_person(std::string_view id) = 0;
+  // Finds a person by login or e-mail, case-insensitively; not_found if none.
+  virtual Result<model::Person> find_person(std::string_view login_or_email) = 0;
+  virtual Status delete_person(std::string_view id) = 0;
+  virtual Result<Page<model::Person>> list_people(const PersonFilter& f, const PageRequest& p) = 0;
+
+  // Devices (with their apps, replaced as a whole on put).
+  virtual Status put_device(const model::Device& d) = 0;  // conflict if owner missing
+  virtual Result<model::Device> get_device(std::string_view id) = 0;
+  virtual Status delete_device(std::string_view id) = 0;
+  virtual Result<Page<model::Device>> list_devices(const DeviceFilter& f, const PageRequest& p) = 0;
+  // Streams every device matching f in id order, with apps, without paging; stops early and
+  // returns the callback's error if it fails. For evaluation and reports over the whole fleet.
+  virtual Status scan_devices(const DeviceFilter& f,
+                              const std::function<Status(const model::Device&)>& fn) = 0;
+  virtual Result<int64_t> count_devices(const DeviceFilter& f) = 0;
+
+  // Audit: appends an event, filling seq, prev_hash and hash (hash chain over all events).
+  virtual Result<model::AuditEvent> append_audit(model::AuditEvent e) = 0;
+  virtual Result<Page<model::AuditEvent>> list_audit(const PageRequest& p) = 0;  // by seq
+
+  // API tokens.
+  virtual Status put_token(const model::ApiToken& t) = 0;
+  virtual Result<model::ApiToken> find_token_by_hash(std::string_view secret_hash) = 0;
+
+  // Policy documents: put stores a new version (version = previous + 1) and returns it.
+  virtual Result<PolicyDoc> put_policy(PolicyDoc d) = 0;
+  virtual Result<PolicyDoc> get_policy(std::string_view id) = 0;  // latest version
+  virtual Result<std::vector<PolicyDoc>> list_policies(bool active_only) = 0;  // latest versions
+
+  // Findings: upsert current results; a status change must also be recorded with
+  // add_finding_changes by the caller (the policy engine decides what changed).
+  virtual Status put_findings(const std::vector<Finding>& fs) = 0;
+  virtual Status add_finding_changes(const std::vector<FindingChange>& cs) = 0;
+  virtual Result<Page<Finding>> list_findings(const FindingFilter& f, const PageRequest& p) = 0;
+  virtual Status scan_findings(const FindingFilter& f, const std::function<Status(const Finding&)>& fn) = 0;
+  virtual Status scan_finding_changes(std::string_view policy_id,
+                                      const std::function<Status(const FindingChange&)>& fn) = 0;  // by time
+  virtual Status delete_findings_for_device(std::string_view device_id) = 0;
+
+  // Exemptions.
+  virtual Status put_exemption(const Exemption& e) = 0;
+  virtual Result<Exemption> get_exemption(std::string_view id) = 0;
+  virtual Status delete_exemption(std::string_view id) = 0;
+  virtual Result<std::vector<Exemption>> list_exemptions(std::string_view policy_id) = 0;  // "" = all
+
+  // Sightings from access logs, keyed by (user, fingerprint). put merges into what is
+  // stored: count adds up, first_seen takes the minimum, last_seen the maximum, the rest
+  // is replaced.
+  virtual Status put_sightings(const std::vector<model::Sighting>& s) = 0;
+  // By device id or person id ("" = any); newest last_seen first; at most `limit`.
+  virtual Result<std::vector<model::Sighting>> list_sightings(std::string_view device_id,
+                                                              std::string_view person_id, int limit) = 0;
+
+  // Small key/value settings (organisation name, time zone, schema facts).
+  virtual Status put_setting(std::string_view key, std::string_view value) = 0;
+  virtual Result<std::string> get_setting(std::string_view key) = 0;  // not_found if unset
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating if needed) and migrates to the newest schema, all-or-nothing per
+  // migration. `url` is a file path (SQLite, WAL) or "postgresql://..." (libpq URI).
+  static Result<std::unique_ptr<Store>> open(std::string_view url);
+
+  // Runs fn in one read-write transaction; commits if fn succeeds, else rolls back and
+  // returns fn's error. Retries on SQLITE_BUSY / serialization failures internally.
+  virtual Status write(const std::function<Status(Tx&)>& fn) = 0;
+  // Runs fn in a read-only transaction (a consistent snapshot).
+  virtual Status read(const std::function<Status(Tx&)>& fn) = 0;
+
+  virtual int schema_version() const = 0;
+  virtual std::string_view backend() const = 0;  // "sqlite" | "postgres"
+};
+
+}  // namespace fw::store
