@@ -10,6 +10,10 @@
 // Errors: not_found for a missing entity on get/update/delete, already_exists for a taken
 // unique key, conflict for a foreign-key or state violation, io_error/unavailable for the
 // database itself. A failed write leaves the database exactly as it was.
+// Once a statement of a transaction fails in the database (a constraint error, I/O), the
+// transaction is doomed on both backends: later calls on that Tx return the same error and
+// write() rolls back and returns it even if the callback returns success. Lookups that
+// merely find nothing (not_found) do not doom it.
 #pragma once
 
 #include <functional>
@@ -153,6 +157,13 @@ class Tx {
   // Audit: appends an event, filling seq, prev_hash and hash (hash chain over all events).
   virtual Result<model::AuditEvent> append_audit(model::AuditEvent e) = 0;
   virtual Result<Page<model::AuditEvent>> list_audit(const PageRequest& p) = 0;  // by seq
+  // Re-reads the whole audit log in seq order and checks the chain: seqs are 1, 2, 3...
+  // without gaps, each prev_hash equals the previous event's hash ("" for the first), each
+  // hash is the SHA-256 of the event's canonical serialisation (docs/storage.md), and the
+  // newest matches the stored chain head. Returns the number of events verified; fails with
+  // Errc::conflict naming the first bad event ("audit seq N") if a row was altered, removed
+  // or inserted behind the store's back. Reads only; O(events).
+  virtual Result<int64_t> verify_audit_chain() = 0;
 
   // API tokens.
   virtual Status put_token(const model::ApiToken& t) = 0;
