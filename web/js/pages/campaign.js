@@ -1,0 +1,53 @@
+// One campaign: scope and level, rules, schedule, exemptions with expiry, actions due now,
+// and links to its report (HTML) and findings. Single-threaded.
+
+import { h, clear } from '../dom.js';
+import { t, date, dateTime, num } from '../i18n.js';
+import { api } from '../api.js';
+import { severityBadge, personLink, deviceLink } from '../common.js';
+import { table } from './person.js';
+import { reportHtmlUrl } from '../reports.js';
+
+export async function render(root, route) {
+  const id = route.id;
+  const enc = encodeURIComponent(id);
+  const [c, ex, actions] = await Promise.all([
+    api(`campaigns/${enc}`),
+    api('exemptions', { params: { policy_id: id } }).catch(() => ({ items: [] })),
+    api(`campaigns/${enc}/actions`).catch(() => ({ items: [] })),
+  ]);
+  const now = Date.now();
+  const exemptions = ex.items || [];
+  const due = actions.items || actions.actions || [];
+  clear(root).append(
+    h('nav.crumbs', { 'aria-label': t('common.breadcrumbs') }, h('a', { href: '#/policies' }, t('policies.title')), ' › ', c.title || id),
+    h('h1', c.title || id),
+    h('p', h('a.btn', { href: reportHtmlUrl(id), target: '_blank', rel: 'noopener', 'data-testid': 'campaign-report' }, t('overview.report_html')), ' ',
+      h('a.btn', { href: `#/findings?policy_id=${enc}&status=fail` }, t('campaign.failing'))),
+    h('dl.facts',
+      h('dt', t('campaign.start')), h('dd', dateTime(c.start)),
+      h('dt', t('overview.deadline')), h('dd', dateTime(c.deadline)),
+      h('dt', t('campaign.grace')), h('dd', c.grace || '—'),
+      h('dt', t('campaign.scope')), h('dd', (c.scope || []).map((s) => `${s.path} (${t(`level.${s.level}`)})`).join(', ') || t('campaign.everyone'))),
+    h('h2', t('campaign.rules')),
+    table([t('policy.rule'), t('finding.severity'), t('policy.when'), t('policy.require'), t('policy.remedy')],
+      (c.rules || []).map((r) => [h('span', h('strong', r.id), r.title ? ` — ${r.title}` : ''), severityBadge(r.severity),
+        r.when ? h('code', r.when) : '—', h('code', r.require || '—'), r.remedy || '—']), 'campaign-rules'),
+    h('h2', t('campaign.schedule')),
+    table([t('campaign.when'), t('campaign.notify'), t('campaign.action')],
+      (c.schedule || []).map((s) => [s.label || s.at || (s.every ? `every ${s.every}` : '—'), (s.notify || []).join(', ') || '—',
+        s.block || s.action === 'block' ? t('campaign.block') : '—']), 'campaign-schedule'),
+    h('h2', t('campaign.due_now'), ' ', h('span.muted', `(${num(due.length)})`)),
+    table([t('finding.person'), t('campaign.when'), t('campaign.point'), t('campaign.notify'), t('campaign.action')],
+      due.slice(0, 200).map((a) => [personLink(a.person_id, a.person_name), dateTime(a.at || a.point?.at), a.label || a.point?.label,
+        (a.notify || a.point?.notify || []).join(', ') || '—', (a.block || a.point?.block) ? t('campaign.block') : '—']), 'campaign-actions'),
+    h('h2', t('campaign.exemptions'), ' ', h('span.muted', `(${num(exemptions.length)})`)),
+    table([t('exemption.subject'), t('policy.rule'), t('exemption.reason'), t('exemption.approver'), t('exemption.expires')],
+      exemptions.map((e) => {
+        const expired = new Date(e.expires_at).getTime() <= now;
+        return [e.person_id ? personLink(e.person_id) : deviceLink(e.device_id), e.rule_id || t('exemption.all_rules'), e.reason,
+          e.approver, h(expired ? 'span.muted' : 'span', `${date(e.expires_at)}${expired ? ` (${t('exemption.expired')})` : ''}`)];
+      }), 'campaign-exemptions'),
+  );
+  root.dataset.title = c.title || id;
+}
