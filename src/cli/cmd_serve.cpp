@@ -1,0 +1,67 @@
+// `fleetward serve --db PATH|postgresql://... --listen HOST:PORT`: opens (and migrates) the
+// store, serves the HTTP API until SIGINT/SIGTERM, then finishes in-flight requests and
+// closes the store. Prints "Listening on http://HOST:PORT" (the real port for :0).
+#include <cstdio>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+#include "server/server.h"
+#include "store/store.h"
+
+namespace {
+
+struct ServeArgs {
+  std::string db = "fleetward.db";
+  std::string listen = "127.0.0.1:8080";
+  int threads = 4;
+  std::string static_dir;
+  std::string log_level = "info";
+};
+
+void run_serve(const ServeArgs& a) {
+  fw::server::log_to_stderr(a.log_level);
+  fw::server::ServerOptions opts;
+  opts.threads = a.threads;
+  opts.handle_signals = true;
+  if (auto st = fw::server::parse_listen(a.listen, opts); !st) {
+    std::cerr << "fleetward serve: --listen " << a.listen << ": " << st.error().message << "\n";
+    throw CLI::RuntimeError(2);
+  }
+  auto store = fw::store::Store::open(a.db);
+  if (!store) {
+    std::cerr << "fleetward serve: " << a.db << ": " << store.error().to_string() << "\n";
+    throw CLI::RuntimeError(1);
+  }
+  fw::SystemClock clock;
+  {
+    fw::server::Services services(**store, clock);
+    services.static_dir = a.static_dir;
+    auto srv = fw::server::Server::start(opts, services);
+    if (!srv) {
+      std::cerr << "fleetward serve: " << srv.error().to_string() << "\n";
+      throw CLI::RuntimeError(1);
+    }
+    std::cout << "Listening on " << (*srv)->url() << std::endl;
+    spdlog::info("serving {} ({}) on {}", a.db, (*store)->backend(), (*srv)->url());
+    (*srv)->wait();
+  }
+  store->reset();  // closes the database cleanly
+  spdlog::info("stopped");
+}
+
+void add_serve(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Serve the HTTP API and dashboard");
+  cmd->add_option("--db", args->db, "SQLite file or postgresql:// URL")->capture_default_str();
+  cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0 = any)")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--static-dir", args->static_dir, "serve static files from this directory for /");
+  cmd->add_option("--log-level", args->log_level, "trace|debug|info|warn|error")->capture_default_str();
+  cmd->callback([args] { run_serve(*args); });
+}
+
+}  // namespace
+
+FW_COMMAND(add_serve);

@@ -1,0 +1,88 @@
+// The HTTP vocabulary route handlers use: Request, Response, Handler, Access, and helpers to
+// read JSON bodies and query parameters with errors that name the field. Route files
+// (routes_*.cpp) include this and router.h; they never touch sockets.
+// Request/Response are plain values owned by one connection's strand; helpers are pure.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/beast/http/verb.hpp>
+#include <boost/json.hpp>
+
+#include "model/model.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/time.h"
+
+namespace fw::server {
+
+using Verb = boost::beast::http::verb;
+
+struct Request {
+  Verb method = Verb::get;
+  std::string target;                                    // raw request target
+  std::string path;                                      // decoded path
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::map<std::string, std::string, std::less<>> params;  // path parameters ({id})
+  std::map<std::string, std::string, std::less<>> headers; // lower-case names
+  std::string body;
+  std::string remote;                                    // peer address
+  std::optional<model::ApiToken> token;                  // set when the route needs auth
+
+  // The first value of a query parameter, or nullopt.
+  std::optional<std::string_view> query_value(std::string_view name) const;
+  std::string_view header(std::string_view lower_name) const;
+  std::string_view param(std::string_view name) const;
+  // The audit actor: "token:<name>" (or "anonymous").
+  std::string actor() const;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// A handler returns a Response or an Error; the server turns errors into responses with
+// error_response() (errors.h), so handlers never write error bodies themselves.
+using Handler = std::function<Result<Response>(Request&)>;
+
+// Who may call a route. public_: anyone. read: any admin-API token (admin, operator,
+// auditor). write: admin or operator tokens.
+enum class Access { public_, read, write };
+
+Response json_response(unsigned status, const boost::json::value& v);
+Response no_content();
+
+// Parses the body as JSON (1 MiB / depth 32 limits): parse_error "byte N" on bad text.
+Result<boost::json::value> parse_body(const Request& req);
+
+// Fails with invalid_argument naming the first query parameter not in `allowed`.
+Status check_query(const Request& req, std::initializer_list<std::string_view> allowed);
+// ?limit=&cursor= -> PageRequest; limit must be 1..1000 (default 100).
+Result<store::PageRequest> page_request(const Request& req);
+// Boolean parameter: "true"/"false"/"1"/"0"; nullopt when absent.
+Result<std::optional<bool>> query_bool(const Request& req, std::string_view name);
+// RFC 3339 parameter; nullopt when absent.
+Result<std::optional<Time>> query_time(const Request& req, std::string_view name);
+
+// {"items": [...], "next_cursor": "..." or null}
+template <class T, class ToJson>
+Response page_response(const store::Page<T>& page, ToJson to_json) {
+  boost::json::array items;
+  items.reserve(page.items.size());
+  for (const auto& x : page.items) items.push_back(to_json(x));
+  boost::json::value next = nullptr;
+  if (!page.next_cursor.empty()) next = boost::json::string(page.next_cursor);
+  return json_response(200, boost::json::object{{"items", std::move(items)}, {"next_cursor", std::move(next)}});
+}
+
+}  // namespace fw::server

@@ -1,0 +1,49 @@
+// Route registration: what handlers get (Services) and one function per area that adds
+// its routes. server.cpp calls every add_*_routes function from one central list; a new
+// area adds its declaration here, its routes_<area>.cpp file, and one line in that list.
+// Called once on the main thread before the server starts; handlers then run on I/O
+// threads, so what they capture must be thread-safe (the Store and the services are).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "server/http.h"
+#include "server/metrics.h"
+#include "server/router.h"
+#include "service/inventory.h"
+#include "store/store.h"
+#include "util/time.h"
+
+namespace fw::server {
+
+// What route handlers need. Owned by the caller of Server::start and outliving it.
+// Other areas add their service objects here, constructed from store and clock.
+struct Services {
+  Services(store::Store& s, const Clock& c) : store(s), clock(c), inventory(s, c) {}
+
+  store::Store& store;
+  const Clock& clock;
+  service::Inventory inventory;
+  Metrics metrics;
+  // Credentials other than a bearer token (the dashboard's session cookie), tried when a
+  // request has no Authorization header: nullopt = none presented (then 401), an error =
+  // presented but bad. Set by the area that owns them in its add_*_routes; empty = none.
+  std::function<Result<std::optional<model::ApiToken>>(const Request&)> alt_auth;
+  // Directory of static assets for "/" (the dashboard); "" = none. See add_static_routes.
+  std::string static_dir;
+};
+
+// GET /healthz, GET /metrics.
+void add_system_routes(Router& r, Services& s);
+// /api/v1/org-units, /api/v1/people, /api/v1/devices, /api/v1/audit.
+void add_inventory_routes(Router& r, Services& s);
+// The static-file hook: serves files under s.static_dir for GET requests no API route
+// matched ("/" -> index.html). Does nothing when static_dir is empty.
+void add_static_routes(Router& r, Services& s);
+
+// Every area's routes, in order (server.cpp). Exposed for tests that build a Router.
+void add_all_routes(Router& r, Services& s);
+
+}  // namespace fw::server

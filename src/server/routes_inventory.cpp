@@ -1,0 +1,153 @@
+// Inventory API: /api/v1/org-units, /api/v1/people, /api/v1/devices (list, get, create,
+// replace, patch, delete) and GET /api/v1/audit. Thin: parse -> service::Inventory -> JSON.
+// Handlers capture Services by reference; Inventory is thread-safe.
+#include "server/errors.h"
+#include "server/routes.h"
+#include "service/model_json.h"
+
+namespace fw::server {
+
+namespace {
+
+using service::from_json;
+using service::to_json;
+
+// The CRUD routes of one entity type. `Ops` supplies list/get/create/update/remove.
+template <class T, class Ops>
+void add_crud(Router& r, const std::string& base, Ops ops) {
+  r.add(Verb::get, base, Access::read, [ops](Request& req) -> Result<Response> { return ops.list(req); });
+
+  r.add(Verb::get, base + "/{id}", Access::read, [ops](Request& req) -> Result<Response> {
+    FW_TRY_STATUS(check_query(req, {}));
+    FW_TRY(T x, ops.get(req.param("id")));
+    return json_response(200, to_json(x));
+  });
+
+  r.add(Verb::post, base, Access::write, [ops, base](Request& req) -> Result<Response> {
+    FW_TRY(auto body, parse_body(req));
+    T x;
+    FW_TRY_STATUS(from_json(body, x));
+    FW_TRY(T created, ops.create(req.actor(), std::move(x)));
+    auto res = json_response(201, to_json(created));
+    res.headers.emplace_back("Location", base + "/" + created.id);
+    return res;
+  });
+
+  // PUT replaces the whole entity (fields left out take their defaults); PATCH changes only
+  // the fields given. Both: 404 if the entity does not exist; the id cannot change.
+  r.add(Verb::put, base + "/{id}", Access::write, [ops](Request& req) -> Result<Response> {
+    FW_TRY(auto body, parse_body(req));
+    std::string id(req.param("id"));
+    FW_TRY(T updated, ops.update(req.actor(), id, [&](T& cur) -> Status {
+      T fresh;
+      fresh.id = id;
+      FW_TRY_STATUS(from_json(body, fresh));
+      cur = std::move(fresh);
+      return {};
+    }));
+    return json_response(200, to_json(updated));
+  });
+
+  r.add(Verb::patch, base + "/{id}", Access::write, [ops](Request& req) -> Result<Response> {
+    FW_TRY(auto body, parse_body(req));
+    std::string id(req.param("id"));
+    FW_TRY(T updated, ops.update(req.actor(), id, [&](T& cur) { return from_json(body, cur); }));
+    return json_response(200, to_json(updated));
+  });
+
+  r.add(Verb::delete_, base + "/{id}", Access::write, [ops](Request& req) -> Result<Response> {
+    FW_TRY_STATUS(ops.remove(req.actor(), req.param("id")));
+    return no_content();
+  });
+}
+
+struct OrgUnitOps {
+  service::Inventory* inv;
+  Result<Response> list(Request& req) const {
+    FW_TRY_STATUS(check_query(req, {"limit", "cursor", "org_unit"}));
+    FW_TRY(auto page, page_request(req));
+    store::OrgUnitFilter f;
+    if (auto v = req.query_value("org_unit")) f.subtree = std::string(*v);
+    FW_TRY(auto items, inv->list_org_units(f, page));
+    return page_response(items, [](const model::OrgUnit& u) { return to_json(u); });
+  }
+  Result<model::OrgUnit> get(std::string_view id) const { return inv->get_org_unit(id); }
+  Result<model::OrgUnit> create(std::string_view a, model::OrgUnit x) const { return inv->create_org_unit(a, std::move(x)); }
+  Result<model::OrgUnit> update(std::string_view a, std::string_view id,
+                                const std::function<Status(model::OrgUnit&)>& e) const {
+    return inv->update_org_unit(a, id, e);
+  }
+  Status remove(std::string_view a, std::string_view id) const { return inv->delete_org_unit(a, id); }
+};
+
+struct PersonOps {
+  service::Inventory* inv;
+  Result<Response> list(Request& req) const {
+    FW_TRY_STATUS(check_query(req, {"limit", "cursor", "org_unit", "search", "manager_id"}));
+    FW_TRY(auto page, page_request(req));
+    store::PersonFilter f;
+    if (auto v = req.query_value("org_unit")) f.subtree = std::string(*v);
+    if (auto v = req.query_value("search")) f.search = std::string(*v);
+    if (auto v = req.query_value("manager_id")) f.manager_id = std::string(*v);
+    FW_TRY(auto items, inv->list_people(f, page));
+    return page_response(items, [](const model::Person& p) { return to_json(p); });
+  }
+  Result<model::Person> get(std::string_view id) const { return inv->get_person(id); }
+  Result<model::Person> create(std::string_view a, model::Person x) const { return inv->create_person(a, std::move(x)); }
+  Result<model::Person> update(std::string_view a, std::string_view id,
+                               const std::function<Status(model::Person&)>& e) const {
+    return inv->update_person(a, id, e);
+  }
+  Status remove(std::string_view a, std::string_view id) const { return inv->delete_person(a, id); }
+};
+
+struct DeviceOps {
+  service::Inventory* inv;
+  Result<Response> list(Request& req) const {
+    FW_TRY_STATUS(check_query(req, {"limit", "cursor", "org_unit", "owner_id", "os_family", "type", "managed",
+                                    "source", "last_seen_before", "last_seen_after", "search"}));
+    FW_TRY(auto page, page_request(req));
+    store::DeviceFilter f;
+    if (auto v = req.query_value("org_unit")) f.subtree = std::string(*v);
+    if (auto v = req.query_value("owner_id")) f.owner_id = std::string(*v);
+    if (auto v = req.query_value("os_family")) f.os_family = std::string(*v);
+    if (auto v = req.query_value("search")) f.search = std::string(*v);
+    if (auto v = req.query_value("type")) {
+      f.type = model::parse_device_type(*v);
+      if (!f.type) return fail(Errc::invalid_argument, "expected one of phone, tablet, desktop, other", "type");
+    }
+    if (auto v = req.query_value("source")) {
+      f.source = model::parse_device_source(*v);
+      if (!f.source) return fail(Errc::invalid_argument, "expected one of agent, log, import", "source");
+    }
+    FW_TRY(f.managed, query_bool(req, "managed"));
+    FW_TRY(f.seen_before, query_time(req, "last_seen_before"));
+    FW_TRY(f.seen_after, query_time(req, "last_seen_after"));
+    FW_TRY(auto items, inv->list_devices(f, page));
+    return page_response(items, [](const model::Device& d) { return to_json(d); });
+  }
+  Result<model::Device> get(std::string_view id) const { return inv->get_device(id); }
+  Result<model::Device> create(std::string_view a, model::Device x) const { return inv->create_device(a, std::move(x)); }
+  Result<model::Device> update(std::string_view a, std::string_view id,
+                               const std::function<Status(model::Device&)>& e) const {
+    return inv->update_device(a, id, e);
+  }
+  Status remove(std::string_view a, std::string_view id) const { return inv->delete_device(a, id); }
+};
+
+}  // namespace
+
+void add_inventory_routes(Router& r, Services& s) {
+  add_crud<model::OrgUnit>(r, "/api/v1/org-units", OrgUnitOps{&s.inventory});
+  add_crud<model::Person>(r, "/api/v1/people", PersonOps{&s.inventory});
+  add_crud<model::Device>(r, "/api/v1/devices", DeviceOps{&s.inventory});
+
+  r.add(Verb::get, "/api/v1/audit", Access::read, [&s](Request& req) -> Result<Response> {
+    FW_TRY_STATUS(check_query(req, {"limit", "cursor"}));
+    FW_TRY(auto page, page_request(req));
+    FW_TRY(auto items, s.inventory.list_audit(page));
+    return page_response(items, [](const model::AuditEvent& e) { return to_json(e); });
+  });
+}
+
+}  // namespace fw::server

@@ -1,0 +1,405 @@
+// The HTTP server (see server.h): listener, connections, dispatch, and the central list
+// of route areas. Threading: one io_context run by N threads; each connection lives on
+// its own strand, so a Connection's members are touched by one thread at a time. The
+// session registry is guarded by ServerImpl::mu_. Handlers run on the I/O threads.
+#include "server/server.h"
+
+#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "server/errors.h"
+#include "service/tokens.h"
+#include "util/strings.h"
+
+namespace fw::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+// ---- The central list of route areas: each area adds one line. ----
+void add_all_routes(Router& r, Services& s) {
+  add_system_routes(r, s);
+  add_inventory_routes(r, s);
+  // (policies, sightings, agent check-in, reports: add_<area>_routes(r, s); here)
+  add_static_routes(r, s);  // last: the fallback for paths no API route matched
+}
+
+Status parse_listen(std::string_view text, ServerOptions& opts) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return fail(Errc::invalid_argument, "expected HOST:PORT", "listen");
+  std::string_view host = text.substr(0, colon);
+  std::string_view port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned p = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p > 65535) {
+    return fail(Errc::invalid_argument, "bad port", "listen");
+  }
+  opts.host = host.empty() ? "0.0.0.0" : std::string(host);
+  opts.port = static_cast<uint16_t>(p);
+  return {};
+}
+
+namespace {
+
+class ServerImpl;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket&& socket, ServerImpl& srv) : stream_(std::move(socket)), srv_(srv) {}
+
+  void start();
+  // Posted to the strand at shutdown: closes the connection unless a request is under way.
+  void close_if_idle();
+
+ private:
+  void do_read();
+  void on_read(beast::error_code ec);
+  void respond(Response res, bool keep_alive, const std::string& route, std::chrono::steady_clock::time_point t0,
+               Verb method);
+  void close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> res_;
+  ServerImpl& srv_;
+  bool busy_ = false;     // a complete request is being handled or answered
+  bool reading_ = false;  // waiting in async_read
+  bool first_ = true;     // no request read yet on this connection
+};
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(const ServerOptions& opts, Services& services)
+      : opts_(opts), services_(services), ioc_(opts.threads), acceptor_(net::make_strand(ioc_)),
+        signals_(acceptor_.get_executor()), work_(net::make_work_guard(ioc_)) {
+    add_all_routes(router_, services_);
+  }
+
+  ~ServerImpl() override {
+    stop();
+    wait();
+  }
+
+  Status listen() {
+    try {
+      auto addr = net::ip::make_address(opts_.host);
+      tcp::endpoint ep(addr, opts_.port);
+      acceptor_.open(ep.protocol());
+      acceptor_.set_option(net::socket_base::reuse_address(true));
+      acceptor_.bind(ep);
+      acceptor_.listen(net::socket_base::max_listen_connections);
+      port_ = acceptor_.local_endpoint().port();
+    } catch (const std::exception& e) {
+      return fail(Errc::io_error, fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.what()),
+                  "listen");
+    }
+    if (opts_.handle_signals) {
+      signals_.add(SIGINT);
+      signals_.add(SIGTERM);
+      signals_.async_wait([this](beast::error_code ec, int sig) {
+        if (ec) return;
+        spdlog::info("signal {}: shutting down", sig);
+        stop();
+      });
+    }
+    do_accept();
+    int n = std::max(1, opts_.threads);
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] {
+        for (;;) {
+          try {
+            ioc_.run();
+            break;
+          } catch (const std::exception& e) {
+            spdlog::error("I/O thread: {}", e.what());
+          }
+        }
+      });
+    }
+    return {};
+  }
+
+  uint16_t port() const override { return port_; }
+
+  std::string url() const override {
+    std::string host = opts_.host;
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    return fmt::format("http://{}:{}", host, port_);
+  }
+
+  void stop() override {
+    if (stopping_.exchange(true)) return;
+    net::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+      signals_.cancel(ec);
+    });
+    std::vector<std::shared_ptr<Connection>> live;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : sessions_) {
+        if (auto s = w.lock()) live.push_back(std::move(s));
+      }
+    }
+    for (auto& s : live) s->close_if_idle();
+    work_.reset();
+  }
+
+  void wait() override {
+    std::lock_guard lock(join_mu_);
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+  bool stopping() const { return stopping_.load(); }
+  const ServerOptions& options() const { return opts_; }
+
+  void add_session(const std::shared_ptr<Connection>& s) {
+    std::lock_guard lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->expired()) it = sessions_.erase(it);
+      else ++it;
+    }
+    sessions_.insert(s);
+  }
+
+  // Runs one request through auth, the router and the handler; never throws.
+  Response handle(Request& req, std::string& route_label);
+
+  Metrics& metrics() { return services_.metrics; }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+        spdlog::warn("accept: {}", ec.message());
+      } else if (!stopping()) {
+        auto s = std::make_shared<Connection>(std::move(socket), *this);
+        add_session(s);
+        s->start();
+      }
+      if (!stopping()) do_accept();
+    });
+  }
+
+  Status authenticate(Request& req, Access access);
+  Status check_role(Request& req, model::ApiToken token, Access access);
+
+  ServerOptions opts_;
+  Services& services_;
+  Router router_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  net::signal_set signals_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  std::mutex join_mu_;
+  std::atomic<bool> stopping_{false};
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> sessions_;  // guarded by mu_
+};
+
+Status ServerImpl::authenticate(Request& req, Access access) {
+  if (access == Access::public_) return {};
+  auto h = req.header("authorization");
+  if (h.empty() && services_.alt_auth) {
+    FW_TRY(auto alt, services_.alt_auth(req));
+    if (alt) return check_role(req, std::move(*alt), access);
+  }
+  if (h.empty()) return fail(Errc::unauthenticated, "missing bearer token", "Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() <= kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), h.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return fail(Errc::unauthenticated, "expected \"Bearer <token>\"", "Authorization");
+  }
+  auto secret = h.substr(kBearer.size());
+  FW_TRY(auto token, service::authenticate(services_.store, secret, services_.clock.now()));
+  return check_role(req, std::move(token), access);
+}
+
+Status ServerImpl::check_role(Request& req, model::ApiToken token, Access access) {
+  using model::Role;
+  bool ok = access == Access::read
+                ? (token.role == Role::admin || token.role == Role::operator_ || token.role == Role::auditor)
+                : (token.role == Role::admin || token.role == Role::operator_);
+  if (!ok) return fail(Errc::permission_denied, "the token's role may not do this", "Authorization");
+  req.token = std::move(token);
+  return {};
+}
+
+Response ServerImpl::handle(Request& req, std::string& route_label) {
+  try {
+    auto m = router_.match(req.method, req.path);
+    if (!m.route) {
+      if (m.path_known) {
+        route_label = "(method not allowed)";
+        auto r = error_response(Error{Errc::invalid_argument, "method not allowed", "method"}, 405);
+        r.headers.emplace_back("Allow", m.allowed);
+        return r;
+      }
+      if (router_.fallback() && (req.method == Verb::get || req.method == Verb::head) &&
+          !req.path.starts_with("/api/")) {
+        route_label = "(static)";
+        auto r = router_.fallback()(req);
+        return r ? std::move(*r) : error_response(r.error());
+      }
+      route_label = "(not found)";
+      return error_response(Error{Errc::not_found, "no such endpoint", req.path});
+    }
+    route_label = m.route->pattern;
+    req.params = std::move(m.params);
+    if (auto a = authenticate(req, m.route->access); !a) return error_response(a.error());
+    auto r = m.route->handler(req);
+    if (!r) {
+      if (http_status(r.error().code) >= 500) spdlog::error("{} {}: {}", std::string(http::to_string(req.method)), req.path, r.error().to_string());
+      return error_response(r.error());
+    }
+    return std::move(*r);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: unexpected exception: {}", std::string(http::to_string(req.method)), req.path, e.what());
+    return error_response(Error{Errc::internal, "internal error", ""});
+  }
+}
+
+void Connection::start() {
+  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void Connection::close_if_idle() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    bool started = self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some());
+    if (!self->busy_ && !started) self->close();
+  });
+}
+
+void Connection::close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+}
+
+void Connection::do_read() {
+  if (srv_.stopping() && buffer_.size() == 0) return close();
+  parser_.emplace();
+  parser_->body_limit(srv_.options().body_limit);
+  parser_->header_limit(static_cast<uint32_t>(srv_.options().header_limit));
+  stream_.expires_after(first_ ? srv_.options().request_timeout : srv_.options().idle_timeout);
+  reading_ = true;
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    self->reading_ = false;
+    self->on_read(ec);
+  });
+}
+
+void Connection::on_read(beast::error_code ec) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+      ec == net::error::connection_reset || ec == net::error::eof) {
+    return close();
+  }
+  first_ = false;
+  if (ec) {
+    Response r;
+    std::string label = "(bad request)";
+    if (ec == http::error::body_limit) {
+      r = error_response(Error{Errc::too_large,
+                               fmt::format("request body larger than {} bytes", srv_.options().body_limit), "body"});
+      label = "(too large)";
+    } else if (ec == http::error::header_limit) {
+      r = error_response(Error{Errc::too_large, "request header too large", "header"}, 431);
+      label = "(too large)";
+    } else {
+      r = error_response(Error{Errc::parse_error, "malformed HTTP request: " + ec.message(), ""});
+    }
+    busy_ = true;
+    return respond(std::move(r), false, label, t0, Verb::unknown);
+  }
+  busy_ = true;
+  auto& msg = parser_->get();
+  Request req;
+  req.method = msg.method();
+  req.target = std::string(msg.target());
+  beast::error_code rec;
+  auto ep = stream_.socket().remote_endpoint(rec);
+  if (!rec) req.remote = ep.address().to_string();
+  for (const auto& f : msg) req.headers[to_lower_ascii(std::string_view(f.name_string()))] = std::string(f.value());
+  req.body = std::move(msg.body());
+  bool keep_alive = msg.keep_alive();
+  std::string label;
+  Response res;
+  auto url = boost::urls::parse_origin_form(req.target);
+  if (!url) {
+    label = "(bad request)";
+    res = error_response(Error{Errc::invalid_argument, "malformed request target", "target"});
+  } else {
+    req.path = url->path();
+    for (auto p : url->params()) req.query.emplace_back(p.key, p.value);
+    res = srv_.handle(req, label);
+  }
+  if (req.method == Verb::head) res.body.clear();
+  respond(std::move(res), keep_alive, label, t0, req.method);
+}
+
+void Connection::respond(Response r, bool keep_alive, const std::string& route, std::chrono::steady_clock::time_point t0,
+                      Verb method) {
+  keep_alive = keep_alive && !srv_.stopping();
+  res_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
+  res_->set(http::field::server, "fleetward");
+  if (!r.content_type.empty()) res_->set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res_->set(k, v);
+  res_->body() = std::move(r.body);
+  res_->keep_alive(keep_alive);
+  res_->prepare_payload();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string m = method == Verb::unknown ? "-" : std::string(http::to_string(method));
+  srv_.metrics().observe(route, m, r.status, secs);
+  spdlog::debug("{} {} -> {} ({:.1f} ms)", m, route, r.status, secs * 1000);
+  stream_.expires_after(srv_.options().request_timeout);
+  http::async_write(stream_, *res_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+    self->busy_ = false;
+    self->res_.reset();
+    if (ec || !keep_alive) return self->close();
+    self->do_read();
+  });
+}
+
+}  // namespace
+
+void log_to_stderr(std::string_view level) {
+  auto logger = spdlog::stderr_color_mt("fleetward");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(std::string(level)));
+}
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& opts, Services& services) {
+  auto s = std::make_unique<ServerImpl>(opts, services);
+  if (auto st = s->listen(); !st) {
+    s->stop();
+    s->wait();
+    return fail(st.error());
+  }
+  return std::unique_ptr<Server>(std::move(s));
+}
+
+}  // namespace fw::server
