@@ -139,6 +139,10 @@ struct Limits {
   int max_depth = 128;               // nesting of parentheses, calls, lists, maps, operators
   size_t max_literal_bytes = 4096;   // one string/bytes literal
   size_t max_list_literal = 1024;    // elements of one list or map literal
+  // Evaluation: comprehension iterations per eval() and the size of a string, bytes or list
+  // that an expression may build; exceeding one is an eval error.
+  uint64_t max_iterations = 1'000'000;
+  size_t max_value_bytes = 1 << 20;
 };
 
 struct CompileOptions {
