@@ -41,6 +41,12 @@ if [ -f third_party/npm/package.json ] && [ ! -d third_party/npm/node_modules ];
   (cd third_party/npm && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# playwright-core for the dashboard's browser tests (tests/web); it drives Debian's
+# /usr/bin/chromium and never downloads a browser.
+if [ -f tests/web/package.json ] && [ ! -f tests/web/node_modules/playwright-core/package.json ]; then
+  (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # uap-core User-Agent rules for src/detect (regexes.yaml), pinned by third_party/uap-core/package-lock.json.
 if [ -f third_party/uap-core/package.json ] && [ ! -f third_party/uap-core/node_modules/uap-core/regexes.yaml ]; then
   (cd third_party/uap-core && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,0 +1,200 @@
+// End-to-end test of the dashboard in Debian's headless Chromium against a real
+// `fleetward demo`: sign in, overview (burn-down points = report API), devices filtered to
+// iOS, a person's page, CSV export, sign out, no console errors, phone-sized layout.
+// Screenshots go to --artifacts. Usage:
+//   node dashboard.test.mjs --fleetward build/src/cli/fleetward --artifacts build/test-artifacts/web
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { args, startDemo, stopDemo, launch, watchErrors, visit } from './harness.mjs';
+
+const opt = args();
+const bin = path.resolve(opt.fleetward || '../../build/src/cli/fleetward');
+const artifacts = path.resolve(opt.artifacts || 'test-artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+let passed = 0, failed = 0;
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}\n  ${String(e.stack || e).split('\n').join('\n  ')}`);
+    throw e;
+  }
+}
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+
+let demo, browser;
+try {
+  demo = await startDemo(bin, opt.devices ? ['--devices', opt.devices] : []);
+  console.log(`# demo at ${demo.url} (started in ${demo.startMs} ms)`);
+  browser = await launch(artifacts);
+  const page = browser.ctx.pages()[0] || await browser.ctx.newPage();
+  const errors = watchErrors(page, demo.url);
+  const api = (p) => page.evaluate(async (u) => {
+    const r = await fetch(u, { credentials: 'same-origin' });
+    return { status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text() };
+  }, p);
+
+  await step('the sign-in page is served from the binary and rejects a bad token', async () => {
+    await page.goto(demo.url + '/');
+    await page.waitForSelector('#token');
+    assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+    await page.fill('#token', 'fw_' + '0'.repeat(64));
+    await page.click('form.signin button[type=submit]');
+    await page.waitForSelector('form.signin .error:not([hidden])');
+    await shot(page, '01-signin');
+  });
+
+  await step('sign in with the admin token sets an HttpOnly SameSite=Strict cookie', async () => {
+    await page.fill('#token', demo.token);
+    await Promise.all([page.waitForSelector('[data-testid=burndown] svg'), page.click('form.signin button[type=submit]')]);
+    const cookies = await browser.ctx.cookies(demo.url);
+    const c = cookies.find((x) => x.name === 'fw_session');
+    assert.ok(c, 'session cookie set');
+    assert.equal(c.httpOnly, true);
+    assert.equal(c.sameSite, 'Strict');
+    assert.ok(c.expires > Date.now() / 1000, 'cookie has an expiry');
+    assert.equal(await page.evaluate(() => document.cookie.includes('fw_session')), false, 'not readable by scripts');
+  });
+
+  await step('a state-changing request without the CSRF header is refused', async () => {
+    const r = await page.evaluate(async () => (await fetch('/api/v1/session', { method: 'DELETE', credentials: 'same-origin' })).status);
+    assert.equal(r, 403);
+    const s = await api('/api/v1/session');
+    assert.equal(s.status, 200, 'still signed in');
+  });
+
+  let report;
+  await step('the overview shows the burn-down with one point per day of the report', async () => {
+    const camps = await api('/api/v1/campaigns');
+    assert.equal(camps.status, 200);
+    const id = page.url().includes('campaign=') ? null : null;
+    void id;
+    const shownId = await page.evaluate(() => document.querySelector('[data-testid=report-html]')?.getAttribute('href'));
+    assert.ok(shownId, 'report link shown');
+    const m = /reports\/campaigns\/([^?]+)/.exec(shownId);
+    report = (await api(`/api/v1/reports/campaigns/${m[1]}`)).body;
+    const points = await page.locator('[data-testid=burndown] circle.bd-point').count();
+    assert.ok(report.burndown.length > 1, 'the demo has history');
+    assert.equal(points, report.burndown.length);
+    assert.equal(await page.locator('[data-testid=burndown] line.deadline').count(), 1, 'deadline marker');
+    const tree = await page.locator('[data-testid=unit-tree] [role=treeitem]').count();
+    assert.equal(tree, report.units.length);
+    await shot(page, '02-overview');
+  });
+
+  await step('the devices list filters to iOS on the server', async () => {
+    await visit(page, '#/devices');
+    await page.selectOption('select[name=os_family]', 'iOS');
+    await page.waitForFunction(() => location.hash.includes('os_family=iOS') && document.querySelector('table.list tbody tr td'));
+    await page.waitForSelector('table.list tbody tr td[data-label]');
+    const osCells = await page.locator('table.list tbody tr td:nth-child(2)').allTextContents();
+    assert.ok(osCells.length > 0, 'some iPhones');
+    for (const c of osCells) assert.match(c, /^iOS\b/);
+    await shot(page, '03-devices-ios');
+  });
+
+  await step('CSV export of the filtered list downloads every iOS device', async () => {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-csv]')]);
+    const file = path.join(artifacts, 'devices-ios.csv');
+    await dl.saveAs(file);
+    const lines = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '').trim().split(/\r\n/);
+    const header = lines[0].split(',');
+    const col = header.indexOf('os_family');
+    assert.ok(col >= 0, `os_family column in ${header}`);
+    assert.ok(lines.length > 1);
+    for (const l of lines.slice(1)) assert.equal(l.split(',')[col], 'iOS');
+    const count = await page.evaluate(async () => {
+      let n = 0, cursor = '';
+      for (;;) {
+        const r = await (await fetch(`/api/v1/devices?os_family=iOS&limit=1000${cursor ? '&cursor=' + encodeURIComponent(cursor) : ''}`)).json();
+        n += r.items.length;
+        if (!r.next_cursor) return n;
+        cursor = r.next_cursor;
+      }
+    });
+    assert.equal(lines.length - 1, count);
+  });
+
+  await step('a person page shows their devices and findings', async () => {
+    const href = await page.locator('table.list tbody tr td:nth-child(4) a').first().getAttribute('href');
+    assert.ok(href?.startsWith('#/people/'));
+    await visit(page, href);
+    await page.waitForSelector('[data-testid=person-devices]');
+    assert.ok(await page.locator('[data-testid=person-devices] tbody tr a').count() >= 1);
+    await shot(page, '04-person');
+    const dev = await page.locator('[data-testid=person-devices] tbody tr a').first().getAttribute('href');
+    await visit(page, dev);
+    await page.waitForSelector('[data-testid=device-apps]');
+    await shot(page, '05-device');
+  });
+
+  await step('people, findings and policies pages render', async () => {
+    await visit(page, '#/people');
+    await page.waitForSelector('table.list tbody tr');
+    await shot(page, '06-people');
+    await visit(page, '#/findings?status=fail');
+    await page.waitForSelector('table.list tbody tr');
+    await shot(page, '07-findings');
+    await visit(page, '#/policies');
+    await shot(page, '08-policies');
+    await visit(page, `#/campaigns/${encodeURIComponent(report.campaign_id)}`);
+    await page.waitForSelector('[data-testid=campaign-rules]');
+    await shot(page, '09-campaign');
+  });
+
+  await step('the campaign HTML report opens', async () => {
+    const href = await page.getAttribute('[data-testid=campaign-report]', 'href');
+    const r = await api(href);
+    assert.equal(r.status, 200);
+    assert.match(r.body, /<svg/);
+  });
+
+  await step('the overview is usable on a phone-sized screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await visit(page, '#/overview');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 1, `no horizontal scrolling (overflow ${overflow}px)`);
+    await shot(page, '10-overview-phone');
+    await page.click('#menu-toggle');
+    await shot(page, '11-menu-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  await step('English is one switch away', async () => {
+    await page.selectOption('#lang', 'en');
+    await page.waitForFunction(() => document.documentElement.lang === 'en' && document.querySelector('#signout')?.textContent === 'Sign out');
+    await page.waitForSelector('[data-testid=burndown] svg');
+    await shot(page, '12-overview-en');
+    await page.selectOption('#lang', 'ru');
+    await page.waitForFunction(() => document.documentElement.lang === 'ru');
+    await page.waitForSelector('[data-testid=burndown] svg');
+  });
+
+  await step('sign out ends the session', async () => {
+    await page.click('#signout');
+    await page.waitForSelector('#token');
+    const s = await api('/api/v1/session');
+    assert.equal(s.status, 401);
+    const d = await api('/api/v1/devices?limit=1');
+    assert.equal(d.status, 401);
+    await shot(page, '13-signed-out');
+  });
+
+  await step('no console errors', async () => {
+    assert.deepEqual(errors, []);
+  });
+} catch (e) {
+  if (!failed) { failed++; console.log(`not ok - setup\n  ${e.stack || e}`); }
+  if (demo) console.log(`# demo output:\n${demo.output().split('\n').slice(-30).join('\n')}`);
+} finally {
+  await browser?.close();
+  await stopDemo(demo);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
