@@ -324,7 +324,8 @@ Result<CycleOutcome> Agent::cycle() {
   if (!cred_) return fail(Errc::invalid_argument, "not enrolled");
   FW_TRY(auto seqs, deps_.state_dir->queued());
   int64_t now = to_unix(deps_.clock->now());
-  if (seqs.empty() || state_.force_full || now - state_.last_built_at >= state_.interval_s)
+  // While reports wait in the queue (server down), a new one is built once per interval.
+  if (seqs.empty() || now - state_.last_built_at >= state_.interval_s)
     FW_TRY_STATUS(build_and_enqueue());
   followup_ = false;
   for (int pass = 0; pass < 4; ++pass) {
