@@ -1,0 +1,115 @@
+// Private to store/: SqlTx, the one implementation of store::Tx over a sql::Conn, shared by
+// the SQLite and PostgreSQL drivers (the SQL is portable; see migrations/). Its methods live
+// in one file per entity group: tx_inventory.cpp, tx_audit.cpp, tx_policy.cpp,
+// tx_sightings.cpp; a new group (e.g. agent credentials) adds tx_<group>.cpp + a migration.
+// A SqlTx belongs to the thread running the transaction callback.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/sql/db.h"
+#include "store/store.h"
+
+namespace fw::store::sql {
+
+class SqlTx final : public Tx {
+ public:
+  explicit SqlTx(Conn& c) : c_(c) {}
+
+  // The first database error of this transaction, if any: once a statement has failed the
+  // transaction is doomed on both engines (PostgreSQL aborts it anyway), so every later
+  // call fails with the same error and the driver rolls back even if the callback succeeds.
+  const std::optional<Error>& doomed() const { return doomed_; }
+
+  Status put_org_unit(const model::OrgUnit& u) override;
+  Result<model::OrgUnit> get_org_unit(std::string_view id) override;
+  Result<model::OrgUnit> get_org_unit_by_path(std::string_view path) override;
+  Status delete_org_unit(std::string_view id) override;
+  Result<Page<model::OrgUnit>> list_org_units(const OrgUnitFilter& f, const PageRequest& p) override;
+
+  Status put_person(const model::Person& p) override;
+  Result<model::Person> get_person(std::string_view id) override;
+  Result<model::Person> find_person(std::string_view login_or_email) override;
+  Status delete_person(std::string_view id) override;
+  Result<Page<model::Person>> list_people(const PersonFilter& f, const PageRequest& p) override;
+
+  Status put_device(const model::Device& d) override;
+  Result<model::Device> get_device(std::string_view id) override;
+  Status delete_device(std::string_view id) override;
+  Result<Page<model::Device>> list_devices(const DeviceFilter& f, const PageRequest& p) override;
+  Status scan_devices(const DeviceFilter& f, const std::function<Status(const model::Device&)>& fn) override;
+  Result<int64_t> count_devices(const DeviceFilter& f) override;
+
+  Result<model::AuditEvent> append_audit(model::AuditEvent e) override;
+  Result<Page<model::AuditEvent>> list_audit(const PageRequest& p) override;
+  Result<int64_t> verify_audit_chain() override;
+
+  Status put_token(const model::ApiToken& t) override;
+  Result<model::ApiToken> find_token_by_hash(std::string_view secret_hash) override;
+
+  Result<PolicyDoc> put_policy(PolicyDoc d) override;
+  Result<PolicyDoc> get_policy(std::string_view id) override;
+  Result<std::vector<PolicyDoc>> list_policies(bool active_only) override;
+
+  Status put_findings(const std::vector<Finding>& fs) override;
+  Status add_finding_changes(const std::vector<FindingChange>& cs) override;
+  Result<Page<Finding>> list_findings(const FindingFilter& f, const PageRequest& p) override;
+  Status scan_findings(const FindingFilter& f, const std::function<Status(const Finding&)>& fn) override;
+  Status scan_finding_changes(std::string_view policy_id,
+                              const std::function<Status(const FindingChange&)>& fn) override;
+  Status delete_findings_for_device(std::string_view device_id) override;
+
+  Status put_exemption(const Exemption& e) override;
+  Result<Exemption> get_exemption(std::string_view id) override;
+  Status delete_exemption(std::string_view id) override;
+  Result<std::vector<Exemption>> list_exemptions(std::string_view policy_id) override;
+
+  Status put_sightings(const std::vector<model::Sighting>& s) override;
+  Result<std::vector<model::Sighting>> list_sightings(std::string_view device_id, std::string_view person_id,
+                                                      int limit) override;
+
+  Status put_setting(std::string_view key, std::string_view value) override;
+  Result<std::string> get_setting(std::string_view key) override;
+
+ private:
+  // Statement helpers that doom the transaction on a database error.
+  Result<int64_t> exec(std::string_view sql, std::span<const Param> ps);
+  Result<int64_t> exec(std::string_view sql, std::initializer_list<Param> ps) {
+    return exec(sql, std::span<const Param>(ps.begin(), ps.size()));
+  }
+  Status query(std::string_view sql, std::span<const Param> ps, const RowFn& fn);
+  Status query(std::string_view sql, std::initializer_list<Param> ps, const RowFn& fn) {
+    return query(sql, std::span<const Param>(ps.begin(), ps.size()), fn);
+  }
+  // Runs a query expected to give at most one row; not_found (naming `what`) if none.
+  Status query_one(std::string_view sql, std::initializer_list<Param> ps, std::string_view what,
+                   const RowFn& fn);
+
+  // Devices: one page of up to `limit` devices after `after_id`, with apps.
+  Status device_page(const DeviceFilter& f, std::string_view after_id, int limit,
+                     std::vector<model::Device>& out);
+  Status finding_page(const FindingFilter& f, std::string_view after_device, std::string_view after_rule,
+                      int limit, std::vector<Finding>& out);
+
+  Conn& c_;
+  std::optional<Error> doomed_;
+};
+
+// Helpers shared by the tx_*.cpp files.
+int clamp_limit(int limit);
+std::string escape_like(std::string_view s);  // escapes \ % _ for LIKE ... ESCAPE '\'
+// Lower-cases UTF-8 text: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic letters (the
+// scripts of our users); other characters unchanged. Used for case-insensitive search keys.
+std::string fold_case(std::string_view s);
+// Opaque cursors: the keys of the last item of a page, hex-encoded.
+std::string encode_cursor(const std::vector<std::string>& keys);
+Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t nkeys);
+// Appends "(<col> = ? OR <col> LIKE ? ESCAPE '\')" for an org-unit path subtree; stores the
+// two parameter texts in `texts` (a deque: its elements never move).
+void add_subtree_condition(std::string& where, std::string_view col, std::string_view subtree,
+                           std::deque<std::string>& texts, std::vector<Param>& ps);
+
+}  // namespace fw::store::sql

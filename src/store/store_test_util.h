@@ -1,0 +1,97 @@
+// Test helper: a fresh, private database for one test on either backend.
+//   SQLite: a new file in a new temp directory (removed afterwards).
+//   PostgreSQL: a new schema in $FW_TEST_PG_URL's database, selected with search_path
+//   through the URL's options (dropped afterwards); unset FW_TEST_PG_URL -> available() false.
+// One TestDb per test; not shared between threads.
+#pragma once
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <unistd.h>
+
+#include "store/drivers.h"
+
+namespace fw::store::testing {
+
+class TestDb {
+ public:
+  explicit TestDb(std::string backend) : backend_(std::move(backend)) {
+    static std::atomic<int> counter{0};
+    std::random_device rd;
+    std::string tag = std::to_string(getpid()) + "_" + std::to_string(counter++) + "_" + std::to_string(rd() % 100000);
+    if (backend_ == "sqlite") {
+      dir_ = std::filesystem::temp_directory_path() / ("fw_store_test_" + tag);
+      std::filesystem::create_directories(dir_);
+      url_ = (dir_ / "fleetward.db").string();
+      available_ = true;
+      return;
+    }
+    const char* base = std::getenv("FW_TEST_PG_URL");
+    if (!base || !*base) return;
+    base_url_ = base;
+    schema_ = "fw_t_" + tag;
+    if (!raw_exec("CREATE SCHEMA " + schema_)) {
+      error_ = "cannot create a test schema in " + base_url_ + ": " + error_;
+      return;
+    }
+    url_ = base_url_ + (base_url_.find('?') == std::string::npos ? "?" : "&") +
+           "options=-csearch_path%3D" + schema_;
+    available_ = true;
+  }
+  ~TestDb() {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    if (!schema_.empty()) raw_exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+  }
+
+  bool available() const { return available_; }
+  const std::string& skip_reason() const { return error_; }
+  const std::string& url() const { return url_; }
+
+  Result<std::unique_ptr<Store>> open(int target_version = 0) {
+    if (backend_ == "sqlite") return open_sqlite(url_, target_version);
+    return open_postgres(url_, target_version);
+  }
+
+  // Runs SQL behind the store's back (tampering tests). Returns false and sets error_.
+  bool raw_exec(const std::string& sql) {
+    if (backend_ == "sqlite") {
+      sqlite3* db = nullptr;
+      if (sqlite3_open(url_.c_str(), &db) != SQLITE_OK) return false;
+      char* err = nullptr;
+      int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+      if (err) error_ = err;
+      sqlite3_free(err);
+      sqlite3_close(db);
+      return rc == SQLITE_OK;
+    }
+    PGconn* c = PQconnectdb(base_url_.c_str());
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    bool ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+      std::string full = schema_.empty() || sql.starts_with("CREATE SCHEMA") || sql.starts_with("DROP SCHEMA")
+                             ? sql
+                             : "SET search_path TO " + schema_ + "; " + sql;
+      PGresult* r = PQexec(c, full.c_str());
+      ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+      if (!ok) error_ = PQresultErrorMessage(r);
+      PQclear(r);
+    } else {
+      error_ = PQerrorMessage(c);
+    }
+    PQfinish(c);
+    return ok;
+  }
+
+ private:
+  std::string backend_, url_, base_url_, schema_, error_;
+  std::filesystem::path dir_;
+  bool available_ = false;
+};
+
+}  // namespace fw::store::testing
