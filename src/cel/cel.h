@@ -7,6 +7,7 @@
 // See docs/policy-language.md for the language itself.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -26,8 +28,8 @@ namespace fw::cel {
 // The runtime type of a Value. `error` only appears inside the evaluator; eval() turns it
 // into a fw::Error, so callers never see an error Value.
 enum class Kind : uint8_t {
-  null_type, bool_, int_, uint_, double_, string, bytes, list, map, timestamp, duration,
-  type, version, error
+  null_type, bool_, int_, uint_, double_, timestamp, duration, type,  // held inline
+  string, bytes, list, map, version, error                           // held on the heap
 };
 
 // CEL's name of a kind: "int", "uint", "double", "bool", "string", "bytes", "list", "map",
@@ -48,11 +50,14 @@ using MapEntry = std::pair<Value, Value>;
 class Value {
  public:
   Value() noexcept : kind_(Kind::null_type) { u_.i = 0; }  // null
-  Value(const Value& o) noexcept;
-  Value(Value&& o) noexcept;
+  inline Value(const Value& o) noexcept;
+  Value(Value&& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
+    o.kind_ = Kind::null_type;
+    o.u_.i = 0;
+  }
   Value& operator=(const Value& o) noexcept;
   Value& operator=(Value&& o) noexcept;
-  ~Value();
+  inline ~Value();
 
   // --- building (cheap; none of these can fail) ---
   static Value null() noexcept { return Value(); }
@@ -87,9 +92,9 @@ class Value {
   int64_t as_int() const noexcept { return u_.i; }
   uint64_t as_uint() const noexcept { return u_.u; }
   double as_double() const noexcept { return u_.d; }
-  std::string_view as_string() const noexcept;  // string and bytes
-  std::span<const Value> as_list() const noexcept;
-  std::span<const MapEntry> as_map() const noexcept;
+  inline std::string_view as_string() const noexcept;  // string and bytes
+  inline std::span<const Value> as_list() const noexcept;
+  inline std::span<const MapEntry> as_map() const noexcept;
   int64_t timestamp_seconds() const noexcept { return u_.i; }
   int32_t timestamp_nanos() const noexcept { return aux_; }
   int64_t duration_nanos() const noexcept { return u_.i; }
@@ -111,8 +116,7 @@ class Value {
   // internal
   static Value from_heap(Kind k, detail::Heap* h) noexcept;
   detail::Heap* heap() const noexcept { return u_.h; }
-  bool on_heap() const noexcept { return kind_ >= Kind::string && kind_ != Kind::timestamp &&
-                                         kind_ != Kind::duration && kind_ != Kind::type; }
+  bool on_heap() const noexcept { return kind_ >= Kind::string; }
 
  private:
   Kind kind_;
@@ -232,5 +236,50 @@ Result<Program> compile(std::string_view text, const CompileOptions& options = {
 // Convenience for tools and tests: compile and evaluate with variables bound by name.
 Result<Value> evaluate(std::string_view text,
                        std::span<const std::pair<std::string, Value>> bindings = {});
+
+// ---- implementation details below: not part of the interface ----
+namespace detail {
+struct Heap {
+  std::atomic<uint32_t> refs{1};
+  Kind kind;
+  explicit Heap(Kind k) : kind(k) {}
+};
+void destroy(Heap* h) noexcept;
+// String and bytes: one allocation, the bytes follow the header.
+struct StrHeap : Heap {
+  size_t size;
+  StrHeap(Kind k, size_t n) : Heap(k), size(n) {}
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+};
+struct ListHeap : Heap {
+  std::vector<Value> items;
+  explicit ListHeap(std::vector<Value> v) : Heap(Kind::list), items(std::move(v)) {}
+};
+struct MapHeap : Heap {
+  std::vector<MapEntry> entries;
+  // For maps of more than kIndexFrom entries whose keys are all strings.
+  std::unordered_map<std::string_view, uint32_t> index;
+  static constexpr size_t kIndexFrom = 16;
+  explicit MapHeap(std::vector<MapEntry> e);
+};
+}  // namespace detail
+
+inline Value::Value(const Value& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
+  if (on_heap()) u_.h->refs.fetch_add(1, std::memory_order_relaxed);
+}
+inline Value::~Value() {
+  if (on_heap() && u_.h->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) detail::destroy(u_.h);
+}
+inline std::string_view Value::as_string() const noexcept {
+  auto* s = static_cast<const detail::StrHeap*>(u_.h);
+  return {s->data(), s->size};
+}
+inline std::span<const Value> Value::as_list() const noexcept {
+  return static_cast<const detail::ListHeap*>(u_.h)->items;
+}
+inline std::span<const MapEntry> Value::as_map() const noexcept {
+  return static_cast<const detail::MapHeap*>(u_.h)->entries;
+}
 
 }  // namespace fw::cel

@@ -303,45 +303,43 @@ Result<Program> compile(std::string_view text, const CompileOptions& options) {
   return Program(std::move(impl));
 }
 
-Result<Value> Program::eval(const Activation& act) const {
-  if (!impl_) return fail(Errc::eval_error, "empty program");
+namespace {
+// Runs the tree with comprehension-variable storage on the stack (heap only for programs
+// with more than 16 nested comprehensions).
+template <class F>
+auto run(const ProgramImpl& p, const Activation& act, F&& done) {
   constexpr int kInline = 16;
-  const Value* inline_locals[kInline] = {};
+  const Value* inline_locals[kInline];
   std::vector<const Value*> more;
   Ctx c;
   c.act = &act;
   c.locals = inline_locals;
-  if (impl_->max_locals > kInline) {
-    more.assign(size_t(impl_->max_locals), nullptr);
+  if (p.max_locals > kInline) {
+    more.assign(size_t(p.max_locals), nullptr);
     c.locals = more.data();
   }
-  c.iterations_left = impl_->options.limits.max_iterations;
-  c.max_value_bytes = impl_->options.limits.max_value_bytes;
+  c.iterations_left = p.options.limits.max_iterations;
+  c.max_value_bytes = p.options.limits.max_value_bytes;
   Value tmp;
-  const Value& r = impl_->root->eval(c, tmp);
+  const Value& r = p.root->eval(c, tmp);
+  return done(r, tmp);
+}
+}  // namespace
+
+Result<Value> Program::eval(const Activation& act) const {
+  if (!impl_) return fail(Errc::eval_error, "empty program");
+  return run(*impl_, act, [&](const Value& r, Value& tmp) -> Result<Value> {
   if (r.kind() == Kind::error) {
     const auto& e = error_of(r);
     return fail(make_error_at(impl_->text, impl_->options, e.pos, Errc::eval_error, e.message));
   }
   return &r == &tmp ? std::move(tmp) : r;
+  });
 }
 
 Result<bool> Program::eval_bool(const Activation& act) const {
   if (!impl_) return fail(Errc::eval_error, "empty program");
-  constexpr int kInline = 16;
-  const Value* inline_locals[kInline] = {};
-  std::vector<const Value*> more;
-  Ctx c;
-  c.act = &act;
-  c.locals = inline_locals;
-  if (impl_->max_locals > kInline) {
-    more.assign(size_t(impl_->max_locals), nullptr);
-    c.locals = more.data();
-  }
-  c.iterations_left = impl_->options.limits.max_iterations;
-  c.max_value_bytes = impl_->options.limits.max_value_bytes;
-  Value tmp;
-  const Value& r = impl_->root->eval(c, tmp);
+  return run(*impl_, act, [&](const Value& r, Value&) -> Result<bool> {
   if (r.kind() == Kind::bool_) return r.as_bool();
   if (r.kind() == Kind::error) {
     const auto& e = error_of(r);
@@ -349,6 +347,7 @@ Result<bool> Program::eval_bool(const Activation& act) const {
   }
   return fail(make_error_at(impl_->text, impl_->options, 0, Errc::eval_error,
                             "expected the expression to give a bool, got " + std::string(kind_name(r.kind()))));
+  });
 }
 
 std::optional<size_t> Program::slot(std::string_view name) const {

@@ -35,10 +35,7 @@ const Value* find_field(const Value& m, std::string_view key, std::atomic<uint32
   uint32_t h = hint.load(std::memory_order_relaxed);
   if (h < entries.size()) {
     const Value& k = entries[h].first;
-    if (k.kind() == Kind::string) {
-      auto s = k.as_string();
-      if (s.size() == key.size() && std::memcmp(s.data(), key.data(), key.size()) == 0) return &entries[h].second;
-    }
+    if (k.kind() == Kind::string && same_bytes(k.as_string(), key)) return &entries[h].second;
   }
   const Value* v = m.find(key);
   if (v) {
@@ -565,7 +562,7 @@ struct InConstNode final : Node {
       auto s = v.as_string();
       if (strings.empty()) {
         for (auto e : small)
-          if (e.size() == s.size() && std::memcmp(e.data(), s.data(), s.size()) == 0) return kTrue;
+          if (same_bytes(e, s)) return kTrue;
         return kFalse;
       }
       return boolean(strings.count(s) != 0);

@@ -34,8 +34,8 @@ const Value& fn_strtest(Args a, size_t, Value& tmp, Ctx&, int32_t pos) {
   if (a[0]->kind() != Kind::string || a[1]->kind() != Kind::string) return no_overload(tmp, pos, names[Which], *a[0], *a[1]);
   auto s = a[0]->as_string(), t = a[1]->as_string();
   if constexpr (Which == 0) return boolean(s.find(t) != std::string_view::npos);
-  if constexpr (Which == 1) return boolean(s.starts_with(t));
-  return boolean(s.ends_with(t));
+  if constexpr (Which == 1) return boolean(s.size() >= t.size() && same_bytes(s.substr(0, t.size()), t));
+  return boolean(s.size() >= t.size() && same_bytes(s.substr(s.size() - t.size()), t));
 }
 
 const Value& fn_matches(Args a, size_t, Value& tmp, Ctx&, int32_t pos) {

@@ -352,13 +352,6 @@ std::string_view kind_name(Kind k) noexcept {
   return "?";
 }
 
-Value::Value(const Value& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
-  if (on_heap()) u_.h->refs.fetch_add(1, std::memory_order_relaxed);
-}
-Value::Value(Value&& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
-  o.kind_ = Kind::null_type;
-  o.u_.i = 0;
-}
 Value& Value::operator=(const Value& o) noexcept {
   if (this != &o) {
     Value copy(o);
@@ -377,10 +370,6 @@ Value& Value::operator=(Value&& o) noexcept {
   }
   return *this;
 }
-Value::~Value() {
-  if (on_heap() && u_.h->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy(u_.h);
-}
-
 Value Value::from_heap(Kind k, Heap* h) noexcept {
   Value v;
   v.kind_ = k;
@@ -455,12 +444,6 @@ Value Value::type(Kind k) noexcept {
 }
 Value Value::version(const Version& ver) { return from_heap(Kind::version, new VersionHeap(ver)); }
 
-std::string_view Value::as_string() const noexcept {
-  auto* s = static_cast<const StrHeap*>(u_.h);
-  return {s->data(), s->size};
-}
-std::span<const Value> Value::as_list() const noexcept { return static_cast<const ListHeap*>(u_.h)->items; }
-std::span<const MapEntry> Value::as_map() const noexcept { return static_cast<const MapHeap*>(u_.h)->entries; }
 const Version& Value::as_version() const noexcept { return static_cast<const VersionHeap*>(u_.h)->v; }
 
 const Value* Value::find(std::string_view key) const noexcept {
@@ -472,8 +455,7 @@ const Value* Value::find(std::string_view key) const noexcept {
   }
   for (const auto& [k, v] : m->entries)
     if (k.kind_ == Kind::string) {
-      auto* s = static_cast<const StrHeap*>(k.u_.h);
-      if (s->size == key.size() && std::memcmp(s->data(), key.data(), key.size()) == 0) return &v;
+      if (same_bytes(k.as_string(), key)) return &v;
     }
   return nullptr;
 }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <compare>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -14,33 +15,6 @@
 #include "cel/cel.h"
 
 namespace fw::cel::detail {
-
-struct Heap {
-  std::atomic<uint32_t> refs{1};
-  Kind kind;
-  explicit Heap(Kind k) : kind(k) {}
-};
-
-// String and bytes: one allocation, the bytes follow the header.
-struct StrHeap : Heap {
-  size_t size;
-  StrHeap(Kind k, size_t n) : Heap(k), size(n) {}
-  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
-  char* data() { return reinterpret_cast<char*>(this + 1); }
-};
-
-struct ListHeap : Heap {
-  std::vector<Value> items;
-  explicit ListHeap(std::vector<Value> v) : Heap(Kind::list), items(std::move(v)) {}
-};
-
-struct MapHeap : Heap {
-  std::vector<MapEntry> entries;
-  // For maps of more than kIndexFrom entries whose keys are all strings.
-  std::unordered_map<std::string_view, uint32_t> index;
-  static constexpr size_t kIndexFrom = 16;
-  explicit MapHeap(std::vector<MapEntry> e);
-};
 
 struct VersionHeap : Heap {
   Version v;
@@ -53,7 +27,6 @@ struct ErrorHeap : Heap {
   ErrorHeap(std::string m, int32_t p) : Heap(Kind::error), message(std::move(m)), pos(p) {}
 };
 
-void destroy(Heap* h) noexcept;
 
 Value make_error(std::string message, int32_t pos);
 inline const ErrorHeap& error_of(const Value& v) { return *static_cast<const ErrorHeap*>(v.heap()); }
@@ -82,6 +55,15 @@ std::optional<std::pair<int64_t, int32_t>> parse_timestamp(std::string_view s);
 std::optional<int64_t> parse_duration_ns(std::string_view s);
 
 bool valid_utf8(std::string_view s) noexcept;
+
+// Byte equality, inlined for the short strings of field names and enum-like values.
+inline bool same_bytes(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.size() > 16) return std::memcmp(a.data(), b.data(), a.size()) == 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
 size_t utf8_length(std::string_view s) noexcept;
 
 }  // namespace fw::cel::detail
