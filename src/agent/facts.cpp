@@ -366,6 +366,9 @@ std::optional<std::string> RootFs::read(std::string_view p, size_t max_bytes) co
   std::ifstream in(path(p), std::ios::binary);
   if (!in) return std::nullopt;
   std::string out;
+  std::error_code ec;
+  auto size = fs::file_size(path(p), ec);  // 0 for /proc and /sys files: read to EOF then
+  if (!ec && size > 0) out.reserve(std::min<size_t>(size_t(size), max_bytes));
   char buf[8192];
   while (in && out.size() < max_bytes) {
     in.read(buf, std::min(sizeof buf, max_bytes - out.size()));
