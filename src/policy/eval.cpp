@@ -1,0 +1,255 @@
+// Evaluation of compiled rules against one device; the CEL values of a device and a person;
+// exemptions; names of the enums. Pure; CompiledPolicy is immutable and thread-safe.
+#include <algorithm>
+
+#include "policy/policy.h"
+#include "policy/rules_internal.h"
+#include "util/strings.h"
+
+namespace fw::policy {
+
+std::string_view to_string(Severity s) noexcept {
+  switch (s) {
+    case Severity::low: return "low";
+    case Severity::medium: return "medium";
+    case Severity::high: return "high";
+    case Severity::critical: return "critical";
+  }
+  return "medium";
+}
+std::string_view to_string(Level l) noexcept { return l == Level::mandatory ? "mandatory" : "advisory"; }
+std::optional<Severity> parse_severity(std::string_view s) noexcept {
+  for (auto v : {Severity::low, Severity::medium, Severity::high, Severity::critical})
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+std::optional<Level> parse_level(std::string_view s) noexcept {
+  if (s == "mandatory") return Level::mandatory;
+  if (s == "advisory") return Level::advisory;
+  return std::nullopt;
+}
+std::string_view to_string(Recipient r) noexcept {
+  switch (r) {
+    case Recipient::owner: return "owner";
+    case Recipient::manager: return "manager";
+    case Recipient::admin: return "admin";
+  }
+  return "owner";
+}
+std::string_view to_string(RuleStatus s) noexcept {
+  switch (s) {
+    case RuleStatus::pass: return "pass";
+    case RuleStatus::fail: return "fail";
+    case RuleStatus::exempt: return "exempt";
+    case RuleStatus::unknown: return "unknown";
+    case RuleStatus::not_applicable: return "not_applicable";
+  }
+  return "unknown";
+}
+std::optional<RuleStatus> parse_rule_status(std::string_view s) noexcept {
+  for (auto v : {RuleStatus::pass, RuleStatus::fail, RuleStatus::exempt, RuleStatus::unknown,
+                 RuleStatus::not_applicable})
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+
+std::optional<Level> Document::level_for(std::string_view path) const {
+  if (scope.empty()) return level;
+  const ScopeEntry* best = nullptr;
+  for (const auto& s : scope)
+    if (model::OrgUnit::within(path, s.path) && (!best || s.path.size() > best->path.size())) best = &s;
+  if (!best) return std::nullopt;
+  return best->level;
+}
+
+bool exemption_applies(const Exemption& e, std::string_view person_id, std::string_view device_id,
+                       std::string_view policy_id, std::string_view rule_id, Time now) noexcept {
+  if (now < e.created_at || now >= e.expires_at) return false;
+  if (e.policy_id != policy_id) return false;
+  if (!e.rule_id.empty() && e.rule_id != rule_id) return false;
+  if (!e.person_id.empty()) return !person_id.empty() && e.person_id == person_id;
+  if (!e.device_id.empty()) return e.device_id == device_id;
+  return false;
+}
+
+fw::Status validate_exemption(const Exemption& e) {
+  if (e.person_id.empty() == e.device_id.empty())
+    return fail(Errc::invalid_argument, "exactly one of person_id and device_id must be set", "person_id");
+  if (e.policy_id.empty()) return fail(Errc::invalid_argument, "policy_id is required", "policy_id");
+  if (e.reason.empty()) return fail(Errc::invalid_argument, "a reason is required", "reason");
+  if (e.approver.empty()) return fail(Errc::invalid_argument, "an approver is required", "approver");
+  if (e.expires_at <= e.created_at)
+    return fail(Errc::invalid_argument, "expires_at must be after created_at", "expires_at");
+  if (e.reason.size() > 4096) return fail(Errc::too_large, "reason is longer than 4096 bytes", "reason");
+  return {};
+}
+
+cel::Value device_value(const model::Device& d) {
+  std::vector<cel::Value> apps;
+  apps.reserve(d.apps.size());
+  for (const auto& a : d.apps)
+    apps.push_back(cel::Value::record({{"id", cel::Value::string(a.id)},
+                                       {"name", cel::Value::string(a.name)},
+                                       {"version", cel::Value::string(a.version)}}));
+  std::vector<cel::Value> may_be;
+  may_be.reserve(d.may_be.size());
+  for (const auto& m : d.may_be) may_be.push_back(cel::Value::string(m));
+  cel::Value facts;
+  if (d.facts_json.empty() || d.facts_json == "{}") {
+    facts = cel::Value::map({});
+  } else if (auto f = cel::value_from_json(d.facts_json); f && f->kind() == cel::Kind::map) {
+    facts = std::move(*f);
+  } else {
+    facts = cel::Value::map({});  // unreadable facts: rules that need them see no such key
+  }
+  return cel::Value::record({
+      {"id", cel::Value::string(d.id)},
+      {"owner_id", cel::Value::string(d.owner_id)},
+      {"source", cel::Value::string(model::to_string(d.source))},
+      {"type", cel::Value::string(model::to_string(d.type))},
+      {"os", cel::Value::record({{"family", cel::Value::string(d.os_family)},
+                                 {"version", cel::Value::string(d.os_version)}})},
+      {"vendor", cel::Value::string(d.vendor)},
+      {"model", cel::Value::string(d.model)},
+      {"managed", cel::Value::boolean(d.managed)},
+      {"first_seen", cel::Value::timestamp(d.first_seen)},
+      {"last_seen", cel::Value::timestamp(d.last_seen)},
+      {"apps", cel::Value::list(std::move(apps))},
+      {"may_be", cel::Value::list(std::move(may_be))},
+      {"facts", std::move(facts)},
+  });
+}
+
+cel::Value person_value(const model::Person* p) {
+  if (!p) return cel::Value::null();
+  return cel::Value::record({
+      {"id", cel::Value::string(p->id)},
+      {"name", cel::Value::string(p->name)},
+      {"email", cel::Value::string(p->email)},
+      {"login", cel::Value::string(p->login)},
+      {"org_unit", cel::Value::string(p->org_unit_path)},
+      {"manager_id", cel::Value::string(p->manager_id)},
+      {"title", cel::Value::string(p->title)},
+  });
+}
+
+namespace detail {
+
+Result<cel::Program> compile_rule_expr(std::string_view expr) {
+  static const cel::CompileOptions opts = [] {
+    cel::CompileOptions o;
+    o.variables = {"device", "person", "now"};
+    o.source_name = "<expr>";
+    o.caret = false;
+    return o;
+  }();
+  return cel::compile(expr, opts);
+}
+
+size_t offset_of(std::string_view text, int line, int col) noexcept {
+  size_t i = 0;
+  for (int l = 1; l < line && i < text.size(); ++i)
+    if (text[i] == '\n') ++l;
+  for (int c = 1; c < col && i < text.size();) {
+    ++i;
+    while (i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) ++i;
+    ++c;
+  }
+  return std::min(i, text.size());
+}
+
+}  // namespace detail
+
+struct CompiledPolicy::Compiled {
+  std::optional<cel::Program> when;
+  cel::Program require;
+};
+
+Result<CompiledPolicy> CompiledPolicy::compile(Document doc) {
+  auto rules = std::make_shared<std::vector<Compiled>>();
+  rules->reserve(doc.rules.size());
+  for (const auto& r : doc.rules) {
+    Compiled c;
+    if (!trim(r.when).empty()) {
+      auto p = detail::compile_rule_expr(r.when);
+      if (!p) return fail(p.error().code, "rule " + r.id + ": when: " + p.error().message, doc.source_name);
+      c.when = std::move(*p);
+    }
+    auto p = detail::compile_rule_expr(r.require);
+    if (!p) return fail(p.error().code, "rule " + r.id + ": require: " + p.error().message, doc.source_name);
+    c.require = std::move(*p);
+    rules->push_back(std::move(c));
+  }
+  CompiledPolicy out;
+  out.doc_ = std::make_shared<const Document>(std::move(doc));
+  out.rules_ = std::move(rules);
+  return out;
+}
+
+size_t CompiledPolicy::rule_count() const noexcept { return rules_ ? rules_->size() : 0; }
+
+void CompiledPolicy::evaluate(const model::Device& d, const model::Person* owner, Time now,
+                              const std::vector<const Exemption*>& exemptions, Evaluator& ev,
+                              std::vector<RuleResult>& out) const {
+  std::string_view path = owner ? std::string_view(owner->org_unit_path) : std::string_view();
+  if (!doc_->level_for(path)) {
+    out.assign(rule_count(), RuleResult{});
+    return;
+  }
+  evaluate_values(device_value(d), person_value(owner), owner ? std::string_view(owner->id) : "", d.id,
+                  path, now, exemptions, ev, out);
+}
+
+void CompiledPolicy::evaluate_values(const cel::Value& device, const cel::Value& person,
+                                     std::string_view person_id, std::string_view device_id,
+                                     std::string_view org_unit_path, Time now,
+                                     const std::vector<const Exemption*>& exemptions, Evaluator& ev,
+                                     std::vector<RuleResult>& out) const {
+  const size_t n = rule_count();
+  out.resize(n);
+  if (!doc_->level_for(org_unit_path)) {
+    for (auto& r : out) r = RuleResult{};
+    return;
+  }
+  if (ev.act_.size() < 3) ev.act_.resize(3);
+  ev.act_.set(detail::kDeviceSlot, device);
+  ev.act_.set(detail::kPersonSlot, person);
+  ev.act_.set(detail::kNowSlot, cel::Value::timestamp(now));
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = (*rules_)[i];
+    RuleResult& r = out[i];
+    r.detail.clear();
+    bool when_failed = false;
+    if (c.when) {
+      auto w = c.when->eval_bool(ev.act_);
+      if (!w) {
+        r.status = RuleStatus::unknown;
+        r.detail = "when: " + w.error().to_string();
+        when_failed = true;
+      } else if (!*w) {
+        r.status = RuleStatus::not_applicable;
+        continue;
+      }
+    }
+    if (!when_failed) {
+      auto q = c.require.eval_bool(ev.act_);
+      if (!q) {
+        r.status = RuleStatus::unknown;
+        r.detail = q.error().to_string();
+      } else {
+        r.status = *q ? RuleStatus::pass : RuleStatus::fail;
+      }
+    }
+    if (r.status == RuleStatus::fail || r.status == RuleStatus::unknown) {
+      for (const Exemption* e : exemptions) {
+        if (e && exemption_applies(*e, person_id, device_id, doc_->id, doc_->rules[i].id, now)) {
+          r.status = RuleStatus::exempt;
+          r.detail = e->id;
+          break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace fw::policy

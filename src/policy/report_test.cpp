@@ -1,0 +1,208 @@
+// Tests for reports: numbers checked against a hand-computed small organisation, history
+// reconstruction, the projection, and the renderers.
+#include <gtest/gtest.h>
+
+#include "policy/policy.h"
+
+namespace fw::policy {
+namespace {
+
+Time T(const char* s) { return *parse_time(s); }
+
+Document campaign(const char* start = "2023-03-01T00:00:00+03:00") {
+  std::string text = std::string("kind: campaign\nid: replace-ios\ntitle: Replace iPhones\n"
+                                 "scope: [/admin, {path: /regions, level: advisory}]\nstart: ") +
+                     start +
+                     "\ndeadline: 2023-03-31T23:59:59+03:00\ngrace: 14d\nrules:\n"
+                     "  - {id: no-ios, severity: critical, require: 'device.os.family != \"iOS\"'}\n"
+                     "  - {id: android-min, when: 'device.os.family == \"Android\"', "
+                     "require: 'version(device.os.version) >= version(\"12\")'}\n";
+  auto r = parse_file(text, "c.yaml");
+  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  return r.documents.at(0);
+}
+
+TimeZone moscow() { return *TimeZone::load("Europe/Moscow"); }
+
+// The small organisation of the hand computation (see docs/policies.md, "Report numbers").
+ReportInput small_org() {
+  ReportInput in;
+  in.campaign = campaign();
+  in.tz = moscow();
+  in.now = T("2023-04-02T12:00:00Z");
+  in.units = {{"/admin", "Администрация"}, {"/admin/hr", "Кадры"}, {"/admin/it", "ИТ"},
+              {"/regions", "Регионы"}, {"/regions/tver", "Тверь"}, {"/other", "Прочие"}};
+  in.people = {{"boss", "Boss", "boss@x", "/admin", kNone},     {"ann", "Ann", "ann@x", "/admin/it", 0},
+               {"bob", "Bob", "bob@x", "/admin/it", 0},         {"cat", "Cat", "cat@x", "/admin/hr", 0},
+               {"dan", "Dan", "dan@x", "/regions/tver", kNone}, {"eve", "Eve", "eve@x", "/other", kNone}};
+  in.devices = {{"d0", 1, "iOS", "16.3", "iPhone 13"},   {"d1", 1, "Android", "13", "Pixel 7"},
+                {"d2", 2, "Android", "11", "Galaxy A52"}, {"d3", 3, "Aurora OS", "4.0.2", "AYYA T1"},
+                {"d4", 4, "iOS", "15", "iPhone 11"},     {"d5", 0, "Android", "13", "Pixel 6"},
+                {"d6", 5, "iOS", "16", "iPhone 14"}};
+  using S = RuleStatus;
+  auto F = [](uint32_t d, uint32_t p, uint16_t r, S s, std::optional<Time> ff = {}) {
+    return FindingRow{d, p, r, s, ff};
+  };
+  in.findings = {F(0, 1, 0, S::fail, T("2023-01-20T00:00:00Z")), F(0, 1, 1, S::not_applicable),
+                 F(1, 1, 0, S::pass), F(1, 1, 1, S::pass),
+                 F(2, 2, 0, S::pass), F(2, 2, 1, S::fail, T("2023-03-10T06:00:00Z")),
+                 F(3, 3, 0, S::pass), F(3, 3, 1, S::not_applicable),
+                 F(4, 4, 0, S::fail, T("2023-01-20T00:00:00Z")), F(4, 4, 1, S::not_applicable),
+                 F(5, 0, 0, S::pass), F(5, 0, 1, S::pass)};
+  in.history = {
+      {0, 1, 0, S::fail, T("2023-03-01T07:00:00Z")},  {4, 4, 0, S::fail, T("2023-03-01T07:00:00Z")},
+      {5, 0, 1, S::fail, T("2023-03-01T07:00:00Z")},  {5, 0, 1, S::pass, T("2023-03-03T09:00:00Z")},
+      {2, 2, 1, S::fail, T("2023-03-10T06:00:00Z")},  {1, 1, 0, S::pass, T("2023-03-01T07:00:00Z")},
+  };
+  return in;
+}
+
+TEST(Report, HandComputedSmallOrganisation) {
+  auto r = build_report(small_org());
+  EXPECT_EQ(r.people, 5);
+  EXPECT_EQ(r.people_noncompliant, 3);
+  EXPECT_EQ(r.devices, 6);
+  EXPECT_EQ(r.devices_noncompliant, 3);
+  struct U {
+    const char* path;
+    int64_t people, nc, devices, dnc;
+    double pct;
+  } want[] = {{"/admin", 4, 2, 5, 2, 50.0},   {"/admin/hr", 1, 0, 1, 0, 100.0}, {"/admin/it", 2, 2, 3, 2, 0.0},
+              {"/regions", 1, 1, 1, 1, 0.0}, {"/regions/tver", 1, 1, 1, 1, 0.0}};
+  ASSERT_EQ(r.units.size(), std::size(want));  // /other is outside the scope and has no rows
+  for (size_t i = 0; i < std::size(want); ++i) {
+    EXPECT_EQ(r.units[i].path, want[i].path);
+    EXPECT_EQ(r.units[i].people, want[i].people) << want[i].path;
+    EXPECT_EQ(r.units[i].people_noncompliant, want[i].nc) << want[i].path;
+    EXPECT_EQ(r.units[i].devices, want[i].devices) << want[i].path;
+    EXPECT_EQ(r.units[i].devices_noncompliant, want[i].dnc) << want[i].path;
+    EXPECT_DOUBLE_EQ(r.units[i].compliance_pct, want[i].pct) << want[i].path;
+  }
+  EXPECT_EQ(r.units[0].level, Level::mandatory);
+  EXPECT_EQ(r.units[3].level, Level::advisory);
+  ASSERT_EQ(r.rules.size(), 2u);
+  EXPECT_EQ(r.rules[0].pass, 4);
+  EXPECT_EQ(r.rules[0].fail, 2);
+  EXPECT_EQ(r.rules[1].pass, 2);
+  EXPECT_EQ(r.rules[1].fail, 1);
+  EXPECT_EQ(r.rules[1].not_applicable, 3);
+  ASSERT_EQ(r.platforms.size(), 3u);
+  EXPECT_EQ(r.platforms[0].family, "Android");
+  EXPECT_EQ(r.platforms[0].devices, 3);
+  EXPECT_EQ(r.platforms[0].noncompliant, 1);
+  EXPECT_EQ(r.platforms[1].family, "iOS");
+  EXPECT_EQ(r.platforms[1].noncompliant, 2);
+  // Overdue: mandatory people only (Dan is advisory); 1 day past 31 March 23:59:59 MSK.
+  ASSERT_EQ(r.overdue.size(), 2u);
+  EXPECT_EQ(r.overdue[0].name, "Ann");
+  EXPECT_EQ(r.overdue[0].manager_name, "Boss");
+  EXPECT_EQ(r.overdue[0].days_overdue, 1);
+  EXPECT_EQ(r.overdue[0].devices, std::vector<std::string>{"iPhone 13 (iOS 16.3)"});
+  EXPECT_EQ(r.overdue[0].rules, std::vector<std::string>{"no-ios"});
+  EXPECT_EQ(r.overdue[1].name, "Bob");
+  EXPECT_EQ(r.overdue[1].rules, std::vector<std::string>{"android-min"});
+}
+
+TEST(Report, BurnDownReconstructsEachDayFromHistory) {
+  auto in = small_org();
+  auto r = build_report(in);
+  // 1 March .. 2 April (Moscow days): 33 points.
+  ASSERT_EQ(r.burndown.size(), 33u);
+  struct P {
+    size_t i;
+    const char* date;
+    int64_t people, devices;
+  } want[] = {{0, "2023-03-01", 3, 3}, {1, "2023-03-02", 3, 3}, {2, "2023-03-03", 2, 2},
+              {8, "2023-03-09", 2, 2}, {9, "2023-03-10", 3, 3}, {32, "2023-04-02", 3, 3}};
+  for (auto& w : want) {
+    EXPECT_EQ(r.burndown[w.i].date, w.date);
+    EXPECT_EQ(r.burndown[w.i].people, w.people) << w.date;
+    EXPECT_EQ(r.burndown[w.i].devices, w.devices) << w.date;
+  }
+  // The state at any instant, the second before and after a change.
+  EXPECT_EQ(state_at(in, T("2023-03-03T08:59:59Z")).people, 3);
+  EXPECT_EQ(state_at(in, T("2023-03-03T09:00:00Z")).people, 2);
+  EXPECT_EQ(state_at(in, T("2023-02-01T00:00:00Z")).devices, 0);
+}
+
+TEST(Report, ProjectionByLeastSquares) {
+  // 20 people fail on 1 March; one is fixed each day at noon Moscow time.
+  ReportInput in;
+  in.campaign = campaign();
+  in.tz = moscow();
+  in.now = T("2023-03-15T09:00:00Z");  // 12:00 MSK
+  in.units = {{"/admin", "A"}};
+  for (uint32_t k = 0; k < 20; ++k) {
+    in.people.push_back({"p" + std::to_string(k), "P", "", "/admin", kNone});
+    in.devices.push_back({"d" + std::to_string(k), k, "iOS", "16", "iPhone"});
+    in.history.push_back({k, k, 0, RuleStatus::fail, T("2023-02-28T22:00:00Z")});
+    if (k >= 1) {
+      Time fixed = T("2023-03-01T09:00:00Z") + std::chrono::days{k};
+      in.history.push_back({k - 1, k - 1, 0, RuleStatus::pass, fixed});
+      if (fixed <= in.now) continue;
+    }
+    in.findings.push_back({k, k, 0, RuleStatus::fail, T("2023-02-28T22:00:00Z")});
+  }
+  auto r = build_report(in);
+  ASSERT_EQ(r.burndown.size(), 15u);
+  EXPECT_EQ(r.burndown[0].people, 20);
+  EXPECT_EQ(r.burndown[14].people, 6);
+  EXPECT_EQ(r.projection.window_days, 14);
+  EXPECT_NEAR(r.projection.slope_per_day, -1.0, 1e-9);
+  ASSERT_TRUE(r.projection.completion);
+  // The line through 19 (2 March) falling by 1 a day reaches 0 on 21 March, 00:00 MSK.
+  EXPECT_EQ(format_time(*r.projection.completion), "2023-03-20T21:00:00Z");
+  EXPECT_TRUE(r.projection.on_track);
+  EXPECT_FALSE(r.projection.method.empty());
+}
+
+TEST(Report, NoTrendIsNotOnTrack) {
+  auto in = small_org();
+  in.now = T("2023-03-20T12:00:00Z");
+  auto r = build_report(in);
+  EXPECT_FALSE(r.projection.on_track);
+  EXPECT_FALSE(r.projection.completion);  // flat over the last 14 days
+}
+
+TEST(Render, AllFormatsCarryTheNumbers) {
+  auto r = build_report(small_org());
+  auto tz = moscow();
+  auto table_ru = render_table(r, Lang::ru, tz);
+  EXPECT_NE(table_ru.find("По подразделениям"), std::string::npos);
+  EXPECT_NE(table_ru.find("Администрация"), std::string::npos);
+  EXPECT_NE(table_ru.find("2023-03-31 23:59"), std::string::npos);  // deadline in Moscow time
+  EXPECT_NE(table_ru.find("█"), std::string::npos);
+  auto table_en = render_table(r, Lang::en, tz);
+  EXPECT_NE(table_en.find("By org unit"), std::string::npos);
+  EXPECT_NE(table_en.find("least-squares"), std::string::npos);
+  auto json = render_json(r, tz);
+  EXPECT_NE(json.find("\"people_noncompliant\":3"), std::string::npos);
+  EXPECT_NE(json.find("\"deadline\":\"2023-03-31T23:59:59+03:00\""), std::string::npos);
+  auto csv = render_csv(r, Lang::en, tz);
+  EXPECT_NE(csv.find("/admin/it,mandatory,2,2,0,3,2,0.0"), std::string::npos) << csv;
+  auto html = render_html(r, Lang::en, tz);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(std::count(html.begin(), html.end(), '<') > 50, true);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("stroke-dasharray"), std::string::npos);  // projection line
+  EXPECT_NE(html.find("deadline 2023-03-31"), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("http://") == std::string::npos || html.find("http://www.w3.org/2000/svg") != std::string::npos, true);
+}
+
+TEST(Render, EscapesOutsideText) {
+  auto in = small_org();
+  in.people[1].name = "<script>alert(1)</script>";
+  in.people[2].name = "=HYPERLINK(\"x\")";
+  auto r = build_report(in);
+  auto tz = moscow();
+  auto html = render_html(r, Lang::en, tz);
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  auto csv = render_csv(r, Lang::en, tz);
+  EXPECT_NE(csv.find("\"'=HYPERLINK(\"\"x\"\")\""), std::string::npos) << csv;
+  auto json = render_json(r, tz);
+  EXPECT_NE(json.find("\\\"x\\\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fw::policy
