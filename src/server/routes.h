@@ -39,6 +39,9 @@ struct Services {
 void add_system_routes(Router& r, Services& s);
 // /api/v1/org-units, /api/v1/people, /api/v1/devices, /api/v1/audit.
 void add_inventory_routes(Router& r, Services& s);
+// The dashboard (routes_web.cpp): /api/v1/session, /api/v1/export/{list}, the embedded
+// web/ files as the fallback, and the session cookie as alt_auth.
+void add_web_routes(Router& r, Services& s);
 // The static-file hook: serves files under s.static_dir for GET requests no API route
 // matched ("/" -> index.html). Does nothing when static_dir is empty.
 void add_static_routes(Router& r, Services& s);
