@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/model.h"
@@ -195,7 +196,8 @@ class Aggregator {
  private:
   std::shared_ptr<const Classifier> classifier_;
   std::vector<std::string> strip_domains_;
-  std::map<std::pair<std::string, std::string>, model::Sighting> map_;
+  std::string key_;  // scratch: user + '\x1f' + fingerprint, reused to avoid allocations
+  std::unordered_map<std::string, model::Sighting> map_;
 };
 
 }  // namespace fw::detect

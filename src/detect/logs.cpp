@@ -1,0 +1,535 @@
+// Access-log line parsers: nginx/Apache combined and common, nginx log_format strings, and
+// IIS/Exchange W3C extended logs (#Fields:), plus the ActiveSync query string (plain and
+// MS-ASHTTP base64). Pure functions over one line; no I/O. A LineParser holds per-file state
+// (the W3C layout, scratch buffers): one per file and thread.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+
+#include "detect/detect.h"
+#include "util/strings.h"
+
+namespace fw::detect {
+
+namespace {
+
+// ---- time ------------------------------------------------------------------------------
+
+int digits(std::string_view s, size_t pos, size_t n) {
+  if (pos + n > s.size()) return -1;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+Time make_time(int y, int mo, int d, int h, int mi, int se, int offset_seconds) {
+  using namespace std::chrono;
+  auto days = sys_days(year{y} / month{static_cast<unsigned>(mo)} / day{static_cast<unsigned>(d)});
+  return Time{days} + hours{h} + minutes{mi} + seconds{se} - seconds{offset_seconds};
+}
+
+// "10/Oct/2000:13:55:36 -0700"
+std::optional<Time> parse_clf_time(std::string_view s) {
+  static constexpr std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (s.size() < 20 || s[2] != '/' || s[6] != '/' || s[11] != ':') return std::nullopt;
+  int d = digits(s, 0, 2), y = digits(s, 7, 4), h = digits(s, 12, 2), mi = digits(s, 15, 2), se = digits(s, 18, 2);
+  int mo = 0;
+  for (int i = 0; i < 12; ++i)
+    if (s.substr(3, 3) == months[static_cast<size_t>(i)]) mo = i + 1;
+  if (d < 1 || d > 31 || y < 1970 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60 || mo == 0)
+    return std::nullopt;
+  int off = 0;
+  if (s.size() >= 26 && s[20] == ' ' && (s[21] == '+' || s[21] == '-')) {
+    int oh = digits(s, 22, 2), om = digits(s, 24, 2);
+    if (oh < 0 || om < 0) return std::nullopt;
+    off = (oh * 3600 + om * 60) * (s[21] == '-' ? -1 : 1);
+  }
+  return make_time(y, mo, d, h, mi, se, off);
+}
+
+// "2023-03-01" + "12:00:01" (W3C, UTC) or "2023-03-01T12:00:01+03:00" (ISO 8601).
+std::optional<Time> parse_iso_parts(std::string_view date, std::string_view time) {
+  if (date.size() < 10 || date[4] != '-' || date[7] != '-' || time.size() < 8 || time[2] != ':' || time[5] != ':')
+    return std::nullopt;
+  int y = digits(date, 0, 4), mo = digits(date, 5, 2), d = digits(date, 8, 2);
+  int h = digits(time, 0, 2), mi = digits(time, 3, 2), se = digits(time, 6, 2);
+  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+    return std::nullopt;
+  int off = 0;
+  std::string_view rest = time.substr(8);
+  while (!rest.empty() && (rest[0] == '.' || (rest[0] >= '0' && rest[0] <= '9'))) rest.remove_prefix(1);
+  if (rest.size() >= 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int oh = digits(rest, 1, 2), om = digits(rest, 4, 2);
+    if (oh >= 0 && om >= 0) off = (oh * 3600 + om * 60) * (rest[0] == '-' ? -1 : 1);
+  }
+  return make_time(y, mo, d, h, mi, se, off);
+}
+
+std::optional<Time> parse_iso(std::string_view s) {
+  if (s.size() < 19 || (s[10] != 'T' && s[10] != ' ')) return std::nullopt;
+  return parse_iso_parts(s.substr(0, 10), s.substr(11));
+}
+
+// ---- request line -----------------------------------------------------------------------
+
+void split_request(std::string_view req, LogRecord& r) {
+  auto sp = req.find(' ');
+  if (sp == std::string_view::npos) {
+    r.path = req;
+    return;
+  }
+  r.method = req.substr(0, sp);
+  std::string_view rest = req.substr(sp + 1);
+  auto sp2 = rest.rfind(' ');
+  std::string_view target = sp2 == std::string_view::npos ? rest : rest.substr(0, sp2);
+  auto q = target.find('?');
+  r.path = target.substr(0, q);
+  r.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
+bool is_activesync(std::string_view path) {
+  static constexpr std::string_view k = "/microsoft-server-activesync";
+  return path.size() >= k.size() && iequals_ascii(path.substr(0, k.size()), k);
+}
+
+int parse_status(std::string_view s) {
+  if (s.size() != 3) return 0;
+  int v = digits(s, 0, 3);
+  return v < 0 ? 0 : v;
+}
+
+// ---- nginx log_format --------------------------------------------------------------------
+
+enum class Var { ignore, remote_addr, remote_user, time_local, time_iso8601, request, request_uri, args, status,
+                 user_agent, request_method, uri };
+
+struct Token {
+  bool literal = false;
+  std::string text;  // literal text
+  Var var = Var::ignore;
+};
+
+Var var_of(std::string_view name) {
+  if (name == "remote_addr" || name == "http_x_forwarded_for" || name == "realip_remote_addr") return Var::remote_addr;
+  if (name == "remote_user") return Var::remote_user;
+  if (name == "time_local") return Var::time_local;
+  if (name == "time_iso8601") return Var::time_iso8601;
+  if (name == "request") return Var::request;
+  if (name == "request_uri") return Var::request_uri;
+  if (name == "args" || name == "query_string") return Var::args;
+  if (name == "status") return Var::status;
+  if (name == "http_user_agent") return Var::user_agent;
+  if (name == "request_method") return Var::request_method;
+  if (name == "uri") return Var::uri;
+  return Var::ignore;
+}
+
+Result<std::vector<Token>> compile_nginx(std::string_view fmt) {
+  if (fmt.size() > 4096) return fail(Errc::too_large, "log_format longer than 4096 bytes");
+  std::vector<Token> out;
+  size_t i = 0;
+  while (i < fmt.size()) {
+    if (fmt[i] == '$') {
+      size_t j = i + 1;
+      bool braces = j < fmt.size() && fmt[j] == '{';
+      if (braces) ++j;
+      size_t start = j;
+      while (j < fmt.size() && (std::isalnum(static_cast<unsigned char>(fmt[j])) || fmt[j] == '_')) ++j;
+      if (j == start) return fail(Errc::parse_error, "'$' without a variable name", "byte " + std::to_string(i));
+      std::string_view name = fmt.substr(start, j - start);
+      if (braces) {
+        if (j >= fmt.size() || fmt[j] != '}') return fail(Errc::parse_error, "unclosed ${", "byte " + std::to_string(i));
+        ++j;
+      }
+      if (!out.empty() && !out.back().literal)
+        return fail(Errc::parse_error, "two variables without text between them", "byte " + std::to_string(i));
+      Token t;
+      t.var = var_of(name);
+      out.push_back(t);
+      i = j;
+    } else {
+      if (out.empty() || !out.back().literal) out.push_back(Token{true, {}, Var::ignore});
+      out.back().text.push_back(fmt[i++]);
+    }
+  }
+  return out;
+}
+
+constexpr std::string_view kCombined =
+    R"($remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent")";
+constexpr std::string_view kCommon = R"($remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent)";
+
+// Finds the end of a variable's value: the next occurrence of the following literal. Inside
+// quotes, a backslash escapes the next byte (Apache \" and nginx \x22).
+size_t find_end(std::string_view line, size_t pos, const std::string& lit, bool quoted) {
+  if (lit.empty()) return line.size();
+  if (quoted && lit[0] == '"') {
+    for (size_t i = pos; i < line.size(); ++i) {
+      if (line[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (line[i] == '"' && line.compare(i, lit.size(), lit) == 0) return i;
+    }
+    return std::string_view::npos;
+  }
+  return line.find(lit, pos);
+}
+
+}  // namespace
+
+// ---- public helpers ----------------------------------------------------------------------
+
+std::optional<LogFormat> parse_log_format(std::string_view s) noexcept {
+  if (s == "auto") return LogFormat::auto_detect;
+  if (s == "combined") return LogFormat::combined;
+  if (s == "common") return LogFormat::common;
+  if (s == "nginx") return LogFormat::nginx;
+  if (s == "w3c" || s == "iis") return LogFormat::w3c;
+  return std::nullopt;
+}
+
+std::string_view to_string(LogFormat f) noexcept {
+  switch (f) {
+    case LogFormat::auto_detect: return "auto";
+    case LogFormat::combined: return "combined";
+    case LogFormat::common: return "common";
+    case LogFormat::nginx: return "nginx";
+    case LogFormat::w3c: return "w3c";
+  }
+  return "auto";
+}
+
+std::string url_decode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::optional<std::string> base64_decode(std::string_view s) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    int v = val(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string hex_upper(std::string_view b) {
+  static const char* d = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : b) {
+    out.push_back(d[c >> 4]);
+    out.push_back(d[c & 15]);
+  }
+  return out;
+}
+
+const char* as_command(int code) {
+  static const char* names[] = {"Sync",        "SendMail",       "SmartForward", "SmartReply",  "GetAttachment",
+                                nullptr,       nullptr,          nullptr,        nullptr,       "FolderSync",
+                                "FolderCreate", "FolderDelete",  "FolderUpdate", "MoveItems",   "GetItemEstimate",
+                                "MeetingResponse", "Search",     "Settings",     "Ping",        "ItemOperations",
+                                "Provision",   "ResolveRecipients", "ValidateCert"};
+  if (code < 0 || code >= static_cast<int>(std::size(names))) return nullptr;
+  return names[code];
+}
+
+// MS-ASHTTP 2.2.1.1.1.1: version, command, locale(2), device id (len+bytes), policy key
+// (len+bytes), device type (len+bytes), then (tag, len, value) parameters; tag 8 = User.
+ActiveSyncHints parse_base64_query(std::string_view q) {
+  ActiveSyncHints h;
+  auto bytes = base64_decode(url_decode(q));
+  if (!bytes || bytes->size() < 6) return h;
+  const std::string& b = *bytes;
+  size_t p = 0;
+  auto take = [&](size_t n, std::string_view& out) {
+    if (p + n > b.size()) return false;
+    out = std::string_view(b).substr(p, n);
+    p += n;
+    return true;
+  };
+  p = 1;
+  const char* cmd = as_command(static_cast<unsigned char>(b[p++]));
+  p += 2;  // locale
+  std::string_view id, key, type;
+  size_t idlen = static_cast<unsigned char>(b[p++]);
+  if (idlen > 32 || !take(idlen, id)) return h;
+  if (p >= b.size()) return h;
+  size_t keylen = static_cast<unsigned char>(b[p++]);
+  if ((keylen != 0 && keylen != 4) || !take(keylen, key)) return h;
+  if (p >= b.size()) return h;
+  size_t typelen = static_cast<unsigned char>(b[p++]);
+  if (typelen > 64 || !take(typelen, type)) return h;
+  for (char c : type)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return h;
+  h.device_id = hex_upper(id);
+  h.device_type = std::string(type);
+  if (cmd) h.command = cmd;
+  while (p + 2 <= b.size()) {
+    int tag = static_cast<unsigned char>(b[p]);
+    size_t len = static_cast<unsigned char>(b[p + 1]);
+    p += 2;
+    std::string_view v;
+    if (!take(len, v)) break;
+    if (tag == 8) h.user = std::string(v);
+  }
+  return h;
+}
+
+}  // namespace
+
+ActiveSyncHints parse_activesync_query(std::string_view q) {
+  ActiveSyncHints h;
+  if (q.empty() || q.size() > 8192) return h;
+  if (q.find('=') != std::string_view::npos && q.find('=') < q.size() - 2) {
+    for (auto part : split(q, '&')) {
+      auto eq = part.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view k = part.substr(0, eq), v = part.substr(eq + 1);
+      if (iequals_ascii(k, "DeviceId")) h.device_id = url_decode(v);
+      else if (iequals_ascii(k, "DeviceType")) h.device_type = url_decode(v);
+      else if (iequals_ascii(k, "User")) h.user = url_decode(v);
+      else if (iequals_ascii(k, "Cmd")) h.command = url_decode(v);
+    }
+    return h;
+  }
+  return parse_base64_query(q);
+}
+
+// ---- LineParser ----------------------------------------------------------------------------
+
+enum class W3c { ignore, date, time, c_ip, username, method, uri_stem, uri_query, status, user_agent };
+
+struct LineParser::State {
+  std::vector<Token> tokens;           // combined/common/nginx
+  std::vector<W3c> w3c_fields;         // from #Fields:
+  std::string ua_buf;                  // UA with '+' turned into spaces
+  std::string user_buf;                // decoded user name
+};
+
+LineParser::LineParser() : st_(std::make_unique<State>()) {}
+LineParser::~LineParser() = default;
+LineParser::LineParser(LineParser&&) noexcept = default;
+LineParser& LineParser::operator=(LineParser&&) noexcept = default;
+
+Result<LineParser> LineParser::make(LogFormat format, std::string_view nginx_format) {
+  LineParser p;
+  p.format_ = format;
+  if (format == LogFormat::combined) p.st_->tokens = *compile_nginx(kCombined);
+  else if (format == LogFormat::common) p.st_->tokens = *compile_nginx(kCommon);
+  else if (format == LogFormat::nginx) {
+    if (nginx_format.empty()) return fail(Errc::invalid_argument, "--format nginx needs a log_format string");
+    FW_TRY(p.st_->tokens, compile_nginx(nginx_format));
+  }
+  return p;
+}
+
+namespace {
+
+void finish_activesync(LogRecord& r) {
+  if (is_activesync(r.path) && !r.query.empty()) r.activesync = parse_activesync_query(r.query);
+}
+
+Status parse_with_tokens(const std::vector<Token>& toks, std::string_view line, LogRecord& r, std::string& ua_buf) {
+  size_t pos = 0;
+  bool quoted = false;
+  for (size_t t = 0; t < toks.size(); ++t) {
+    const Token& tok = toks[t];
+    if (tok.literal) {
+      if (line.compare(pos, tok.text.size(), tok.text) != 0)
+        return fail(Errc::parse_error, "expected '" + tok.text + "'", "byte " + std::to_string(pos + 1));
+      quoted = !tok.text.empty() && tok.text.back() == '"';
+      pos += tok.text.size();
+      continue;
+    }
+    static const std::string empty;
+    const std::string& next = t + 1 < toks.size() ? toks[t + 1].text : empty;
+    size_t end = find_end(line, pos, next, quoted);
+    if (end == std::string_view::npos)
+      return fail(Errc::parse_error, "field not terminated", "byte " + std::to_string(pos + 1));
+    std::string_view v = line.substr(pos, end - pos);
+    switch (tok.var) {
+      case Var::remote_addr: r.client_ip = v; break;
+      case Var::remote_user: r.user = v; break;
+      case Var::time_local: {
+        r.time_text = v;
+        auto tm = parse_clf_time(v);
+        if (!tm) return fail(Errc::parse_error, "bad time", "byte " + std::to_string(pos + 1));
+        r.time = *tm;
+        break;
+      }
+      case Var::time_iso8601: {
+        r.time_text = v;
+        auto tm = parse_iso(v);
+        if (!tm) return fail(Errc::parse_error, "bad time", "byte " + std::to_string(pos + 1));
+        r.time = *tm;
+        break;
+      }
+      case Var::request: split_request(v, r); break;
+      case Var::request_uri: {
+        auto q = v.find('?');
+        r.path = v.substr(0, q);
+        r.query = q == std::string_view::npos ? std::string_view() : v.substr(q + 1);
+        break;
+      }
+      case Var::uri: r.path = v; break;
+      case Var::args: r.query = v; break;
+      case Var::request_method: r.method = v; break;
+      case Var::status:
+        r.status = parse_status(v);
+        if (r.status == 0 && v != "-") return fail(Errc::parse_error, "bad status", "byte " + std::to_string(pos + 1));
+        break;
+      case Var::user_agent:
+        if (v.find('\\') != std::string_view::npos) {
+          ua_buf.clear();
+          for (size_t i = 0; i < v.size(); ++i) {
+            if (v[i] == '\\' && i + 1 < v.size() && v[i + 1] == '"') continue;
+            ua_buf.push_back(v[i]);
+          }
+          r.user_agent = ua_buf;
+        } else {
+          r.user_agent = v;
+        }
+        break;
+      case Var::ignore: break;
+    }
+    pos = end;
+  }
+  if (r.user_agent == "-") r.user_agent = {};
+  if (r.user == "-") r.user = {};
+  return {};
+}
+
+}  // namespace
+
+Result<std::optional<LogRecord>> LineParser::parse(std::string_view line) {
+  if (line.size() > kMaxLogLine) return fail(Errc::too_large, "line longer than 64 KiB", "byte 1");
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return std::optional<LogRecord>();
+  if (line[0] == '#') {
+    if (format_ == LogFormat::auto_detect) format_ = LogFormat::w3c;
+    if (format_ == LogFormat::w3c && line.starts_with("#Fields:")) {
+      st_->w3c_fields.clear();
+      for (auto f : split(trim(line.substr(8)), ' ')) {
+        if (f.empty()) continue;
+        W3c k = W3c::ignore;
+        if (f == "date") k = W3c::date;
+        else if (f == "time") k = W3c::time;
+        else if (f == "c-ip") k = W3c::c_ip;
+        else if (f == "cs-username") k = W3c::username;
+        else if (f == "cs-method") k = W3c::method;
+        else if (f == "cs-uri-stem") k = W3c::uri_stem;
+        else if (f == "cs-uri-query") k = W3c::uri_query;
+        else if (f == "sc-status") k = W3c::status;
+        else if (f == "cs(User-Agent)") k = W3c::user_agent;
+        st_->w3c_fields.push_back(k);
+      }
+    }
+    return std::optional<LogRecord>();
+  }
+  LogRecord r;
+  if (format_ == LogFormat::auto_detect) {
+    for (LogFormat f : {LogFormat::combined, LogFormat::common}) {
+      auto toks = *compile_nginx(f == LogFormat::combined ? kCombined : kCommon);
+      LogRecord tmp;
+      if (parse_with_tokens(toks, line, tmp, st_->ua_buf)) {
+        format_ = f;
+        st_->tokens = std::move(toks);
+        break;
+      }
+    }
+    if (format_ == LogFormat::auto_detect)
+      return fail(Errc::parse_error, "not a combined, common or W3C log line", "byte 1");
+  }
+  if (format_ == LogFormat::w3c) {
+    if (st_->w3c_fields.empty()) return fail(Errc::parse_error, "W3C line before any #Fields: directive", "byte 1");
+    std::string_view date, time;
+    size_t pos = 0, col = 0;
+    while (pos <= line.size() && col < st_->w3c_fields.size()) {
+      size_t end = line.find(' ', pos);
+      if (end == std::string_view::npos) end = line.size();
+      std::string_view v = line.substr(pos, end - pos);
+      if (v == "-") v = {};
+      switch (st_->w3c_fields[col]) {
+        case W3c::date: date = v; break;
+        case W3c::time: time = v; break;
+        case W3c::c_ip: r.client_ip = v; break;
+        case W3c::username: r.user = v; break;
+        case W3c::method: r.method = v; break;
+        case W3c::uri_stem: r.path = v; break;
+        case W3c::uri_query: r.query = v; break;
+        case W3c::status: r.status = parse_status(v); break;
+        case W3c::user_agent:
+          if (v.find('+') != std::string_view::npos) {
+            st_->ua_buf.assign(v);
+            std::replace(st_->ua_buf.begin(), st_->ua_buf.end(), '+', ' ');
+            r.user_agent = st_->ua_buf;
+          } else {
+            r.user_agent = v;
+          }
+          break;
+        case W3c::ignore: break;
+      }
+      ++col;
+      pos = end + 1;
+      if (end == line.size()) break;
+    }
+    if (col != st_->w3c_fields.size())
+      return fail(Errc::parse_error,
+                  "expected " + std::to_string(st_->w3c_fields.size()) + " fields, found " + std::to_string(col),
+                  "byte " + std::to_string(line.size()));
+    if (!date.empty() || !time.empty()) {
+      auto tm = parse_iso_parts(date, time);
+      if (!tm) return fail(Errc::parse_error, "bad date/time", "byte 1");
+      r.time = *tm;
+      r.time_text = date.empty() ? time : date;
+    }
+    finish_activesync(r);
+    return std::optional<LogRecord>(std::move(r));
+  }
+  FW_TRY_STATUS(parse_with_tokens(st_->tokens, line, r, st_->ua_buf));
+  finish_activesync(r);
+  return std::optional<LogRecord>(std::move(r));
+}
+
+}  // namespace fw::detect
