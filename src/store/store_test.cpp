@@ -475,9 +475,17 @@ TEST_P(StoreTest, ConcurrentWritersAndReaders) {
           e.entity = "device/" + d.id;
           e.after_json = "{}";
           FW_TRY_STATUS(tx.append_audit(e));
+          FW_TRY_STATUS(tx.add_finding_changes({{d.id, "p-ivan", "pol", "pol/r", FindingStatus::fail, T(i)}}));
+          PolicyDoc pd;
+          pd.id = "shared-policy";
+          pd.kind = "policy";
+          FW_TRY_STATUS(as_status(tx.put_policy(pd)));
           return {};
         });
-        if (!st) ++failures;
+        if (!st) {
+          ++failures;
+          ADD_FAILURE() << st.error().to_string();
+        }
         auto rd = store_->read([](Tx& tx) -> Status { return as_status(tx.count_devices({})); });
         if (!rd) ++failures;
       }
@@ -490,6 +498,31 @@ TEST_P(StoreTest, ConcurrentWritersAndReaders) {
     EXPECT_EQ(n, kThreads * kEach);
     FW_TRY(auto v, tx.verify_audit_chain());
     EXPECT_EQ(v, kThreads * kEach);
+    int changes = 0;
+    FW_TRY_STATUS(tx.scan_finding_changes("pol", [&](const FindingChange&) -> Status {
+      ++changes;
+      return {};
+    }));
+    EXPECT_EQ(changes, kThreads * kEach);
+    FW_TRY(auto pd, tx.get_policy("shared-policy"));
+    EXPECT_EQ(pd.version, kThreads * kEach);
+    return {};
+  });
+}
+
+TEST_P(StoreTest, RecoversFromDroppedDatabaseConnections) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "PostgreSQL only: SQLite has no server connection to lose";
+  W([](Tx& tx) { return tx.put_setting("a", "1"); });
+  R([](Tx& tx) { return as_status(tx.get_setting("a")); });
+  ASSERT_TRUE(db_->kill_connections()) << db_->skip_reason();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // The pooled connection is dead; the store notices at BEGIN and retries on a new one.
+  W([](Tx& tx) { return tx.put_setting("b", "2"); });
+  ASSERT_TRUE(db_->kill_connections());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  R([](Tx& tx) -> Status {
+    FW_TRY(auto b, tx.get_setting("b"));
+    EXPECT_EQ(b, "2");
     return {};
   });
 }

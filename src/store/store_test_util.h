@@ -41,7 +41,7 @@ class TestDb {
       return;
     }
     url_ = base_url_ + (base_url_.find('?') == std::string::npos ? "?" : "&") +
-           "options=-csearch_path%3D" + schema_;
+           "options=-csearch_path%3D" + schema_ + "&application_name=" + schema_;
     available_ = true;
   }
   ~TestDb() {
@@ -56,6 +56,12 @@ class TestDb {
   Result<std::unique_ptr<Store>> open(int target_version = 0) {
     if (backend_ == "sqlite") return open_sqlite(url_, target_version);
     return open_postgres(url_, target_version);
+  }
+
+  // PostgreSQL: ends every server connection of this test's stores (a dropped connection).
+  bool kill_connections() {
+    return raw_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '" + schema_ +
+                    "'");
   }
 
   // Runs SQL behind the store's back (tampering tests). Returns false and sets error_.

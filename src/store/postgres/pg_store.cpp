@@ -1,6 +1,6 @@
 // The PostgreSQL Store: a small pool of libpq connections; each transaction takes one.
-// Writes run SERIALIZABLE and are retried (with backoff) on serialization failures and
-// deadlocks; reads run REPEATABLE READ READ ONLY (one consistent snapshot, never retried).
+// Writes run SERIALIZABLE and are retried (with backoff) on serialization failures,
+// deadlocks and a connection found dropped at BEGIN; reads run REPEATABLE READ READ ONLY (one consistent snapshot, never retried).
 // Thread-safe: write() and read() may be called from any thread; at most kMaxConns
 // connections are open, further callers wait for one to come back.
 #include <chrono>
@@ -60,7 +60,12 @@ class PgStore final : public Store {
   }
 
   Status read(const std::function<Status(Tx&)>& fn) override {
-    return with_conn([&](PgConn& c) { return run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn); });
+    // Retried once: a pooled connection the server dropped fails at BEGIN (retryable), and
+    // the second attempt opens a fresh one.
+    for (int attempt = 1;; ++attempt) {
+      auto st = with_conn([&](PgConn& c) { return run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn); });
+      if (st || st.error().where != sql::kRetryable || attempt == 2) return st;
+    }
   }
 
   int schema_version() const override { return version_; }
@@ -68,7 +73,11 @@ class PgStore final : public Store {
 
  private:
   static Status run(PgConn& c, std::string_view begin, const std::function<Status(Tx&)>& fn) {
-    FW_TRY_STATUS(c.exec_script(begin));
+    if (auto st = c.exec_script(begin); !st) {
+      // Nothing has run yet: a dropped connection here is safe to retry on a new one.
+      if (c.broken()) st.error().where = std::string(sql::kRetryable);
+      return st;
+    }
     sql::SqlTx tx(c);
     Status st;
     try {

@@ -76,6 +76,9 @@ DeviceWhere device_where(const DeviceFilter& f) {
     w.ps.emplace_back(w.texts.back());
   };
   if (!f.subtree.empty() || !f.search.empty()) w.join = " LEFT JOIN people p ON p.id = d.owner_id";
+  // A join rather than "owner_id IN (SELECT ...)": with keyset pages in id order, SQLite
+  // walks devices by id and probes the owner, while the IN form made it collect and sort
+  // every device of a large subtree for each page (measured: 500x slower on /regions).
   add_subtree_condition(w.where, "p.org_unit_path", f.subtree, w.texts, w.ps);
   if (!f.owner_id.empty()) { cond("d.owner_id = ?"); text(f.owner_id); }
   if (!f.os_family.empty()) { cond("d.os_family = ?"); text(f.os_family); }
