@@ -1,0 +1,284 @@
+// Tests of AgentService: enrolment secrets, check-ins (full, delta, duplicate, conflict),
+// the limits on outside input, rate limiting, and group commit under concurrent check-ins,
+// against a real SQLite store in a temporary directory.
+#include "service/checkin.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "service/inventory.h"
+
+namespace fw::service {
+namespace {
+
+namespace json = boost::json;
+
+struct Fixture {
+  std::string dir;
+  std::unique_ptr<store::Store> store;
+  FixedClock clock{from_unix(1'800'000'000)};
+  std::unique_ptr<AgentService> svc;
+
+  explicit Fixture(AgentLimits lim = {}) {
+    char tmpl[] = "/tmp/fw-checkin-test-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    auto s = store::Store::open(dir + "/fw.db");
+    EXPECT_TRUE(s) << s.error().to_string();
+    store = std::move(*s);
+    EXPECT_TRUE(store->write([&](store::Tx& tx) -> Status {
+      model::OrgUnit u;
+      u.path = "/field";
+      normalize(u);
+      FW_TRY_STATUS(put_org_unit(tx, Change{"test", clock.now()}, u, PutMode::create));
+      return {};
+    }));
+    svc = std::make_unique<AgentService>(*store, clock, lim);
+  }
+  ~Fixture() {
+    svc.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  std::string secret(int64_t uses = 10) {
+    auto s = svc->create_enroll_secret("admin", "/field", clock.now() + Seconds(3600), uses);
+    EXPECT_TRUE(s) << s.error().to_string();
+    return s ? s->secret : "";
+  }
+  std::pair<std::string, std::string> enroll(const std::string& sec, const std::string& hw = "hw-0001") {
+    auto a = svc->enroll(json::serialize(json::object{{"protocol", 1}, {"enroll_secret", sec}, {"hardware_id", hw},
+                                                      {"hostname", "phone"}, {"os_family", "Aurora OS"}}));
+    EXPECT_TRUE(a) << a.error().to_string();
+    if (!a) return {};
+    return {std::string(a->at("device_id").as_string()), std::string(a->at("credential").as_string())};
+  }
+  model::Device device(const std::string& id) {
+    model::Device d;
+    EXPECT_TRUE(store->read([&](store::Tx& tx) -> Status {
+      FW_TRY(d, tx.get_device(id));
+      return {};
+    }));
+    return d;
+  }
+};
+
+json::object facts(int napps = 3, const std::string& kernel = "4.19") {
+  json::array apps;
+  for (int i = 0; i < napps; ++i)
+    apps.push_back(json::object{{"id", "app." + std::to_string(i)}, {"name", "App"}, {"version", "1.0"}});
+  return json::object{{"os", {{"family", "Aurora OS"}, {"version", "4.0.2"}}},
+                      {"kernel", {{"release", kernel}}},
+                      {"hardware", {{"vendor", "OMP"}, {"model", "R-FON"}, {"type", "phone"}}},
+                      {"screen_lock", {{"configured", true}}},
+                      {"apps", std::move(apps)}};
+}
+
+std::string report(const std::string& dev, int64_t seq, const json::object& f, bool full = true,
+                   json::array removed = {}) {
+  json::object r{{"protocol", 1}, {"device_id", dev}, {"seq", seq}, {"kind", full ? "full" : "delta"},
+                 {"collected_at", "2027-01-15T08:00:00Z"}, {"facts", f}, {"command_results", json::array()}};
+  if (!full) {
+    r["base_seq"] = seq - 1;
+    r["removed"] = std::move(removed);
+  }
+  return json::serialize(r);
+}
+
+TEST(AgentEnroll, SecretRules) {
+  Fixture fx;
+  std::string sec = fx.secret(2);
+  ASSERT_EQ(sec.rfind("es_", 0), 0u);
+  auto [dev, cred] = fx.enroll(sec);
+  EXPECT_EQ(dev.rfind("dev-", 0), 0u);
+  EXPECT_EQ(cred.rfind("dc_", 0), 0u);
+  auto d = fx.device(dev);
+  EXPECT_EQ(d.source, model::DeviceSource::agent);
+  EXPECT_TRUE(d.managed);
+  EXPECT_EQ(d.os_family, "Aurora OS");
+  fx.enroll(sec, "hw-0002");
+  struct Case {
+    std::string secret, message;
+  } cases[] = {{sec, "used up"}, {"es_unknown", "unknown"}};
+  for (const auto& c : cases) {
+    auto r = fx.svc->enroll(json::serialize(json::object{{"enroll_secret", c.secret}, {"hardware_id", "hw-x"}}));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::unauthenticated);
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << r.error().message;
+  }
+  std::string soon = fx.secret(5);
+  fx.clock.advance(Seconds(3601));
+  auto r = fx.svc->enroll(json::serialize(json::object{{"enroll_secret", soon}, {"hardware_id", "hw-x"}}));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("expired"), std::string::npos);
+  auto bad = fx.svc->enroll(R"({"enroll_secret": 5})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where, "enroll_secret");
+  EXPECT_FALSE(fx.svc->create_enroll_secret("admin", "/nowhere", fx.clock.now() + Seconds(60), 1));
+  EXPECT_FALSE(fx.svc->create_enroll_secret("admin", "/field", fx.clock.now() - Seconds(60), 1));
+}
+
+TEST(AgentCheckin, FullDeltaDuplicateConflict) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  auto a1 = fx.svc->checkin(cred, report(dev, 1, facts(3)));
+  ASSERT_TRUE(a1) << a1.error().to_string();
+  EXPECT_EQ(a1->at("ack_seq"), 1);
+  EXPECT_EQ(a1->at("next_checkin_s"), 900);
+  auto d = fx.device(dev);
+  EXPECT_EQ(d.os_family, "Aurora OS");
+  EXPECT_EQ(d.os_version, "4.0.2");
+  EXPECT_EQ(d.vendor, "OMP");
+  EXPECT_EQ(d.type, model::DeviceType::phone);
+  EXPECT_EQ(d.apps.size(), 3u);
+  EXPECT_EQ(d.facts_json.find("\"apps\""), std::string::npos);
+  EXPECT_NE(d.facts_json.find("\"kernel\""), std::string::npos);
+
+  // Delta: kernel changed, screen_lock removed; apps untouched.
+  json::object delta{{"kernel", {{"release", "5.4"}}}};
+  auto a2 = fx.svc->checkin(cred, report(dev, 2, delta, false, json::array{"screen_lock"}));
+  ASSERT_TRUE(a2) << a2.error().to_string();
+  d = fx.device(dev);
+  EXPECT_NE(d.facts_json.find("5.4"), std::string::npos);
+  EXPECT_EQ(d.facts_json.find("screen_lock"), std::string::npos);
+  EXPECT_EQ(d.apps.size(), 3u);
+
+  // The same report again (its answer was lost): acknowledged, not applied twice.
+  auto dup = fx.svc->checkin(cred, report(dev, 1, facts(1)));
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->at("ack_seq"), 1);
+  EXPECT_EQ(fx.device(dev).apps.size(), 3u);
+  EXPECT_EQ(fx.svc->stats().duplicates, 1u);
+
+  // A delta on a base the server does not have: 409, nothing applied.
+  auto c = fx.svc->checkin(cred, report(dev, 5, json::object{{"kernel", {{"release", "9"}}}}, false));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, Errc::conflict);
+  EXPECT_EQ(c.error().where, "base_seq");
+  EXPECT_NE(fx.device(dev).facts_json.find("5.4"), std::string::npos);
+  // The agent's answer to 409: a full report with the next seq.
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 6, facts(5))));
+  EXPECT_EQ(fx.device(dev).apps.size(), 5u);
+}
+
+TEST(AgentCheckin, RefusesBadInputAndChangesNothing) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(2))));
+  auto before = fx.device(dev);
+
+  json::object huge_field = facts(1);
+  huge_field["kernel"] = json::object{{"release", std::string(10 << 20, 'x')}};
+  json::object long_string = facts(1);
+  long_string["kernel"] = json::object{{"release", std::string(5000, 'x')}};
+  json::object deep = facts(1);
+  deep["x"] = json::array{json::array{json::array{json::array{json::array{json::array{json::array{1}}}}}}};
+  struct Case {
+    std::string name, cred, body;
+    Errc code;
+    std::string where;
+  } cases[] = {
+      {"bad credential", "dc_wrong", report(dev, 2, facts(1)), Errc::unauthenticated, "Authorization"},
+      {"other device", cred, report("dev-other", 2, facts(1)), Errc::unauthenticated, "device_id"},
+      {"100,000 apps", cred, report(dev, 2, facts(100000)), Errc::too_large, ""},
+      {"10 MB field", cred, report(dev, 2, huge_field), Errc::too_large, ""},
+      {"5,000-byte string", cred, report(dev, 2, long_string), Errc::too_large, "facts.kernel.release"},
+      {"too deep", cred, report(dev, 2, deep), Errc::invalid_argument, ""},
+      {"malformed", cred, "{\"device_id\": ", Errc::parse_error, ""},
+      {"not an object", cred, "[1,2]", Errc::invalid_argument, ""},
+      {"no seq", cred, R"({"device_id":")" + dev + R"(","kind":"full","collected_at":"2027-01-01T00:00:00Z","facts":{}})",
+       Errc::invalid_argument, "seq"},
+      {"bad kind", cred, R"({"device_id":")" + dev + R"(","seq":2,"kind":"some","collected_at":"2027-01-01T00:00:00Z","facts":{}})",
+       Errc::invalid_argument, "kind"},
+      {"bad time", cred, R"({"device_id":")" + dev + R"(","seq":2,"kind":"full","collected_at":"yesterday","facts":{}})",
+       Errc::invalid_argument, "collected_at"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = fx.svc->checkin(c.cred, c.body);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, c.code) << r.error().to_string();
+    if (!c.where.empty()) {
+      EXPECT_EQ(r.error().where, c.where);
+    }
+  }
+  // 5001 apps names the field (within the body limit).
+  auto many = fx.svc->checkin(cred, report(dev, 2, facts(5001)));
+  ASSERT_FALSE(many);
+  EXPECT_EQ(many.error().where, "facts.apps");
+  auto after = fx.device(dev);
+  EXPECT_EQ(after.facts_json, before.facts_json);
+  EXPECT_EQ(after.apps.size(), 2u);
+  EXPECT_EQ(after.last_seen, before.last_seen);
+}
+
+TEST(AgentCheckin, RateLimitPerDevice) {
+  AgentLimits lim;
+  lim.burst = 3;
+  lim.rate_per_s = 0.1;
+  Fixture fx(lim);
+  auto [dev, cred] = fx.enroll(fx.secret());
+  int64_t seq = 0;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(fx.svc->checkin(cred, report(dev, ++seq, facts(1))));
+  auto r = fx.svc->checkin(cred, report(dev, ++seq, facts(1)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::rate_limited);
+  fx.clock.advance(Seconds(10));
+  EXPECT_TRUE(fx.svc->checkin(cred, report(dev, seq, facts(1))));
+}
+
+TEST(AgentCheckin, GroupCommitBatchesConcurrentCheckins) {
+  Fixture fx;
+  std::string sec = fx.secret(1000);
+  constexpr int kThreads = 8, kPerThread = 40;
+  std::vector<std::pair<std::string, std::string>> devs;
+  for (int i = 0; i < kThreads; ++i) devs.push_back(fx.enroll(sec, "hw-" + std::to_string(i)));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int s = 1; s <= kPerThread; ++s) {
+        // Each device tries 40 check-ins at once: the first five (the burst) pass, the
+        // rest are rate limited (the fixed clock does not move).
+        auto r = fx.svc->checkin(devs[t].second, report(devs[t].first, s, facts(s % 7 + 1)));
+        if (r) {
+          ++ok;
+        } else if (r.error().code != Errc::rate_limited) {
+          ADD_FAILURE() << r.error().to_string();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto st = fx.svc->stats();
+  EXPECT_EQ(st.checkins, uint64_t(ok.load()));
+  EXPECT_GE(ok.load(), kThreads * 5);
+  EXPECT_LE(st.batches, st.checkins);
+  for (const auto& [dev, cred] : devs) EXPECT_TRUE(fx.device(dev).managed);
+}
+
+TEST(AgentCheckin, ManyDevicesConcurrentlyAreBatched) {
+  Fixture fx;
+  std::string sec = fx.secret(1000);
+  constexpr int kDevices = 64;
+  std::vector<std::pair<std::string, std::string>> devs;
+  for (int i = 0; i < kDevices; ++i) devs.push_back(fx.enroll(sec, "hw-" + std::to_string(i)));
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < kDevices; ++t)
+    threads.emplace_back([&, t] {
+      for (int s = 1; s <= 5; ++s)
+        if (fx.svc->checkin(devs[t].second, report(devs[t].first, s, facts(50)))) ++ok;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), kDevices * 5);
+  auto st = fx.svc->stats();
+  EXPECT_EQ(st.checkins, uint64_t(kDevices * 5));
+  EXPECT_LT(st.batches, st.checkins) << "concurrent check-ins should share transactions";
+  for (const auto& [dev, cred] : devs) EXPECT_EQ(fx.device(dev).apps.size(), 50u);
+}
+
+}  // namespace
+}  // namespace fw::service
