@@ -1,6 +1,6 @@
 // The dashboard's server side: embedded static files, sign-in sessions (cookie + CSRF) and
 // CSV export of list endpoints. Registered by add_web_routes() from add_all_routes();
-// web_session_auth() is called by the server's authentication step for requests without a
+// web_session_auth() becomes Services::alt_auth, tried by the server for requests without a
 // bearer token. Thread-safe: handlers only touch the SessionStore (own mutex) and Services.
 #pragma once
 

@@ -1,0 +1,186 @@
+// The dashboard's routes (see routes_web.h): embedded files, sessions, CSV export.
+// Handlers run on I/O threads; they share only the SessionStore (thread-safe) and Services.
+#include "server/routes_web.h"
+
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "server/routes.h"
+#include "server/web_assets.h"
+#include "server/web_csv.h"
+#include "service/tokens.h"
+
+namespace fw::server {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kExportMaxRows = 2'000'000;
+constexpr size_t kExportMaxBytes = 512u << 20;
+
+bool changes_state(Verb m) { return m != Verb::get && m != Verb::head && m != Verb::options; }
+
+bool request_is_tls(const Request& req) {
+  // Behind a TLS-terminating proxy that says so, or on a TLS listener (the server sets it).
+  return req.header("x-forwarded-proto") == "https" || req.header(":scheme") == "https";
+}
+
+std::string timezone_of(Services& s) {
+  std::string tz = "Europe/Moscow";
+  (void)s.store.read([&](store::Tx& tx) -> Status {
+    if (auto v = tx.get_setting("timezone"); v && !v->empty()) tz = *v;
+    return {};
+  });
+  return tz;
+}
+
+json::object session_json(const Session& sess, Services& s) {
+  return {{"actor", sess.actor},
+          {"role", std::string(model::to_string(sess.role))},
+          {"expires_at", format_time(sess.expires_at)},
+          {"csrf_token", sess.csrf},
+          {"timezone", timezone_of(s)}};
+}
+
+Result<Session> current_session(const Request& req, SessionStore& sessions) {
+  const std::string id = cookie_value(req.header("cookie"), kSessionCookie);
+  if (id.empty()) return fail(Errc::unauthenticated, "not signed in", "cookie");
+  auto sess = sessions.find(id);
+  if (!sess) return fail(Errc::unauthenticated, "the session has expired; sign in again", "cookie");
+  return *sess;
+}
+
+Result<Response> post_session(Request& req, Services& s, SessionStore& sessions) {
+  if (!req.header("content-type").starts_with("application/json"))
+    return fail(Errc::invalid_argument, "expected Content-Type: application/json", "content-type");
+  FW_TRY(json::value body, parse_body(req));
+  const json::object* o = body.if_object();
+  if (!o) return fail(Errc::invalid_argument, "expected a JSON object", "body");
+  for (const auto& kv : *o)
+    if (kv.key() != "token") return fail(Errc::invalid_argument, "unknown field", std::string(kv.key()));
+  const json::value* tok = o->if_contains("token");
+  if (!tok || !tok->is_string() || tok->get_string().empty() || tok->get_string().size() > 256)
+    return fail(Errc::invalid_argument, "expected the admin token as a string", "token");
+  FW_TRY(model::ApiToken t, service::authenticate(s.store, std::string_view(tok->get_string()), s.clock.now()));
+  if (t.role == model::Role::agent) return fail(Errc::permission_denied, "agent tokens cannot sign in", "token");
+  Session sess = sessions.create(t);
+  Response r = json_response(201, session_json(sess, s));
+  r.headers.emplace_back("Set-Cookie", session_set_cookie(sess, s.clock.now(), request_is_tls(req)));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Result<Response> get_session(Request& req, Services& s, SessionStore& sessions) {
+  FW_TRY(Session sess, current_session(req, sessions));
+  Response r = json_response(200, session_json(sess, s));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Result<Response> delete_session(Request& req, SessionStore& sessions) {
+  if (auto sess = current_session(req, sessions)) {
+    if (!csrf_ok(*sess, req.header("x-csrf-token")))
+      return fail(Errc::permission_denied, "missing or wrong CSRF token", "X-CSRF-Token");
+    sessions.erase(sess->id);
+  }
+  Response r = no_content();
+  r.headers.emplace_back("Set-Cookie", session_clear_cookie(request_is_tls(req)));
+  return r;
+}
+
+// Runs the list route /api/v1/{list} page by page with the request's filters and turns
+// every item into a CSV row.
+Result<Response> export_csv(Request& req, const Router& router) {
+  const std::string list(req.param("list"));
+  const std::string path = "/api/v1/" + list;
+  Router::Match m = router.match(Verb::get, path);
+  if (!m.route || m.route->access == Access::public_ || m.route->pattern != path)
+    return fail(Errc::not_found, "no such list", "list");
+  Request inner = req;
+  inner.path = path;
+  inner.target = path;
+  inner.params = m.params;
+  std::erase_if(inner.query, [](const auto& kv) { return kv.first == "cursor" || kv.first == "limit" || kv.first == "format"; });
+  const size_t base = inner.query.size();
+  CsvWriter csv;
+  std::string cursor;
+  for (;;) {
+    inner.query.resize(base);
+    inner.query.emplace_back("limit", "1000");
+    if (!cursor.empty()) inner.query.emplace_back("cursor", cursor);
+    FW_TRY(Response page, m.route->handler(inner));
+    if (page.status != 200) return fail(Errc::internal, fmt::format("the list answered {}", page.status), path);
+    boost::system::error_code ec;
+    json::value v = json::parse(page.body, ec);
+    const json::object* o = ec ? nullptr : v.if_object();
+    const json::array* items = o && o->if_contains("items") ? o->at("items").if_array() : nullptr;
+    if (!items) return fail(Errc::invalid_argument, "this endpoint is not a list", "list");
+    for (const auto& it : *items)
+      if (const auto* io = it.if_object()) csv.add(*io);
+    if (csv.rows() > kExportMaxRows || csv.bytes() > kExportMaxBytes)
+      return fail(Errc::too_large, "the export is too large; narrow the filters", "list");
+    const json::value* next = o->if_contains("next_cursor");
+    if (!next || !next->is_string() || next->get_string().empty()) break;
+    cursor = std::string(next->get_string());
+  }
+  Response r;
+  r.content_type = "text/csv; charset=utf-8";
+  r.body = csv.finish();
+  r.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}.csv\"", list));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Result<Response> static_file(Request& req) {
+  if (req.path.starts_with("/api/")) return fail(Errc::not_found, "no such endpoint", req.path);
+  const WebAsset* a = find_web_asset(req.path);
+  if (!a) return fail(Errc::not_found, "no such file", req.path);
+  Response r;
+  for (const auto& h : web_security_headers()) r.headers.emplace_back(h.name, h.value);
+  r.headers.emplace_back("ETag", a->etag);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  if (req.header("if-none-match") == a->etag) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
+  r.content_type = a->content_type;
+  r.body = a->body;
+  return r;
+}
+
+}  // namespace
+
+Result<std::optional<model::ApiToken>> web_session_auth(const Request& req, SessionStore& sessions) {
+  const std::string id = cookie_value(req.header("cookie"), kSessionCookie);
+  if (id.empty()) return std::optional<model::ApiToken>{};
+  auto sess = sessions.find(id);
+  if (!sess) return fail(Errc::unauthenticated, "the session has expired; sign in again", "cookie");
+  if (changes_state(req.method) && !csrf_ok(*sess, req.header("x-csrf-token")))
+    return fail(Errc::permission_denied, "missing or wrong CSRF token", "X-CSRF-Token");
+  model::ApiToken t;
+  t.id = sess->token_id;
+  t.name = sess->actor;
+  t.role = sess->role;
+  t.scope_path = sess->scope_path;
+  t.expires_at = sess->expires_at;
+  return std::optional<model::ApiToken>{std::move(t)};
+}
+
+void add_web_routes(Router& r, Services& s) {
+  // Sessions live as long as the routes that use them (the server's router).
+  auto sessions = std::make_shared<SessionStore>(s.clock);
+  r.add(Verb::post, "/api/v1/session", Access::public_,
+        [&s, sessions](Request& q) { return post_session(q, s, *sessions); });
+  r.add(Verb::get, "/api/v1/session", Access::public_,
+        [&s, sessions](Request& q) { return get_session(q, s, *sessions); });
+  r.add(Verb::delete_, "/api/v1/session", Access::public_,
+        [sessions](Request& q) { return delete_session(q, *sessions); });
+  r.add(Verb::get, "/api/v1/export/{list}", Access::read, [&r](Request& q) { return export_csv(q, r); });
+  s.alt_auth = [sessions](const Request& q) { return web_session_auth(q, *sessions); };
+  if (!r.fallback()) r.set_fallback([](Request& q) { return static_file(q); });
+}
+
+}  // namespace fw::server
