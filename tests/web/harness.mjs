@@ -34,8 +34,8 @@ export async function freePort() {
 export async function startDemo(bin, extra = [], timeoutMs = 600_000) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-web-demo-'));
-  const child = spawn(bin, ['demo', '--listen', `127.0.0.1:${port}`, ...extra], {
-    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FW_DATA_DIR: dir },
+  const child = spawn(bin, ['demo', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'data'), ...extra], {
+    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });

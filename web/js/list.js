@@ -21,7 +21,11 @@ export async function renderList(root, route, cfg) {
     filters: Object.fromEntries(cfg.filters.map((f) => [f.param, p.get(f.param) || ''])),
   };
   const query = { ...state.filters, search: state.q, sort: cfg.sortable ? state.sort : '', cursor: state.cursor, limit: PAGE_SIZE };
-  const data = await api(cfg.resource, { params: { ...query, ...(cfg.fixed || {}) } });
+  const [data, count] = await Promise.all([
+    api(cfg.resource, { params: { ...query, ...(cfg.fixed || {}) } }),
+    cfg.countPath ? api(cfg.countPath, { params: { ...state.filters, search: state.q } }) : null,
+  ]);
+  if (count) data.total = count.total;
   const items = data.items || [];
 
   const hashFor = (changes) => {
@@ -33,9 +37,9 @@ export async function renderList(root, route, cfg) {
   };
 
   const form = h('form.filters', { role: 'search', 'aria-label': t('list.filters') });
-  const search = h('input', { type: 'search', name: 'search', value: state.q, placeholder: cfg.searchLabel,
+  const search = cfg.searchLabel === undefined ? null : h('input', { type: 'search', name: 'search', value: state.q, placeholder: cfg.searchLabel,
     'aria-label': cfg.searchLabel, autocomplete: 'off' });
-  form.append(h('label.search', h('span.vh', cfg.searchLabel), search));
+  if (search) form.append(h('label.search', h('span.vh', cfg.searchLabel), search));
   const selects = {};
   for (const f of cfg.filters) {
     const sel = h('select', { name: f.param, 'aria-label': f.label },
@@ -48,7 +52,7 @@ export async function renderList(root, route, cfg) {
   form.append(h('button', { type: 'submit' }, t('list.apply')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const changes = { search: search.value.trim(), cursor: '', prev: '' };
+    const changes = { search: search ? search.value.trim() : '', cursor: '', prev: '' };
     for (const [k, sel] of Object.entries(selects)) changes[k] = sel.value;
     location.hash = hashFor(changes);
   });

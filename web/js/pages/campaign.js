@@ -1,5 +1,5 @@
-// One campaign: scope and level, rules, schedule, exemptions with expiry, actions due now,
-// and links to its report (HTML) and findings. Single-threaded.
+// One campaign: scope and level, rules, the policy file with its schedule, exemptions with
+// expiry, actions due now, and links to its HTML report and findings. Single-threaded.
 
 import { h, clear } from '../dom.js';
 import { t, date, dateTime, num } from '../i18n.js';
@@ -11,14 +11,16 @@ import { reportHtmlUrl } from '../reports.js';
 export async function render(root, route) {
   const id = route.id;
   const enc = encodeURIComponent(id);
-  const [c, ex, actions] = await Promise.all([
-    api(`campaigns/${enc}`),
-    api('exemptions', { params: { policy_id: id } }).catch(() => ({ items: [] })),
-    api(`campaigns/${enc}/actions`).catch(() => ({ items: [] })),
+  const [camps, doc, ex, actions] = await Promise.all([
+    api('campaigns'),
+    api(`policies/${enc}`),
+    api('exemptions', { params: { policy_id: id } }),
+    api(`campaigns/${enc}/actions`),
   ]);
+  const c = (camps.items || []).find((x) => x.id === id) || { id, rules: [], scope: [] };
   const now = Date.now();
   const exemptions = ex.items || [];
-  const due = actions.items || actions.actions || [];
+  const due = actions.due || [];
   clear(root).append(
     h('nav.crumbs', { 'aria-label': t('common.breadcrumbs') }, h('a', { href: '#/policies' }, t('policies.title')), ' › ', c.title || id),
     h('h1', c.title || id),
@@ -28,19 +30,16 @@ export async function render(root, route) {
       h('dt', t('campaign.start')), h('dd', dateTime(c.start)),
       h('dt', t('overview.deadline')), h('dd', dateTime(c.deadline)),
       h('dt', t('campaign.grace')), h('dd', c.grace || '—'),
-      h('dt', t('campaign.scope')), h('dd', (c.scope || []).map((s) => `${s.path} (${t(`level.${s.level}`)})`).join(', ') || t('campaign.everyone'))),
+      h('dt', t('campaign.scope')), h('dd', (c.scope || []).map((s) => `${s.path} (${t(`level.${s.level}`)})`).join(', ') || t('campaign.everyone')),
+      h('dt', t('policy.version')), h('dd', `${doc.version} · ${t('policy.applied')} ${dateTime(doc.applied_at)} · ${doc.applied_by || ''}`)),
     h('h2', t('campaign.rules')),
-    table([t('policy.rule'), t('finding.severity'), t('policy.when'), t('policy.require'), t('policy.remedy')],
-      (c.rules || []).map((r) => [h('span', h('strong', r.id), r.title ? ` — ${r.title}` : ''), severityBadge(r.severity),
-        r.when ? h('code', r.when) : '—', h('code', r.require || '—'), r.remedy || '—']), 'campaign-rules'),
-    h('h2', t('campaign.schedule')),
-    table([t('campaign.when'), t('campaign.notify'), t('campaign.action')],
-      (c.schedule || []).map((s) => [s.label || s.at || (s.every ? `every ${s.every}` : '—'), (s.notify || []).join(', ') || '—',
-        s.block || s.action === 'block' ? t('campaign.block') : '—']), 'campaign-schedule'),
+    table([t('policy.rule'), t('finding.severity'), t('policy.remedy')],
+      (c.rules || []).map((r) => [h('span', h('strong', r.id), r.title ? ` — ${r.title}` : ''), severityBadge(r.severity), r.remedy || '—']),
+      'campaign-rules'),
     h('h2', t('campaign.due_now'), ' ', h('span.muted', `(${num(due.length)})`)),
     table([t('finding.person'), t('campaign.when'), t('campaign.point'), t('campaign.notify'), t('campaign.action')],
-      due.slice(0, 200).map((a) => [personLink(a.person_id, a.person_name), dateTime(a.at || a.point?.at), a.label || a.point?.label,
-        (a.notify || a.point?.notify || []).join(', ') || '—', (a.block || a.point?.block) ? t('campaign.block') : '—']), 'campaign-actions'),
+      due.slice(0, 200).map((a) => [personLink(a.person_id), dateTime(a.at), a.point, (a.notify || []).join(', ') || '—',
+        a.block ? t('campaign.block') : '—']), 'campaign-actions'),
     h('h2', t('campaign.exemptions'), ' ', h('span.muted', `(${num(exemptions.length)})`)),
     table([t('exemption.subject'), t('policy.rule'), t('exemption.reason'), t('exemption.approver'), t('exemption.expires')],
       exemptions.map((e) => {
@@ -48,6 +47,8 @@ export async function render(root, route) {
         return [e.person_id ? personLink(e.person_id) : deviceLink(e.device_id), e.rule_id || t('exemption.all_rules'), e.reason,
           e.approver, h(expired ? 'span.muted' : 'span', `${date(e.expires_at)}${expired ? ` (${t('exemption.expired')})` : ''}`)];
       }), 'campaign-exemptions'),
+    h('h2', t('campaign.schedule'), ' · ', t('policy.source')),
+    h('pre.source', { 'aria-label': t('policy.source'), tabindex: '0' }, doc.source || ''),
   );
   root.dataset.title = c.title || id;
 }

@@ -9,11 +9,10 @@ import { table } from './person.js';
 
 export async function render(root, route) {
   const id = encodeURIComponent(route.id);
-  const [d, finds, hist, sights] = await Promise.all([
+  const [d, finds, sights] = await Promise.all([
     api(`devices/${id}`),
     api('findings', { params: { device_id: route.id, limit: 200 } }),
-    api(`devices/${id}/findings/history`).catch(() => null),
-    api(`devices/${id}/sightings`).catch(() => null),
+    api(`dashboard/devices/${id}/sightings`),
   ]);
   let owner = null;
   if (d.owner_id) owner = await api(`people/${encodeURIComponent(d.owner_id)}`).catch(() => null);
@@ -38,18 +37,16 @@ export async function render(root, route) {
       table([t('app.name'), t('app.id'), t('app.version')], (d.apps || []).map((a) => [a.name || a.id, h('code', a.id), a.version]), 'device-apps')),
     h('section', { 'aria-labelledby': 'dd-findings' },
       h('h2#dd-findings', t('device.findings')),
-      table([t('finding.rule'), t('finding.status'), t('finding.severity'), t('finding.since'), t('finding.detail')],
-        (finds.items || []).map((f) => [f.rule_key, statusBadge(f.status), severityBadge(f.severity), dateTime(f.status_since), f.detail]),
+      table([t('finding.rule'), t('finding.status'), t('finding.severity'), t('finding.since'), t('finding.first_failed'),
+        t('finding.evaluated'), t('finding.detail')],
+        (finds.items || []).map((f) => [f.rule_key, statusBadge(f.status), severityBadge(f.severity), dateTime(f.status_since),
+          f.first_failed_at ? dateTime(f.first_failed_at) : '—', dateTime(f.last_evaluated_at), f.detail || '—']),
         'device-findings')),
-    hist ? h('section', { 'aria-labelledby': 'dd-history' },
-      h('h2#dd-history', t('device.history')),
-      table([t('finding.when'), t('finding.rule'), t('finding.status')],
-        (hist.items || []).map((c) => [dateTime(c.at), c.rule_key, statusBadge(c.status)]), 'device-history')) : null,
-    sights ? h('section', { 'aria-labelledby': 'dd-sightings' },
+    h('section', { 'aria-labelledby': 'dd-sightings' },
       h('h2#dd-sightings', t('device.sightings')),
       table([t('sighting.user'), t('sighting.client'), t('sighting.ip'), t('sighting.count'), t('device.last_seen')],
         (sights.items || []).map((x) => [x.user, x.user_agent || x.activesync_id, x.client_ip, x.count, dateTime(x.last_seen)]),
-        'device-sightings')) : null,
+        'device-sightings')),
   );
   root.dataset.title = label;
 }

@@ -11,6 +11,7 @@ export async function render(root, route) {
   await renderList(root, route, {
     resource: 'devices',
     section: 'devices',
+    countPath: 'dashboard/device-count',
     title: t('devices.title'),
     searchLabel: t('devices.search'),
     rowLink: (d) => `#/devices/${encodeURIComponent(d.id)}`,

@@ -4,16 +4,15 @@
 import { renderList } from '../list.js';
 import { t, dateTime } from '../i18n.js';
 import { api } from '../api.js';
-import { STATUSES, SEVERITIES, loadOrgUnits, orgUnitOptions, statusBadge, severityBadge, personLink,
+import { STATUSES, loadOrgUnits, orgUnitOptions, statusBadge, severityBadge, personLink,
   deviceLink } from '../common.js';
 
 export async function render(root, route) {
-  const [units, pols] = await Promise.all([loadOrgUnits(), api('policies').catch(() => ({ items: [] }))]);
+  const [units, pols] = await Promise.all([loadOrgUnits(), api('policies')]);
   await renderList(root, route, {
     resource: 'findings',
     section: 'findings',
     title: t('findings.title'),
-    searchLabel: t('findings.search'),
     defaultSort: '',
     columns: [
       { key: 'rule_key', label: t('finding.rule'), sort: 'rule_key' },
@@ -25,9 +24,8 @@ export async function render(root, route) {
     ],
     filters: [
       { param: 'status', label: t('finding.status'), options: STATUSES.map((s) => [s, t(`status.${s}`)]) },
-      { param: 'severity', label: t('finding.severity'), options: SEVERITIES.map((s) => [s, t(`severity.${s}`)]) },
-      { param: 'policy_id', label: t('finding.policy'), options: (pols.items || []).map((p) => [p.id, p.title || p.id]) },
-      { param: 'org_unit', label: t('common.org_unit'), options: orgUnitOptions(units) },
+      { param: 'policy_id', label: t('finding.policy'), options: (pols.items || []).map((p) => [p.id, p.id]) },
+      { param: 'subtree', label: t('common.org_unit'), options: orgUnitOptions(units) },
     ],
   });
 }

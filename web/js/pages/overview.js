@@ -13,12 +13,13 @@ export async function render(root, route) {
   const campaign = await activeCampaign(route.params.get('campaign'));
   const [report, unmanaged, mix] = await Promise.all([
     campaign ? campaignReport(campaign.id) : null,
-    api('devices', { params: { source: 'log', managed: 'false', limit: 1 } }).catch(() => null),
-    api('reports/platform-mix').catch(() => null),
+    api('dashboard/device-count', { params: { source: 'log', managed: 'false' } }),
+    api('dashboard/platform-mix'),
   ]);
 
   const cards = [];
   if (report) {
+    Object.assign(report, report.summary || {});
     const pr = report.projection || {};
     const onTrack = pr.completed || pr.on_track;
     cards.push(h('div.kpis',
@@ -26,25 +27,24 @@ export async function render(root, route) {
       kpi(num(report.people_noncompliant), t('overview.noncompliant_people'), 'kpi-people', '#/findings?status=fail'),
       kpi(num(report.devices_noncompliant), t('overview.noncompliant_devices'), 'kpi-devices'),
       kpi(num((report.overdue || []).length), t('overview.overdue_people'), 'kpi-overdue', '#overdue'),
-      unmanaged ? kpi(unmanaged.total !== undefined ? num(unmanaged.total) : (unmanaged.items?.length ? '≥1' : '0'),
-        t('overview.unmanaged_in_logs'), 'kpi-unmanaged', '#/devices?source=log&managed=false') : null,
+      unmanaged ? kpi(num(unmanaged.total), t('overview.unmanaged_in_logs'), 'kpi-unmanaged', '#/devices?source=log&managed=false') : null,
       kpi(date(report.deadline), t('overview.deadline'), 'kpi-deadline'),
     ));
     const proj = projectionLine(report);
     cards.push(h('section.card.wide', { 'aria-labelledby': 'bd-title' },
-      h('h2#bd-title', t('overview.burndown', { title: report.title || report.campaign_id })),
+      h('h2#bd-title', t('overview.burndown', { title: report.title || report.campaign })),
       h('p', { 'data-testid': 'projection' }, onTrack ? h('strong.ok', t('overview.on_track')) : h('strong.bad', t('overview.off_track')), ' · ',
         pr.completed ? t('overview.completed') : pr.completion ? t('overview.projected', { date: date(pr.completion) }) : t('overview.no_projection'),
         pr.method ? h('span.muted', ` · ${t('overview.method')}: ${pr.method}`) : null),
       h('div', { 'data-testid': 'burndown' }, burndown({
-        points: (report.burndown || []).map((p) => ({ date: p.day || p.date, value: p.people })),
+        points: (report.burndown || []).map((p) => ({ date: p.date, value: p.people })),
         projection: proj,
         deadline: report.deadline,
         labels: { title: t('overview.burndown_aria'), actual: t('overview.noncompliant_people'),
           projection: t('overview.projection'), deadline: t('overview.deadline') },
       })),
-      h('p', h('a', { href: reportHtmlUrl(report.campaign_id), target: '_blank', rel: 'noopener', 'data-testid': 'report-html' },
-        t('overview.report_html')), ' · ', h('a', { href: `#/campaigns/${encodeURIComponent(report.campaign_id)}` }, t('overview.campaign_details')))));
+      h('p', h('a', { href: reportHtmlUrl(report.campaign), target: '_blank', rel: 'noopener', 'data-testid': 'report-html' },
+        t('overview.report_html')), ' · ', h('a', { href: `#/campaigns/${encodeURIComponent(report.campaign)}` }, t('overview.campaign_details')))));
     cards.push(h('section.card', { 'aria-labelledby': 'tree-title' },
       h('h2#tree-title', t('overview.by_unit')), unitTree(report.units || [])));
   } else {
@@ -74,22 +74,25 @@ function kpi(value, label, testid, href) {
   return h('div.kpi', { 'data-testid': testid }, href ? h('a', { href }, body) : body);
 }
 
-// The fitted line from the projection window to its completion (or to the deadline).
+// The projection: from the last day of the burn-down along the fitted slope, to the
+// projected completion (where it reaches zero) or, when none, to the deadline.
 function projectionLine(report) {
   const pr = report.projection;
-  if (!pr || pr.completed || !pr.window_start || !pr.window_days) return null;
-  const start = new Date(pr.window_start).getTime();
-  const endT = pr.completion ? new Date(pr.completion).getTime() : new Date(report.deadline).getTime();
+  const bd = report.burndown || [];
+  if (!pr || pr.completed || !pr.window_days || bd.length < 2) return null;
+  const last = bd[bd.length - 1];
+  const from = new Date(last.date).getTime();
   const day = 86400e3;
-  const v = (ms) => pr.intercept + pr.slope_per_day * ((ms - start) / day);
-  const last = Math.max(endT, new Date(report.now || Date.now()).getTime());
-  return [{ date: start, value: v(start) }, { date: last, value: Math.max(0, v(last)) }];
+  const to = pr.completion ? new Date(pr.completion).getTime() : Math.max(new Date(report.deadline).getTime(), from + day);
+  const value = pr.completion ? 0 : Math.max(0, last.people + pr.slope_per_day * ((to - from) / day));
+  return [{ date: from, value: last.people }, { date: to, value }];
 }
 
 // Units come in tree order with depth; children are the following rows one level deeper.
 function unitTree(units) {
   const rootList = h('ul.tree', { role: 'tree', 'aria-label': t('overview.by_unit'), 'data-testid': 'unit-tree' });
   const stack = [{ depth: -1, list: rootList }];
+  units = units.map((u) => ({ ...u, depth: u.path.split('/').filter(Boolean).length - 1 }));
   units.forEach((u, i) => {
     while (stack.length > 1 && stack[stack.length - 1].depth >= u.depth) stack.pop();
     const hasKids = units[i + 1] && units[i + 1].depth > u.depth;
@@ -123,7 +126,7 @@ function overdueTable(rows) {
     h('tbody', shown.length ? shown.map((r) => h('tr',
       h('td', { 'data-label': t('person.name') }, personLink(r.person_id, r.name)),
       h('td', { 'data-label': t('common.org_unit') }, r.unit),
-      h('td', { 'data-label': t('person.manager') }, r.manager_name || '—'),
+      h('td', { 'data-label': t('person.manager') }, r.manager || '—'),
       h('td', { 'data-label': t('person.devices') }, (r.devices || []).join(', ')),
       h('td', { 'data-label': t('finding.rule') }, (r.rules || []).join(', ')),
       h('td.num', { 'data-label': t('overview.days_overdue') }, num(r.days_overdue)))) : h('tr', h('td.empty', { colspan: 6 }, t('list.empty'))))));

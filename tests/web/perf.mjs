@@ -1,0 +1,88 @@
+// Page-load timings of the dashboard against `fleetward demo --devices N` (default 100,000),
+// in Debian's headless Chromium: for each page, the time from the route change to the page's
+// "rendered" event (all its API calls answered and the DOM built), median and worst of
+// --runs; the baseline is the same page's API calls alone, fetched from the page (no rendering).
+// Also the cold start: a full browser load of "/" to the rendered overview.
+//   node perf.mjs --fleetward build/src/cli/fleetward [--devices 100000] [--runs 7]
+import path from 'node:path';
+import { args, startDemo, stopDemo, launch, watchErrors, visit } from './harness.mjs';
+
+const opt = args();
+const bin = path.resolve(opt.fleetward || '../../build/src/cli/fleetward');
+const devices = opt.devices || '100000';
+const runs = Number(opt.runs || 7);
+
+const PAGES = [
+  ['overview', '#/overview', ['campaigns', 'reports/{campaign}', 'dashboard/device-count?source=log&managed=false', 'dashboard/platform-mix']],
+  ['devices', '#/devices', ['devices?limit=50', 'dashboard/device-count', 'org-units?limit=1000']],
+  ['devices iOS', '#/devices?os_family=iOS', ['devices?os_family=iOS&limit=50', 'dashboard/device-count?os_family=iOS']],
+  ['devices search', '#/devices?search=samsung', ['devices?search=samsung&limit=50', 'dashboard/device-count?search=samsung']],
+  ['devices page 3', null, []],
+  ['people', '#/people', ['people?limit=50']],
+  ['findings', '#/findings?status=fail', ['findings?status=fail&limit=50', 'policies']],
+  ['person', '#/people/{person}', ['people/{person}', 'devices?owner_id={person}&limit=200', 'findings?person_id={person}&limit=200']],
+  ['device', '#/devices/{device}', ['devices/{device}', 'findings?device_id={device}&limit=200', 'dashboard/devices/{device}/sightings']],
+  ['policies', '#/policies', ['policies', 'campaigns']],
+  ['campaign', '#/campaigns/{campaign}', ['campaigns', 'policies/{campaign}', 'exemptions?policy_id={campaign}', 'campaigns/{campaign}/actions']],
+];
+
+const stats = (xs) => { const s = [...xs].sort((a, b) => a - b); return { median: s[Math.floor(s.length / 2)], max: s[s.length - 1] }; };
+
+let demo, browser;
+try {
+  demo = await startDemo(bin, ['--devices', devices], 1_800_000);
+  console.log(`# demo with ${devices} devices ready in ${demo.startMs} ms at ${demo.url}`);
+  browser = await launch('/tmp');
+  const page = browser.ctx.pages()[0] || await browser.ctx.newPage();
+  const errors = watchErrors(page, demo.url);
+  await page.goto(demo.url + '/');
+  await page.fill('#token', demo.token);
+  await Promise.all([page.waitForSelector('[data-testid=burndown] svg', { timeout: 120_000 }), page.click('form.signin button[type=submit]')]);
+  const campaign = (await page.evaluate(async () => (await (await fetch('/api/v1/campaigns')).json()).items[0].id));
+  const person = await page.evaluate(async () => (await (await fetch('/api/v1/devices?os_family=iOS&limit=1')).json()).items[0].owner_id);
+  const device = await page.evaluate(async () => (await (await fetch('/api/v1/devices?os_family=iOS&limit=1')).json()).items[0].id);
+  const fill = (s) => s.replace('{campaign}', encodeURIComponent(campaign)).replaceAll('{person}', encodeURIComponent(person))
+    .replaceAll('{device}', encodeURIComponent(device));
+  // Page 3 of the devices list: the cursor two pages in.
+  const page3 = await page.evaluate(async () => {
+    let c = '';
+    for (let i = 0; i < 2; i++) c = (await (await fetch(`/api/v1/devices?limit=50${c ? '&cursor=' + encodeURIComponent(c) : ''}`)).json()).next_cursor;
+    return c;
+  });
+  PAGES[4][1] = `#/devices?cursor=${encodeURIComponent(page3)}&prev=-,x`;
+  PAGES[4][2] = [`devices?limit=50&cursor=${encodeURIComponent(page3)}`, 'dashboard/device-count'];
+
+  // Cold start: a fresh load of the whole app (HTML, modules, catalogues, session, overview).
+  const cold = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = Date.now();
+    await page.goto(demo.url + '/#/overview');
+    await page.waitForSelector('[data-testid=burndown] svg');
+    cold.push(Date.now() - t0);
+  }
+  console.log(`| cold load of / to the rendered overview | ${stats(cold).median} | ${stats(cold).max} | |`);
+  const rows = [];
+  for (const [name, hash, calls] of PAGES) {
+    const h = fill(hash);
+    await visit(page, '#/policies');
+    const times = [], base = [];
+    for (let i = 0; i < runs; i++) {
+      await visit(page, '#/people?x=' + i);  // leave the page so the next visit renders anew
+      times.push(await visit(page, h));
+      base.push(await page.evaluate(async (urls) => {
+        const t0 = performance.now();
+        await Promise.all(urls.map(async (u) => { const r = await fetch('/api/v1/' + u); await r.text(); }));
+        return performance.now() - t0;
+      }, calls.map(fill)));
+    }
+    const s = stats(times), b = stats(base);
+    rows.push([name, s.median, s.max, Math.round(b.median)]);
+    console.log(`| ${name} | ${s.median} | ${s.max} | ${Math.round(b.median)} |`);
+  }
+  if (errors.length) console.log('# console errors:', errors);
+  const worst = Math.max(...rows.map((r) => r[2]));
+  console.log(`# worst page load over ${runs} runs: ${worst} ms (goal < 300 ms)`);
+} finally {
+  await browser?.close();
+  await stopDemo(demo);
+}
