@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -44,16 +45,17 @@ struct Heap;  // reference-counted payload of strings, bytes, lists, maps, versi
 class Value;
 using MapEntry = std::pair<Value, Value>;
 
-// A CEL value. 16 bytes; scalars are held inline, everything else in one shared,
-// immutable heap block (a string is one allocation: header + bytes). Copying costs an
-// atomic increment for heap kinds, nothing for scalars.
+// A CEL value. 16 bytes; scalars and strings/bytes of up to 14 bytes are held inline,
+// everything else in one shared, immutable heap block (a longer string is one allocation:
+// header + bytes). Copying costs an atomic increment for heap values, nothing otherwise.
 class Value {
  public:
-  Value() noexcept : kind_(Kind::null_type) { u_.i = 0; }  // null
+  Value() noexcept : rep_{}, small_(0), kind_(Kind::null_type) {}  // null
   inline Value(const Value& o) noexcept;
-  Value(Value&& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
+  Value(Value&& o) noexcept : small_(o.small_), kind_(o.kind_) {
+    std::memcpy(rep_, o.rep_, sizeof rep_);
     o.kind_ = Kind::null_type;
-    o.u_.i = 0;
+    o.small_ = 0;
   }
   Value& operator=(const Value& o) noexcept;
   Value& operator=(Value&& o) noexcept;
@@ -88,17 +90,17 @@ class Value {
   Kind kind() const noexcept { return kind_; }
   bool is_null() const noexcept { return kind_ == Kind::null_type; }
   // Accessors require the matching kind (asserted in debug builds).
-  bool as_bool() const noexcept { return u_.b; }
-  int64_t as_int() const noexcept { return u_.i; }
-  uint64_t as_uint() const noexcept { return u_.u; }
-  double as_double() const noexcept { return u_.d; }
+  bool as_bool() const noexcept { return rep_[0] != 0; }
+  int64_t as_int() const noexcept { return get<int64_t>(0); }
+  uint64_t as_uint() const noexcept { return get<uint64_t>(0); }
+  double as_double() const noexcept { return get<double>(0); }
   inline std::string_view as_string() const noexcept;  // string and bytes
   inline std::span<const Value> as_list() const noexcept;
   inline std::span<const MapEntry> as_map() const noexcept;
-  int64_t timestamp_seconds() const noexcept { return u_.i; }
-  int32_t timestamp_nanos() const noexcept { return aux_; }
-  int64_t duration_nanos() const noexcept { return u_.i; }
-  Kind type_value() const noexcept { return static_cast<Kind>(aux_); }
+  int64_t timestamp_seconds() const noexcept { return get<int64_t>(0); }
+  int32_t timestamp_nanos() const noexcept { return get<int32_t>(8); }
+  int64_t duration_nanos() const noexcept { return get<int64_t>(0); }
+  Kind type_value() const noexcept { return static_cast<Kind>(rep_[8]); }
   const Version& as_version() const noexcept;
 
   // Map lookup with CEL key semantics (numeric keys match across int/uint/double).
@@ -114,21 +116,32 @@ class Value {
   std::string to_string() const;
 
   // internal
+  static constexpr size_t kSmall = 14;  // longest inline string or bytes
   static Value from_heap(Kind k, detail::Heap* h) noexcept;
-  detail::Heap* heap() const noexcept { return u_.h; }
-  bool on_heap() const noexcept { return kind_ >= Kind::string; }
+  detail::Heap* heap() const noexcept { return get<detail::Heap*>(0); }
+  bool on_heap() const noexcept { return kind_ >= Kind::string && small_ == 0; }
 
  private:
+  // Representation: rep_[0..8) the payload (bool, int64, uint64, double or heap pointer),
+  // rep_[8..12) timestamp nanos / a type value's kind; or rep_[0..small_-1) the bytes of an
+  // inline string (small_ = length + 1; 0 when not inline). Accessed with memcpy.
+  template <class T>
+  T get(size_t off) const noexcept {
+    T x;
+    std::memcpy(&x, rep_ + off, sizeof x);
+    return x;
+  }
+  template <class T>
+  void put(size_t off, T x) noexcept {
+    std::memcpy(rep_ + off, &x, sizeof x);
+  }
+  friend Value make_small_string(Kind k, std::string_view s) noexcept;
+
+  alignas(8) unsigned char rep_[kSmall];
+  uint8_t small_;
   Kind kind_;
-  int32_t aux_ = 0;  // timestamp nanos; type value's kind
-  union {
-    bool b;
-    int64_t i;
-    uint64_t u;
-    double d;
-    detail::Heap* h;
-  } u_;
 };
+static_assert(sizeof(Value) == 16);
 
 // Parses JSON into a Value: objects -> maps with string keys, arrays -> lists,
 // integers -> int (or uint above INT64_MAX), other numbers -> double, strings, bools, null.
@@ -265,21 +278,26 @@ struct MapHeap : Heap {
 };
 }  // namespace detail
 
-inline Value::Value(const Value& o) noexcept : kind_(o.kind_), aux_(o.aux_), u_(o.u_) {
-  if (on_heap()) u_.h->refs.fetch_add(1, std::memory_order_relaxed);
+inline Value::Value(const Value& o) noexcept : small_(o.small_), kind_(o.kind_) {
+  std::memcpy(rep_, o.rep_, sizeof rep_);
+  if (on_heap()) heap()->refs.fetch_add(1, std::memory_order_relaxed);
 }
 inline Value::~Value() {
-  if (on_heap() && u_.h->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) detail::destroy(u_.h);
+  if (on_heap()) {
+    detail::Heap* h = heap();
+    if (h->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) detail::destroy(h);
+  }
 }
 inline std::string_view Value::as_string() const noexcept {
-  auto* s = static_cast<const detail::StrHeap*>(u_.h);
+  if (small_) return {reinterpret_cast<const char*>(rep_), size_t(small_ - 1)};
+  auto* s = static_cast<const detail::StrHeap*>(heap());
   return {s->data(), s->size};
 }
 inline std::span<const Value> Value::as_list() const noexcept {
-  return static_cast<const detail::ListHeap*>(u_.h)->items;
+  return static_cast<const detail::ListHeap*>(heap())->items;
 }
 inline std::span<const MapEntry> Value::as_map() const noexcept {
-  return static_cast<const detail::MapHeap*>(u_.h)->entries;
+  return static_cast<const detail::MapHeap*>(heap())->entries;
 }
 
 }  // namespace fw::cel

@@ -263,6 +263,26 @@ TEST(Cel, BuildValuesInCpp) {
   EXPECT_FALSE(Value::string("1") == Value::integer(1));
 }
 
+// Inputs the fuzzer (fuzz/cel) found crashing; each must now give a value or an error.
+TEST(Cel, FuzzRegressions) {
+  const char* cases[] = {
+      "ve in version(\"45.osrfad\")",  // `in` with a constant non-list: operand used after move
+      "device.id.matches('(')",          // constant invalid regex: operand used after move
+      "device.id.matches(')') || true",
+  };
+  for (const char* c : cases) {
+    CompileOptions o;
+    o.variables = {"device"};
+    o.allow_undeclared = true;
+    auto p = compile(c, o);
+    ASSERT_TRUE(p) << c << ": " << p.error().to_string();
+    auto act = p->make_activation();
+    act.set(0, device());
+    auto r = p->eval(act);
+    if (r) (void)r->to_string();
+  }
+}
+
 TEST(Cel, ConcurrentEvaluation) {
   CompileOptions o;
   o.variables = {"device"};

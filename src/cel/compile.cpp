@@ -166,8 +166,8 @@ class Compiler {
         }
       }
       if (e.op == Op::in && !v[0]->constant()) {
-        if (const Value* c = v[1]->constant())
-          if (auto n = make_in_const(std::move(v[0]), *c, e.pos)) return n;
+        if (const Value* c = v[1]->constant(); c && c->kind() == Kind::list)
+          return make_in_const(std::move(v[0]), *c, e.pos);
       }
     }
     bool ac = all_const(v);
@@ -195,7 +195,7 @@ class Compiler {
     auto& v = *args;
     if (name == "matches" && v.size() == 2 && !v[0]->constant())
       if (const Value* p = v[1]->constant(); p && p->kind() == Kind::string)
-        if (auto n = make_matches_const(std::move(v[0]), std::string(p->as_string()), e.pos)) return n;
+        if (auto n = make_matches_const(v[0], std::string(p->as_string()), e.pos)) return n;
     bool ac = fn->pure && all_const(v);
     return fold(make_call(fn, name, std::move(v), e.pos), ac);
   }

@@ -725,7 +725,7 @@ NodePtr make_in_const(NodePtr x, const Value& list, int32_t pos) {
   if (n->all_strings && n->small.size() > 8) n->strings.insert(n->small.begin(), n->small.end());
   return n;
 }
-NodePtr make_matches_const(NodePtr s, const std::string& pattern, int32_t pos) {
+NodePtr make_matches_const(NodePtr& s, const std::string& pattern, int32_t pos) {
   auto re = std::make_unique<re2::RE2>(pattern, re2::RE2::Quiet);
   if (!re->ok()) return nullptr;
   auto n = mk<MatchesConstNode>(pos);

@@ -93,7 +93,8 @@ NodePtr make_macro(MacroKind k, int level, NodePtr range, NodePtr a, NodePtr b, 
 // `version(x) <op> <constant version>`. Return nullptr when not applicable (e.g. bad regex:
 // then the generic node reports the error at run time).
 NodePtr make_in_const(NodePtr x, const Value& list, int32_t pos);
-NodePtr make_matches_const(NodePtr s, const std::string& pattern, int32_t pos);
+// make_matches_const takes `s` only when it succeeds (a valid pattern).
+NodePtr make_matches_const(NodePtr& s, const std::string& pattern, int32_t pos);
 NodePtr make_version_compare(Op op, NodePtr x, const Value& constant_version, bool version_on_left, int32_t pos);
 
 }  // namespace fw::cel::detail

@@ -362,45 +362,53 @@ Value& Value::operator=(const Value& o) noexcept {
 Value& Value::operator=(Value&& o) noexcept {
   if (this != &o) {
     this->~Value();
+    std::memcpy(rep_, o.rep_, sizeof rep_);
+    small_ = o.small_;
     kind_ = o.kind_;
-    aux_ = o.aux_;
-    u_ = o.u_;
     o.kind_ = Kind::null_type;
-    o.u_.i = 0;
+    o.small_ = 0;
   }
   return *this;
 }
 Value Value::from_heap(Kind k, Heap* h) noexcept {
   Value v;
   v.kind_ = k;
-  v.u_.h = h;
+  v.put(0, h);
   return v;
 }
 Value Value::boolean(bool b) noexcept {
   Value v;
   v.kind_ = Kind::bool_;
-  v.u_.b = b;
+  v.rep_[0] = b ? 1 : 0;
   return v;
 }
 Value Value::integer(int64_t i) noexcept {
   Value v;
   v.kind_ = Kind::int_;
-  v.u_.i = i;
+  v.put(0, i);
   return v;
 }
 Value Value::uinteger(uint64_t u) noexcept {
   Value v;
   v.kind_ = Kind::uint_;
-  v.u_.u = u;
+  v.put(0, u);
   return v;
 }
 Value Value::dbl(double d) noexcept {
   Value v;
   v.kind_ = Kind::double_;
-  v.u_.d = d;
+  v.put(0, d);
+  return v;
+}
+Value make_small_string(Kind k, std::string_view s) noexcept {
+  Value v;
+  v.kind_ = k;
+  v.small_ = uint8_t(s.size() + 1);
+  if (!s.empty()) std::memcpy(v.rep_, s.data(), s.size());
   return v;
 }
 static Value make_str(Kind k, std::string_view s) {
+  if (s.size() <= Value::kSmall) return make_small_string(k, s);
   void* mem = ::operator new(sizeof(StrHeap) + s.size());
   auto* h = new (mem) StrHeap(k, s.size());
   if (!s.empty()) std::memcpy(h->data(), s.data(), s.size());
@@ -425,30 +433,29 @@ Value Value::record(std::vector<std::pair<std::string, Value>> fields) {
 Value Value::timestamp(int64_t seconds, int32_t nanos) noexcept {
   Value v;
   v.kind_ = Kind::timestamp;
-  v.u_.i = seconds;
-  v.aux_ = nanos;
+  v.put(0, seconds);
+  v.put(8, nanos);
   return v;
 }
 Value Value::duration_ns(int64_t nanos) noexcept {
   Value v;
   v.kind_ = Kind::duration;
-  v.u_.i = nanos;
+  v.put(0, nanos);
   return v;
 }
 Value Value::type(Kind k) noexcept {
   Value v;
   v.kind_ = Kind::type;
-  v.u_.i = 0;
-  v.aux_ = int32_t(k);
+  v.rep_[8] = static_cast<unsigned char>(k);
   return v;
 }
 Value Value::version(const Version& ver) { return from_heap(Kind::version, new VersionHeap(ver)); }
 
-const Version& Value::as_version() const noexcept { return static_cast<const VersionHeap*>(u_.h)->v; }
+const Version& Value::as_version() const noexcept { return static_cast<const VersionHeap*>(heap())->v; }
 
 const Value* Value::find(std::string_view key) const noexcept {
   if (kind_ != Kind::map) return nullptr;
-  auto* m = static_cast<const MapHeap*>(u_.h);
+  auto* m = static_cast<const MapHeap*>(heap());
   if (!m->index.empty()) {
     auto it = m->index.find(key);
     return it == m->index.end() ? nullptr : &m->entries[it->second].second;
@@ -463,7 +470,7 @@ const Value* Value::find(std::string_view key) const noexcept {
 const Value* Value::find(const Value& key) const noexcept {
   if (kind_ != Kind::map) return nullptr;
   if (key.kind_ == Kind::string) return find(key.as_string());
-  auto* m = static_cast<const MapHeap*>(u_.h);
+  auto* m = static_cast<const MapHeap*>(heap());
   for (const auto& [k, v] : m->entries) {
     if (is_numeric(key.kind_)) {
       if (!is_numeric(k.kind_)) continue;
@@ -484,7 +491,7 @@ bool operator==(const Value& a, const Value& b) noexcept {
   if (a.kind_ != b.kind_) return false;
   switch (a.kind_) {
     case Kind::null_type: return true;
-    case Kind::bool_: return a.u_.b == b.u_.b;
+    case Kind::bool_: return a.as_bool() == b.as_bool();
     case Kind::string:
     case Kind::bytes: return a.as_string() == b.as_string();
     case Kind::list: {
@@ -503,9 +510,9 @@ bool operator==(const Value& a, const Value& b) noexcept {
       }
       return true;
     }
-    case Kind::timestamp: return a.u_.i == b.u_.i && a.aux_ == b.aux_;
-    case Kind::duration: return a.u_.i == b.u_.i;
-    case Kind::type: return a.aux_ == b.aux_;
+    case Kind::timestamp: return a.timestamp_seconds() == b.timestamp_seconds() && a.timestamp_nanos() == b.timestamp_nanos();
+    case Kind::duration: return a.duration_nanos() == b.duration_nanos();
+    case Kind::type: return a.type_value() == b.type_value();
     case Kind::version: return a.as_version() == b.as_version();
     default: return false;
   }
@@ -514,11 +521,11 @@ bool operator==(const Value& a, const Value& b) noexcept {
 std::string Value::to_string() const {
   switch (kind_) {
     case Kind::null_type: return "null";
-    case Kind::bool_: return u_.b ? "true" : "false";
-    case Kind::int_: return std::to_string(u_.i);
-    case Kind::uint_: return std::to_string(u_.u) + "u";
+    case Kind::bool_: return as_bool() ? "true" : "false";
+    case Kind::int_: return std::to_string(as_int());
+    case Kind::uint_: return std::to_string(as_uint()) + "u";
     case Kind::double_: {
-      std::string s = format_double(u_.d);
+      std::string s = format_double(as_double());
       if (s.find_first_of(".eIN") == std::string::npos) s += ".0";
       return s;
     }
@@ -548,8 +555,8 @@ std::string Value::to_string() const {
       }
       return out + "}";
     }
-    case Kind::timestamp: return "timestamp(\"" + format_timestamp(u_.i, aux_) + "\")";
-    case Kind::duration: return "duration(\"" + format_duration(u_.i) + "\")";
+    case Kind::timestamp: return "timestamp(\"" + format_timestamp(timestamp_seconds(), timestamp_nanos()) + "\")";
+    case Kind::duration: return "duration(\"" + format_duration(duration_nanos()) + "\")";
     case Kind::type: return std::string(kind_name(type_value()));
     case Kind::version: return "version(\"" + as_version().to_string() + "\")";
     case Kind::error: return "error(" + error_of(*this).message + ")";
