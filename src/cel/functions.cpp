@@ -1,13 +1,17 @@
 // CEL's standard functions (size, string tests, matches, conversions, timestamp and
 // duration accessors) and fleetward's version(). To add a policy function: write a
 // `const Value& f(const Value* const* a, size_t n, Value& tmp, Ctx&, int32_t pos)` here and
-// add a row to kFunctions (see docs/policy-language.md). Pure functions; thread-safe.
+// add a row to kFunctions (see docs/policy-language.md). Pure functions; thread-safe (the
+// only shared state is the mutex-guarded cache of IANA time zones read from tzdata).
 #include <re2/re2.h>
 
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <mutex>
 
 #include "cel/eval.h"
+#include "util/timezone.h"
 
 namespace fw::cel::detail {
 
@@ -205,8 +209,31 @@ const Value& fn_version(Args a, size_t, Value& tmp, Ctx&, int32_t pos) {
 
 // ------------------------------------------------------------- time accessors
 
-// Offset in seconds east of UTC for "UTC", "Z", "+HH:MM", "-HH:MM", "HH:MM"; nullopt otherwise.
-std::optional<int64_t> tz_offset(std::string_view tz) {
+// IANA zones ("Europe/Moscow") come from the system's tzdata through fw::TimeZone; each
+// zone is read once per process and kept (mutex-guarded cache; at most 64 zones).
+std::optional<int64_t> iana_offset(std::string_view name, int64_t at) {
+  static std::mutex mu;
+  static std::map<std::string, TimeZone, std::less<>> cache;
+  TimeZone tz;
+  {
+    std::lock_guard lock(mu);
+    auto it = cache.find(name);
+    if (it != cache.end()) {
+      tz = it->second;
+    } else {
+      auto loaded = TimeZone::load(name);
+      if (!loaded) return std::nullopt;
+      tz = *loaded;
+      if (cache.size() < 64) cache.emplace(std::string(name), tz);
+    }
+  }
+  return tz.offset_at(from_unix(at));
+}
+
+// Offset in seconds east of UTC at `at` for "UTC", "Z", "+HH:MM", "-HH:MM", "HH:MM" or an IANA
+// zone name; nullopt for anything else.
+std::optional<int64_t> tz_offset(std::string_view tz, int64_t at) {
+  if (tz.find('/') != std::string_view::npos) return iana_offset(tz, at);
   if (tz == "UTC" || tz == "Z" || tz == "Etc/UTC" || tz == "GMT") return 0;
   int sign = 1;
   if (!tz.empty() && (tz[0] == '+' || tz[0] == '-')) sign = tz[0] == '-' ? -1 : 1, tz.remove_prefix(1);
@@ -240,10 +267,10 @@ const Value& fn_time_acc(Args a, size_t n, Value& tmp, Ctx&, int32_t pos) {
   int64_t offset = 0;
   if (n == 2) {
     if (a[1]->kind() != Kind::string) return no_overload(tmp, pos, name, v, *a[1]);
-    auto off = tz_offset(a[1]->as_string());
+    auto off = tz_offset(a[1]->as_string(), v.timestamp_seconds());
     if (!off)
-      return raise(tmp, pos, "unsupported time zone " + a[1]->to_string() +
-                                 " (use \"UTC\" or a fixed offset such as \"+03:00\")");
+      return raise(tmp, pos, "unknown time zone " + a[1]->to_string() +
+                                 " (use \"UTC\", a fixed offset such as \"+03:00\", or an IANA name)");
     offset = *off;
   }
   int64_t s = v.timestamp_seconds() + offset;
