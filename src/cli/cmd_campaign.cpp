@@ -1,0 +1,103 @@
+// `fleetward campaign actions ID [--db DB] [--window 24h] [--json]`: what the campaign's
+// schedule asks for now (notifications and blocks due in the last window) and every
+// non-compliant person's escalation and next action. --db defaults to $FLEETWARD_DB.
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/command.h"
+#include "service/policies.h"
+#include "store/store.h"
+#include "util/strings.h"
+
+namespace {
+
+struct CampaignArgs {
+  std::string db, id, window = "24h";
+  bool json = false;
+};
+
+[[noreturn]] void die(const std::string& msg, int code = 1) {
+  std::cerr << "fleetward campaign: " << msg << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+std::string recipients(const fw::policy::ActionPoint& p) {
+  std::vector<std::string> r;
+  for (auto x : p.notify) r.emplace_back(fw::policy::to_string(x));
+  if (p.block) r.emplace_back("block");
+  return fw::join(r, "+");
+}
+
+void actions(const CampaignArgs& a) {
+  std::string db = a.db;
+  if (db.empty())
+    if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
+  if (db.empty()) die("no database: pass --db PATH (or set FLEETWARD_DB)", 2);
+  auto window = fw::parse_duration(a.window);
+  if (!window || window->count() <= 0) die("--window: expected a positive duration such as 24h or 7d", 2);
+  auto store = fw::store::Store::open(db);
+  if (!store) die(db + ": " + store.error().to_string());
+  fw::SystemClock clock;
+  auto r = fw::service::campaign_actions(**store, clock, a.id, *window);
+  if (!r) die(r.error().to_string());
+  fw::TimeZone tz;
+  (void)(*store)->read([&](fw::store::Tx& tx) -> fw::Status {
+    tz = fw::service::org_timezone(tx);
+    return {};
+  });
+  if (a.json) {
+    std::cout << "{\"campaign\":\"" << fw::json_escape(r->campaign_id) << "\",\"now\":\"" << tz.format(r->now)
+              << "\",\"due\":[";
+    for (size_t i = 0; i < r->due.size(); ++i) {
+      const auto& d = r->due[i];
+      std::cout << (i ? "," : "") << "{\"person_id\":\"" << fw::json_escape(d.person_id) << "\",\"at\":\""
+                << tz.format(d.point.at) << "\",\"point\":\"" << fw::json_escape(d.point.label)
+                << "\",\"actions\":\"" << recipients(d.point) << "\"}";
+    }
+    std::cout << "],\"people\":[";
+    for (size_t i = 0; i < r->people.size(); ++i) {
+      const auto& p = r->people[i];
+      std::cout << (i ? "," : "") << "{\"person_id\":\"" << fw::json_escape(p.person_id) << "\",\"level\":\""
+                << fw::policy::to_string(p.level) << "\",\"escalation\":\"" << fw::policy::to_string(p.escalation)
+                << "\",\"deadline\":\"" << tz.format(p.deadline) << "\",\"days_overdue\":" << p.days_overdue
+                << ",\"next\":";
+      if (p.next)
+        std::cout << "{\"at\":\"" << tz.format(p.next->at) << "\",\"point\":\"" << fw::json_escape(p.next->label)
+                  << "\",\"actions\":\"" << recipients(*p.next) << "\"}";
+      else
+        std::cout << "null";
+      std::cout << "}";
+    }
+    std::cout << "]}\n";
+    return;
+  }
+  std::cout << "Campaign " << r->campaign_id << " at " << tz.format_short(r->now) << " (" << tz.name() << ")\n\n"
+            << "Due in the last " << a.window << ": " << r->due.size() << "\n";
+  for (const auto& d : r->due)
+    std::cout << "  " << tz.format_short(d.point.at) << "  " << d.person_id << "  " << d.point.label << "  "
+              << recipients(d.point) << "\n";
+  std::cout << "\nNon-compliant people: " << r->people.size() << "\n";
+  for (const auto& p : r->people) {
+    std::cout << "  " << p.person_id << "  " << fw::policy::to_string(p.level) << "  "
+              << fw::policy::to_string(p.escalation) << "  deadline " << tz.format_short(p.deadline);
+    if (p.next) std::cout << "  next " << tz.format_short(p.next->at) << " " << p.next->label << " " << recipients(*p.next);
+    std::cout << "\n";
+  }
+}
+
+void add_campaign(CLI::App& app) {
+  auto args = std::make_shared<CampaignArgs>();
+  auto* cmd = app.add_subcommand("campaign", "Campaign timeline: actions due, escalation per person");
+  cmd->require_subcommand(1);
+  auto* a = cmd->add_subcommand("actions", "Actions due now and each non-compliant person's next step");
+  a->add_option("id", args->id, "campaign id")->required();
+  a->add_option("--db", args->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
+  a->add_option("--window", args->window, "what counts as due now: points in (now - window, now]")
+      ->capture_default_str();
+  a->add_flag("--json", args->json, "JSON output");
+  a->callback([args] { actions(*args); });
+}
+
+}  // namespace
+
+FW_COMMAND(add_campaign);

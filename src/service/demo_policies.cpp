@@ -1,0 +1,176 @@
+// The demo's policies and simulated campaign history (called from demo_steps.cpp).
+// The demo runs on a fixed clock: DemoOptions::now (1 March 2023, 09:00 Moscow), four weeks
+// before the campaign's deadline (31 March 23:59:59 +03:00); it is stored as the setting
+// "clock.now" so that `fleetward report`, the campaign actions and the API use it too.
+// History: some phones of the central administration that are Android/HarmonyOS/Aurora now
+// were iPhones at the campaign's start (1 February) and were replaced on a working day in
+// between; some had Zoom and lost it. Each simulated day ends with a full evaluation, so the
+// finding history holds real status changes. Deterministic for the demo seed.
+// Runs on the caller's thread, once.
+#include "service/demo_policies.h"
+
+#include <algorithm>
+#include <map>
+
+#include "service/evaluate.h"
+#include "service/inventory.h"
+#include "service/policies.h"
+
+namespace fw::service {
+
+// Kept equal to examples/replace-ios.yaml (a test compares them).
+const char* const kDemoPolicyFile = R"YAML(# The demo's migration campaign: no iPhones in the central administration after 31 March
+# (mandatory); the regional offices get the same rules as recommendations (advisory).
+# Check it with: fleetward policy check examples/replace-ios.yaml
+kind: campaign
+id: replace-ios
+title: Replace iPhones with approved platforms by 31 March
+description: >
+  Staff of the central administration replace iPhones and iPads with Android, HarmonyOS
+  or Aurora OS devices and use TrueConf instead of Zoom.
+scope:
+  - {path: /administration, level: mandatory}
+  - {path: /regions, level: advisory}
+start: 2023-02-01T09:00:00+03:00
+deadline: 2023-03-31T23:59:59+03:00
+grace: 14d
+rules:
+  - id: no-ios
+    title: No iPhones or iPads
+    severity: critical
+    require: '!(device.os.family in ["iOS", "iPadOS"]) && !("iPadOS" in device.may_be)'
+    remedy: Hand the device in and get an Android, HarmonyOS or Aurora OS phone from IT.
+  - id: no-zoom
+    title: No Zoom; use TrueConf
+    severity: medium
+    require: '!device.apps.exists(a, a.id.startsWith("us.zoom."))'
+    remedy: Remove Zoom and use TrueConf for video calls.
+schedule:
+  - {at: start, notify: [owner]}
+  - {every: 7d, notify: [owner]}
+  - {at: deadline-7d, notify: [owner, manager]}
+  - {at: deadline, action: block}
+  - {at: deadline+14d, notify: [owner, manager, admin]}
+---
+# Standing rules for every mobile device: a supported OS version.
+kind: policy
+id: mobile-baseline
+title: Supported mobile OS versions
+rules:
+  - id: android-min-os
+    title: Android 10 or newer
+    severity: high
+    when: device.os.family == "Android"
+    require: version(device.os.version) >= version("10")
+    remedy: Update Android, or replace the phone if no update exists.
+  - id: aurora-min-os
+    title: Aurora OS 4.0.2 or newer
+    severity: high
+    when: device.os.family == "Aurora OS"
+    require: version(device.os.version) >= version("4.0.2")
+    remedy: Install the current Aurora OS update.
+)YAML";
+
+namespace {
+
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t hash_id(std::string_view s, uint64_t seed) {
+  uint64_t h = 1469598103934665603ULL ^ seed;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return mix(h);
+}
+
+}  // namespace
+
+Status apply_demo_policies(store::Store& store, const DemoOptions& opts, const DemoData& data, const Clock& clock) {
+  (void)clock;  // the demo's own fixed clock decides
+  FW_TRY_STATUS(store.write([&](store::Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.put_setting("clock.now", format_time(opts.now)));
+    if (auto z = tx.get_setting("org.timezone"); !z) FW_TRY_STATUS(tx.put_setting("org.timezone", "Europe/Moscow"));
+    return {};
+  }));
+  FW_TRY(auto docs, check_policy_text(kDemoPolicyFile, "examples/replace-ios.yaml"));
+  Time start{}, deadline{};
+  for (const auto& d : docs)
+    if (d.is_campaign()) start = *d.start, deadline = *d.deadline;
+  FixedClock apply_clock(start - std::chrono::days{2});
+  FW_TRY_STATUS(apply_policy_text(store, apply_clock, "demo", kDemoPolicyFile, "examples/replace-ios.yaml"));
+  if (opts.now <= start) {
+    FW_TRY_STATUS(evaluate_all_at(store, opts.now));
+    return {};
+  }
+
+  // Days between the start and the demo's now; replacements happen on working days.
+  auto tz = TimeZone::load("Europe/Moscow");
+  TimeZone zone = tz ? *tz : TimeZone::fixed(3 * 3600);
+  Time day0 = zone.start_of_day(start);
+  int days = int((zone.start_of_day(opts.now) - day0).count() / 86400);
+  std::vector<int> workdays;
+  for (int k = 1; k < days; ++k) {
+    auto wd = std::chrono::weekday{std::chrono::floor<std::chrono::days>(day0 + std::chrono::days{k} + std::chrono::hours{12})};
+    if (wd != std::chrono::Saturday && wd != std::chrono::Sunday) workdays.push_back(k);
+  }
+  std::map<std::string, std::string> unit_of;
+  for (const auto& p : data.people) unit_of[p.id] = p.org_unit_path;
+  // Devices with a simulated past, and the day their owner fixed it.
+  struct Past {
+    const model::Device* now;
+    model::Device then;
+    int day;
+  };
+  std::vector<Past> past;
+  const char* iphones[] = {"iPhone 11", "iPhone 12", "iPhone 13", "iPhone SE (2nd generation)", "iPhone XR"};
+  const char* ios[] = {"15.7.3", "16.1.2", "16.2", "16.3"};
+  for (const auto& d : data.devices) {
+    if (d.type != model::DeviceType::phone || d.owner_id.empty()) continue;
+    auto it = unit_of.find(d.owner_id);
+    if (it == unit_of.end() || !model::OrgUnit::within(it->second, "/administration")) continue;
+    bool approved = d.os_family == "Android" || d.os_family == "HarmonyOS" || d.os_family == "Aurora OS";
+    bool zoom = std::any_of(d.apps.begin(), d.apps.end(), [](auto& a) { return a.id.starts_with("us.zoom."); });
+    if (!approved || workdays.empty()) continue;
+    uint64_t h = hash_id(d.id, opts.seed);
+    Past p{&d, d, workdays[(h >> 20) % workdays.size()]};
+    if (h % 100 < 45) {  // was an iPhone at the start
+      p.then.os_family = "iOS";
+      p.then.os_version = ios[(h >> 8) % 4];
+      p.then.vendor = "Apple";
+      p.then.model = iphones[(h >> 12) % 5];
+      p.then.apps.erase(std::remove_if(p.then.apps.begin(), p.then.apps.end(),
+                                       [](auto& a) { return a.id.find("trueconf") != std::string::npos; }),
+                        p.then.apps.end());
+      past.push_back(std::move(p));
+    } else if (!zoom && h % 100 < 60) {  // had Zoom at the start
+      p.then.apps.push_back(model::App{"us.zoom.videomeetings", "Zoom", "5.13.3"});
+      past.push_back(std::move(p));
+    }
+  }
+  auto put_all = [&](auto pick, Time at) -> Status {
+    return store.write([&](store::Tx& tx) -> Status {
+      Change c{"demo", at};
+      for (const auto& p : past)
+        if (const model::Device* d = pick(p)) FW_TRY_STATUS(put_device(tx, c, *d, PutMode::replace));
+      return {};
+    });
+  };
+  // The state at the start: the past versions, evaluated an hour after the start.
+  FW_TRY_STATUS(put_all([](const Past& p) { return &p.then; }, start));
+  FW_TRY_STATUS(evaluate_all_at(store, start + std::chrono::hours{1}));
+  for (int k = 1; k < days; ++k) {
+    Time evening = day0 + std::chrono::days{k} + std::chrono::hours{19};
+    if (evening >= opts.now) break;
+    FW_TRY_STATUS(put_all([k](const Past& p) { return p.day == k ? p.now : nullptr; }, evening - std::chrono::hours{3}));
+    FW_TRY_STATUS(evaluate_all_at(store, evening));
+  }
+  FW_TRY_STATUS(put_all([&](const Past& p) { return p.day >= days ? p.now : nullptr; }, opts.now));
+  (void)deadline;
+  FW_TRY_STATUS(evaluate_all_at(store, opts.now));
+  return {};
+}
+
+}  // namespace fw::service

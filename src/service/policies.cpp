@@ -1,0 +1,257 @@
+// Policy use cases over the store: apply/withdraw documents, load them compiled, exemptions,
+// campaign actions. See policies.h.
+#include "service/policies.h"
+
+#include <algorithm>
+#include <fstream>
+#include <unordered_map>
+
+#include "service/inventory.h"
+#include "util/strings.h"
+
+namespace fw::service {
+
+Time policy_now(store::Tx& tx, const Clock& clock) {
+  if (auto s = tx.get_setting("clock.now"); s)
+    if (auto t = parse_time(*s); t) return *t;
+  return clock.now();
+}
+
+Time policy_now(store::Store& s, const Clock& clock) {
+  Time now = clock.now();
+  (void)s.read([&](store::Tx& tx) -> Status {
+    now = policy_now(tx, clock);
+    return {};
+  });
+  return now;
+}
+
+TimeZone org_timezone(store::Tx& tx) {
+  std::string name = "Europe/Moscow";
+  if (auto s = tx.get_setting("org.timezone"); s && !s->empty()) name = *s;
+  if (auto z = TimeZone::load(name)) return *z;
+  return TimeZone::fixed(3 * 3600);  // tzdata missing: Moscow has been +03:00 since 2014
+}
+
+policy::Lang org_lang(store::Tx& tx) {
+  if (auto s = tx.get_setting("org.lang"); s)
+    if (auto l = policy::parse_lang(*s)) return *l;
+  return policy::Lang::ru;
+}
+
+Result<std::string> read_policy_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return fail(Errc::io_error, "cannot open the file", path);
+  std::string data;
+  char buf[65536];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    data.append(buf, size_t(f.gcount()));
+    if (data.size() > policy::ParseLimits{}.max_file_bytes)
+      return fail(Errc::too_large, "policy file is larger than 1 MiB", path);
+  }
+  return data;
+}
+
+Result<std::vector<policy::Document>> check_policy_text(std::string_view text, std::string_view source_name) {
+  auto r = policy::parse_file(text, source_name);
+  if (r.ok()) return std::move(r.documents);
+  std::string msg;
+  for (const auto& e : r.errors) msg += (msg.empty() ? "" : "\n") + e.to_string();
+  return fail(r.errors.size() == 1 ? r.errors[0].code : Errc::parse_error, msg);
+}
+
+namespace {
+
+std::string start_key(std::string_view id) { return "policy." + std::string(id) + ".start"; }
+
+Status audit(store::Tx& tx, std::string_view actor, Time at, std::string action, std::string entity,
+             std::string before, std::string after) {
+  model::AuditEvent e;
+  e.at = at;
+  e.actor = std::string(actor);
+  e.action = std::move(action);
+  e.entity = std::move(entity);
+  e.before_json = std::move(before);
+  e.after_json = std::move(after);
+  auto r = tx.append_audit(std::move(e));
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+std::string doc_json(const store::PolicyDoc& d) {
+  return "{\"id\":\"" + json_escape(d.id) + "\",\"kind\":\"" + json_escape(d.kind) +
+         "\",\"version\":" + std::to_string(d.version) + ",\"source_name\":\"" + json_escape(d.source_name) +
+         "\",\"active\":" + (d.active ? "true" : "false") + ",\"source\":\"" + json_escape(d.source) + "\"}";
+}
+
+std::string exemption_json(const store::Exemption& e) {
+  return "{\"id\":\"" + json_escape(e.id) + "\",\"person_id\":\"" + json_escape(e.person_id) +
+         "\",\"device_id\":\"" + json_escape(e.device_id) + "\",\"policy_id\":\"" + json_escape(e.policy_id) +
+         "\",\"rule_id\":\"" + json_escape(e.rule_id) + "\",\"reason\":\"" + json_escape(e.reason) +
+         "\",\"approver\":\"" + json_escape(e.approver) + "\",\"expires_at\":\"" + format_time(e.expires_at) + "\"}";
+}
+
+}  // namespace
+
+Result<std::vector<Applied>> apply_policy_text(store::Store& s, const Clock& clock, std::string_view actor,
+                                               std::string_view text, std::string_view source_name) {
+  FW_TRY(auto docs, check_policy_text(text, source_name));
+  std::vector<Applied> out;
+  Time now = clock.now();
+  FW_TRY_STATUS(s.write([&](store::Tx& tx) -> Status {
+    out.clear();
+    for (const auto& d : docs) {
+      // One YAML document per stored version: re-serialise only this document's text when the
+      // file holds several (the source keeps the whole file otherwise).
+      store::PolicyDoc pd;
+      pd.id = d.id;
+      pd.kind = d.kind;
+      pd.source = std::string(text);
+      pd.source_name = std::string(source_name);
+      pd.applied_at = now;
+      pd.applied_by = std::string(actor);
+      pd.active = true;
+      std::string before;
+      if (auto prev = tx.get_policy(d.id); prev) {
+        if (prev->kind != d.kind)
+          return fail(Errc::conflict, "'" + d.id + "' is already a " + prev->kind + ", not a " + d.kind, "id");
+        before = doc_json(*prev);
+      } else if (prev.error().code != Errc::not_found) {
+        return std::unexpected(prev.error());
+      }
+      FW_TRY(auto stored, tx.put_policy(std::move(pd)));
+      if (d.is_campaign() && !d.start) {
+        if (auto st = tx.get_setting(start_key(d.id)); !st)
+          FW_TRY_STATUS(tx.put_setting(start_key(d.id), format_time(now)));
+      }
+      FW_TRY_STATUS(audit(tx, actor, now, "policy.apply", "policy/" + d.id, before, doc_json(stored)));
+      out.push_back(Applied{stored.id, stored.kind, stored.version});
+    }
+    return {};
+  }));
+  return out;
+}
+
+Status withdraw_policy(store::Store& s, const Clock& clock, std::string_view actor, std::string_view id) {
+  Time now = clock.now();
+  return s.write([&](store::Tx& tx) -> Status {
+    FW_TRY(auto prev, tx.get_policy(id));
+    if (!prev.active) return fail(Errc::conflict, "policy '" + std::string(id) + "' is already withdrawn", "id");
+    auto next = prev;
+    next.active = false;
+    next.applied_at = now;
+    next.applied_by = std::string(actor);
+    FW_TRY(auto stored, tx.put_policy(next));
+    return audit(tx, actor, now, "policy.withdraw", "policy/" + std::string(id), doc_json(prev), doc_json(stored));
+  });
+}
+
+Result<std::vector<LoadedPolicy>> load_policies(store::Tx& tx, std::string_view id) {
+  std::vector<store::PolicyDoc> docs;
+  if (id.empty()) {
+    FW_TRY(docs, tx.list_policies(true));
+  } else {
+    FW_TRY(auto d, tx.get_policy(id));
+    if (!d.active) return fail(Errc::not_found, "policy '" + std::string(id) + "' is withdrawn", "id");
+    docs.push_back(std::move(d));
+  }
+  std::vector<LoadedPolicy> out;
+  for (auto& sd : docs) {
+    auto r = policy::parse_file(sd.source, sd.source_name);
+    if (!r.ok()) return fail(Errc::internal, "stored policy '" + sd.id + "' no longer parses: " + r.errors[0].to_string());
+    auto it = std::find_if(r.documents.begin(), r.documents.end(), [&](auto& d) { return d.id == sd.id; });
+    if (it == r.documents.end()) return fail(Errc::internal, "stored policy '" + sd.id + "' is not in its source");
+    policy::Document doc = std::move(*it);
+    if (doc.is_campaign() && !doc.start) {
+      if (auto st = tx.get_setting(start_key(doc.id)); st) {
+        if (auto t = parse_time(*st)) doc.start = *t;
+      }
+      if (!doc.start) doc.start = sd.applied_at;
+    }
+    FW_TRY(auto cp, policy::CompiledPolicy::compile(std::move(doc)));
+    out.push_back(LoadedPolicy{std::move(sd), std::move(cp)});
+  }
+  return out;
+}
+
+policy::Exemption to_policy(const store::Exemption& e) {
+  return policy::Exemption{e.id, e.person_id, e.device_id, e.policy_id, e.rule_id,
+                           e.reason, e.approver, e.created_at, e.expires_at};
+}
+
+Result<store::Exemption> create_exemption(store::Store& s, const Clock& clock, std::string_view actor,
+                                          store::Exemption e) {
+  if (e.id.empty()) e.id = new_id("ex");
+  FW_TRY_STATUS(validate_id(e.id, "id"));
+  e.created_at = clock.now();
+  FW_TRY_STATUS(policy::validate_exemption(to_policy(e)));
+  FW_TRY_STATUS(s.write([&](store::Tx& tx) -> Status {
+    if (auto prev = tx.get_exemption(e.id); prev)
+      return fail(Errc::already_exists, "exemption '" + e.id + "' exists", "id");
+    FW_TRY(auto pol, tx.get_policy(e.policy_id));
+    if (!e.rule_id.empty()) {
+      auto r = policy::parse_file(pol.source, pol.source_name);
+      bool found = false;
+      for (auto& d : r.documents)
+        if (d.id == e.policy_id)
+          for (auto& rule : d.rules) found = found || rule.id == e.rule_id;
+      if (!found) return fail(Errc::invalid_argument, "no rule '" + e.rule_id + "' in '" + e.policy_id + "'", "rule_id");
+    }
+    if (!e.person_id.empty()) FW_TRY_STATUS(tx.get_person(e.person_id));
+    if (!e.device_id.empty()) FW_TRY_STATUS(tx.get_device(e.device_id));
+    FW_TRY_STATUS(tx.put_exemption(e));
+    return audit(tx, actor, e.created_at, "exemption.create", "exemption/" + e.id, "", exemption_json(e));
+  }));
+  return e;
+}
+
+Status delete_exemption(store::Store& s, const Clock& clock, std::string_view actor, std::string_view id) {
+  return s.write([&](store::Tx& tx) -> Status {
+    FW_TRY(auto prev, tx.get_exemption(id));
+    FW_TRY_STATUS(tx.delete_exemption(id));
+    return audit(tx, actor, clock.now(), "exemption.delete", "exemption/" + std::string(id), exemption_json(prev), "");
+  });
+}
+
+Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, std::string_view campaign_id,
+                                         Seconds window) {
+  CampaignActions out;
+  out.campaign_id = std::string(campaign_id);
+  FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
+    out.now = policy_now(tx, clock);
+    FW_TRY(auto loaded, load_policies(tx, campaign_id));
+    const auto& doc = loaded.at(0).compiled.document();
+    if (!doc.is_campaign()) return fail(Errc::invalid_argument, "'" + doc.id + "' is a policy, not a campaign", "id");
+    // Per person: failing or not, and the earliest first failure.
+    struct St {
+      bool failing = false;
+      std::optional<Time> first;
+    };
+    std::unordered_map<std::string, St> by_person;
+    store::FindingFilter f;
+    f.policy_id = doc.id;
+    f.status = store::FindingStatus::fail;
+    FW_TRY_STATUS(tx.scan_findings(f, [&](const store::Finding& x) -> Status {
+      if (x.person_id.empty()) return {};
+      auto& st = by_person[x.person_id];
+      st.failing = true;
+      if (x.first_failed_at && (!st.first || *x.first_failed_at < *st.first)) st.first = x.first_failed_at;
+      return {};
+    }));
+    std::vector<policy::PersonState> states;
+    for (auto& [id, st] : by_person) {
+      auto p = tx.get_person(id);
+      if (!p) continue;
+      auto level = doc.level_for(p->org_unit_path);
+      if (!level) continue;
+      states.push_back(policy::PersonState{id, *level, false, st.first});
+    }
+    std::sort(states.begin(), states.end(), [](auto& a, auto& b) { return a.person_id < b.person_id; });
+    out.due = policy::actions_due(doc, states, out.now, window);
+    for (const auto& st : states) out.people.push_back(policy::person_timeline(doc, st, out.now));
+    return {};
+  }));
+  return out;
+}
+
+}  // namespace fw::service
