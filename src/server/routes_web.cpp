@@ -2,7 +2,11 @@
 // Handlers run on I/O threads; they share only the SessionStore (thread-safe) and Services.
 #include "server/routes_web.h"
 
+#include <algorithm>
+#include <charconv>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -133,6 +137,129 @@ Result<Response> export_csv(Request& req, const Router& router) {
   return r;
 }
 
+// ?org_unit=&os_family=&type=&source=&managed=&search=&owner_id= -> DeviceFilter (the
+// devices list's filters).
+Result<store::DeviceFilter> device_filter(const Request& req) {
+  FW_TRY_STATUS(check_query(req, {"org_unit", "owner_id", "os_family", "type", "source", "managed", "search"}));
+  store::DeviceFilter f;
+  if (auto v = req.query_value("org_unit")) f.subtree = std::string(*v);
+  if (auto v = req.query_value("owner_id")) f.owner_id = std::string(*v);
+  if (auto v = req.query_value("os_family")) f.os_family = std::string(*v);
+  if (auto v = req.query_value("search")) f.search = std::string(*v);
+  if (auto v = req.query_value("type")) {
+    f.type = model::parse_device_type(*v);
+    if (!f.type) return fail(Errc::invalid_argument, "expected phone, tablet, desktop or other", "type");
+  }
+  if (auto v = req.query_value("source")) {
+    f.source = model::parse_device_source(*v);
+    if (!f.source) return fail(Errc::invalid_argument, "expected agent, log or import", "source");
+  }
+  FW_TRY(f.managed, query_bool(req, "managed"));
+  return f;
+}
+
+Result<Response> device_count(Request& req, Services& s) {
+  FW_TRY(store::DeviceFilter f, device_filter(req));
+  int64_t n = 0;
+  FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
+    FW_TRY(n, tx.count_devices(f));
+    return {};
+  }));
+  return json_response(200, json::object{{"total", n}});
+}
+
+Result<Response> device_sightings(Request& req, Services& s) {
+  FW_TRY_STATUS(check_query(req, {}));
+  json::array items;
+  FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
+    FW_TRY(auto d, tx.get_device(req.param("id")));
+    FW_TRY(auto xs, tx.list_sightings(d.id, "", 100));
+    for (const auto& x : xs)
+      items.push_back(json::object{{"user", x.user}, {"person_id", x.person_id}, {"user_agent", x.user_agent},
+                                   {"activesync_id", x.activesync_id}, {"client_ip", x.client_ip},
+                                   {"os_family", x.os_family}, {"os_version", x.os_version},
+                                   {"first_seen", format_time(x.first_seen)}, {"last_seen", format_time(x.last_seen)},
+                                   {"count", x.count}});
+    return {};
+  }));
+  return json_response(200, json::object{{"items", std::move(items)}});
+}
+
+// The phone and tablet platform mix, week by week: a device counts in the week ending at t
+// when first_seen <= t and last_seen >= t - 14 days (it was in use around then). One scan of
+// the inventory, cached for five minutes (the figure moves slowly; the scan is the cost).
+class PlatformMix {
+ public:
+  Result<std::string> get(Services& s, int weeks) {
+    const Time now = s.clock.now();
+    {
+      std::lock_guard lock(mu_);
+      auto it = cache_.find(weeks);
+      if (it != cache_.end() && now - it->second.at < std::chrono::minutes(5) && now >= it->second.at)
+        return it->second.body;
+    }
+    constexpr int64_t kDay = 86400;
+    const int64_t end = to_unix(now);
+    std::vector<int64_t> points;
+    for (int w = weeks - 1; w >= 0; --w) points.push_back(end - int64_t{w} * 7 * kDay);
+    std::map<std::string, std::vector<int64_t>> counts;
+    for (auto type : {model::DeviceType::phone, model::DeviceType::tablet}) {
+      store::DeviceFilter f;
+      f.type = type;
+      FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
+        return tx.scan_devices(f, [&](const model::Device& d) -> Status {
+          auto& row = counts[d.os_family.empty() ? std::string("Other") : d.os_family];
+          if (row.empty()) row.assign(points.size(), 0);
+          const int64_t first = to_unix(d.first_seen), last = to_unix(d.last_seen);
+          for (size_t i = 0; i < points.size(); ++i)
+            if (first <= points[i] && last >= points[i] - 14 * kDay) ++row[i];
+          return {};
+        });
+      }));
+    }
+    std::vector<std::pair<int64_t, std::string>> order;  // most devices now first
+    for (const auto& [fam, row] : counts) order.emplace_back(-row.back(), fam);
+    std::sort(order.begin(), order.end());
+    json::array families, series;
+    for (const auto& [_, fam] : order) families.emplace_back(fam);
+    for (size_t i = 0; i < points.size(); ++i) {
+      json::object c;
+      for (const auto& [fam, row] : counts) c[fam] = row[i];
+      series.push_back(json::object{{"date", format_time(from_unix(points[i]))}, {"counts", std::move(c)}});
+    }
+    std::string body = json::serialize(json::object{
+        {"method", "phones and tablets in use in the week: first seen before its end, last seen at most 14 days before"},
+        {"families", std::move(families)},
+        {"series", std::move(series)}});
+    body += '\n';
+    std::lock_guard lock(mu_);
+    cache_[weeks] = {now, body};
+    return body;
+  }
+
+ private:
+  struct Entry {
+    Time at{};
+    std::string body;
+  };
+  std::mutex mu_;
+  std::map<int, Entry> cache_;  // guarded by mu_
+};
+
+Result<Response> platform_mix(Request& req, Services& s, PlatformMix& mix) {
+  FW_TRY_STATUS(check_query(req, {"weeks"}));
+  int weeks = 12;
+  if (auto v = req.query_value("weeks")) {
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), weeks);
+    if (ec != std::errc() || p != v->data() + v->size() || weeks < 2 || weeks > 104)
+      return fail(Errc::invalid_argument, "expected a number of weeks from 2 to 104", "weeks");
+  }
+  FW_TRY(std::string body, mix.get(s, weeks));
+  Response r;
+  r.body = std::move(body);
+  return r;
+}
+
 Result<Response> static_file(Request& req) {
   if (req.path.starts_with("/api/")) return fail(Errc::not_found, "no such endpoint", req.path);
   const WebAsset* a = find_web_asset(req.path);
@@ -179,6 +306,12 @@ void add_web_routes(Router& r, Services& s) {
   r.add(Verb::delete_, "/api/v1/session", Access::public_,
         [sessions](Request& q) { return delete_session(q, *sessions); });
   r.add(Verb::get, "/api/v1/export/{list}", Access::read, [&r](Request& q) { return export_csv(q, r); });
+  r.add(Verb::get, "/api/v1/dashboard/device-count", Access::read, [&s](Request& q) { return device_count(q, s); });
+  r.add(Verb::get, "/api/v1/dashboard/devices/{id}/sightings", Access::read,
+        [&s](Request& q) { return device_sightings(q, s); });
+  auto mix = std::make_shared<PlatformMix>();
+  r.add(Verb::get, "/api/v1/dashboard/platform-mix", Access::read,
+        [&s, mix](Request& q) { return platform_mix(q, s, *mix); });
   s.alt_auth = [sessions](const Request& q) { return web_session_auth(q, *sessions); };
   if (!r.fallback()) r.set_fallback([](Request& q) { return static_file(q); });
 }

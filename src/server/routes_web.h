@@ -20,6 +20,9 @@ struct Services;
 // GET /api/v1/session -> 200 the same (no new cookie) or 401.
 // DELETE /api/v1/session (X-CSRF-Token) -> 204 + cookie cleared.
 // GET /api/v1/export/{list}?<the list's filters> -> text/csv of every page of /api/v1/{list}.
+// GET /api/v1/dashboard/device-count?<the devices list's filters> -> {"total": N}.
+// GET /api/v1/dashboard/platform-mix?weeks=12 -> {method, families, series: [{date, counts}]}.
+// GET /api/v1/dashboard/devices/{id}/sightings -> {"items": [...]} (access-log sightings).
 // GET <anything else not under /api/> -> the embedded file, "/" = index.html.
 void add_web_routes(Router& r, Services& s);
 
