@@ -3,6 +3,7 @@
 // deadlocks and a connection found dropped at BEGIN; reads run REPEATABLE READ READ ONLY (one consistent snapshot, never retried).
 // Thread-safe: write() and read() may be called from any thread; at most kMaxConns
 // connections are open, further callers wait for one to come back.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -23,7 +24,9 @@ namespace {
 using sql::PgConn;
 
 constexpr size_t kMaxConns = 8;
-constexpr int kWriteAttempts = 8;
+// Hot rows (the audit chain head, a policy's next version) make concurrent writers collide;
+// with jittered backoff capped at 200 ms, 20 attempts ride out bursts of a few writers.
+constexpr int kWriteAttempts = 20;
 
 // Before each migration step: one migrator at a time across servers, and the key_text
 // domain (TEXT with bytewise "C" collation, so ids sort as on SQLite) in the current schema.
@@ -54,7 +57,7 @@ class PgStore final : public Store {
           st.error().message = "gave up after " + std::to_string(attempt) + " serialization failures: " + st.error().message;
         return st;
       }
-      int ms = (1 << std::min(attempt, 6)) + static_cast<int>(rng() % 10);
+      int ms = std::min(1 << std::min(attempt, 8), 200) + static_cast<int>(rng() % (10u * attempt));
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
   }
