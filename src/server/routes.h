@@ -12,6 +12,7 @@
 #include "server/http.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "service/checkin.h"
 #include "service/inventory.h"
 #include "store/store.h"
 #include "util/time.h"
@@ -21,11 +22,12 @@ namespace fw::server {
 // What route handlers need. Owned by the caller of Server::start and outliving it.
 // Other areas add their service objects here, constructed from store and clock.
 struct Services {
-  Services(store::Store& s, const Clock& c) : store(s), clock(c), inventory(s, c) {}
+  Services(store::Store& s, const Clock& c) : store(s), clock(c), inventory(s, c), agents(s, c) {}
 
   store::Store& store;
   const Clock& clock;
   service::Inventory inventory;
+  service::AgentService agents;  // enrolment and check-ins (owns the group-commit writer)
   Metrics metrics;
   // Credentials other than a bearer token (the dashboard's session cookie), tried when a
   // request has no Authorization header: nullopt = none presented (then 401), an error =
@@ -39,6 +41,8 @@ struct Services {
 void add_system_routes(Router& r, Services& s);
 // /api/v1/org-units, /api/v1/people, /api/v1/devices, /api/v1/audit.
 void add_inventory_routes(Router& r, Services& s);
+// /api/v1/agent/enroll, /api/v1/agent/checkin (device credentials), /api/v1/agent/enroll-secrets.
+void add_agent_routes(Router& r, Services& s);
 // The dashboard (routes_web.cpp): /api/v1/session, /api/v1/export/{list}, the embedded
 // web/ files as the fallback, and the session cookie as alt_auth.
 void add_web_routes(Router& r, Services& s);
