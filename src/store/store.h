@@ -6,7 +6,9 @@
 //   store->write([&](Tx& tx) -> Status { ...; return {}; });   // commits on success, rolls back on error
 //   store->read([&](Tx& tx) -> Status { ... });                 // a consistent read snapshot
 // A Store is thread-safe (it hands each transaction its own connection or serialises them);
-// a Tx belongs to the thread running the callback and must not escape it.
+// a Tx belongs to the thread running the callback and must not escape it. A callback must
+// not call write()/read() on the same Store (SQLite: the writer mutex would deadlock;
+// PostgreSQL: nested transactions could exhaust the pool); use the Tx it was given.
 // Errors: not_found for a missing entity on get/update/delete, already_exists for a taken
 // unique key, conflict for a foreign-key or state violation, io_error/unavailable for the
 // database itself. A failed write leaves the database exactly as it was.
@@ -150,6 +152,7 @@ class Tx {
   virtual Result<Page<model::Device>> list_devices(const DeviceFilter& f, const PageRequest& p) = 0;
   // Streams every device matching f in id order, with apps, without paging; stops early and
   // returns the callback's error if it fails. For evaluation and reports over the whole fleet.
+  // Reads in keyset batches of 1,000; fn may use this Tx (e.g. get_person) between devices.
   virtual Status scan_devices(const DeviceFilter& f,
                               const std::function<Status(const model::Device&)>& fn) = 0;
   virtual Result<int64_t> count_devices(const DeviceFilter& f) = 0;

@@ -383,6 +383,17 @@ TEST_P(StoreTest, DevicePaginationIsStableAndComplete) {
     });
   });
   EXPECT_EQ(n, 2345);
+  // The callback may use the same Tx between devices (evaluation looks up owners).
+  int owners = 0;
+  R([&](Tx& tx) -> Status {
+    return tx.scan_devices({}, [&](const Device& d) -> Status {
+      FW_TRY(auto p, tx.get_person(d.owner_id));
+      FW_TRY(auto again, tx.list_devices({.owner_id = p.id}, {"", 1}));
+      if (!again.items.empty()) ++owners;
+      return {};
+    });
+  });
+  EXPECT_EQ(owners, 2345);
   // A callback error stops the scan and comes back.
   auto st = store_->read([](Tx& tx) {
     return tx.scan_devices({}, [](const Device&) -> Status { return fail(Errc::timeout, "stop"); });
