@@ -86,3 +86,25 @@ TEST(StoreCrash, SqliteSurvivesKillMidWrite) {
 
 }  // namespace
 }  // namespace fw::store
+
+namespace fw::store {
+namespace {
+
+TEST(StoreOpen, ErrorsNameTheProblem) {
+  struct Case { std::string url; Errc want; };
+  auto dir = std::filesystem::temp_directory_path();
+  for (const auto& c : std::vector<Case>{
+           {"", Errc::invalid_argument},
+           {":memory:", Errc::invalid_argument},
+           {dir.string(), Errc::io_error},                                     // a directory
+           {"/nonexistent-dir-fw/x/fleetward.db", Errc::io_error},
+           {"postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", Errc::unavailable},  // nothing listens
+       }) {
+    auto s = Store::open(c.url);
+    ASSERT_FALSE(s) << c.url;
+    EXPECT_EQ(s.error().code, c.want) << c.url << ": " << s.error().to_string();
+  }
+}
+
+}  // namespace
+}  // namespace fw::store
