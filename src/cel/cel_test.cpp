@@ -54,6 +54,8 @@ TEST(Cel, Values) {
       {R"(device.apps.all(a, a.version != ""))", "true"},
       {R"(device.apps.map(a, a.id).filter(i, i.endsWith(".client")))", R"(["ru.trueconf.client"])"},
       {R"(device.apps.exists_one(a, a.id.contains("zoom")))", "true"},
+      {R"(device.id.endsWith("1") && !device.id.endsWith("longer than the id") && device.id.contains(""))", "true"},
+      {R"(device.id.startsWith(device.id) && "abc".contains("bc"))", "true"},
       {R"(has(device.os) && !has(device.imei))", "true"},
       {R"("os" in device && !("imei" in device))", "true"},
       {R"(now - duration("72h") < now)", "true"},
@@ -114,6 +116,7 @@ TEST(Cel, EvalErrors) {
       {"timestamp('9999-12-31T23:59:59Z') + duration('1s')", "<expr>:1:35", "timestamp out of range"},
       {"'a'.matches('(')", "<expr>:1:5", "invalid regular expression"},
       {"true && 'x'", "<expr>:1:9", "no matching overload for '&&'"},
+      {"device.storage_gb.startsWith('1')", "<expr>:1:19", "no matching overload for 'startsWith' on (int, string)"},
       {"{1: 1, 1: 2}", "<expr>:1:8", "duplicate map key"},
       {"[1].all(x, x / 0 == 1)", "<expr>:1:14", "division by zero"},
   };

@@ -196,6 +196,9 @@ class Compiler {
     if (name == "matches" && v.size() == 2 && !v[0]->constant())
       if (const Value* p = v[1]->constant(); p && p->kind() == Kind::string)
         if (auto n = make_matches_const(v[0], std::string(p->as_string()), e.pos)) return n;
+    if (e.receiver && v.size() == 2 && !v[0]->constant())
+      if (const Value* arg = v[1]->constant())
+        if (auto n = make_strtest_const(name, v[0], *arg, e.pos)) return n;
     bool ac = fn->pure && all_const(v);
     return fold(make_call(fn, name, std::move(v), e.pos), ac);
   }

@@ -571,6 +571,27 @@ struct InConstNode final : Node {
   }
 };
 
+// s.startsWith("c") / s.endsWith("c") / s.contains("c") with a constant argument.
+struct StrTestConstNode final : Node {
+  int which;  // 0 contains, 1 startsWith, 2 endsWith
+  NodePtr s;
+  Value arg;
+  const Value& eval(Ctx& c, Value& tmp) const override {
+    Value t;
+    const Value& v = s->eval(c, t);
+    if (v.kind() != Kind::string) {
+      if (v.kind() == Kind::error) return pass(v, t, tmp);
+      static const char* names[] = {"contains", "startsWith", "endsWith"};
+      return no_overload(tmp, pos, names[which], v, arg);
+    }
+    auto x = v.as_string(), y = arg.as_string();
+    if (x.size() < y.size()) return kFalse;
+    if (which == 1) return boolean(same_bytes(x.substr(0, y.size()), y));
+    if (which == 2) return boolean(same_bytes(x.substr(x.size() - y.size()), y));
+    return boolean(x.find(y) != std::string_view::npos);
+  }
+};
+
 struct MatchesConstNode final : Node {
   NodePtr s;
   std::unique_ptr<re2::RE2> re;
@@ -731,6 +752,15 @@ NodePtr make_matches_const(NodePtr& s, const std::string& pattern, int32_t pos) 
   auto n = mk<MatchesConstNode>(pos);
   n->s = std::move(s);
   n->re = std::move(re);
+  return n;
+}
+NodePtr make_strtest_const(std::string_view name, NodePtr& s, const Value& arg, int32_t pos) {
+  int which = name == "contains" ? 0 : name == "startsWith" ? 1 : name == "endsWith" ? 2 : -1;
+  if (which < 0 || arg.kind() != Kind::string) return nullptr;
+  auto n = mk<StrTestConstNode>(pos);
+  n->which = which;
+  n->s = std::move(s);
+  n->arg = arg;
   return n;
 }
 NodePtr make_version_compare(Op op, NodePtr x, const Value& cv, bool version_on_left, int32_t pos) {
