@@ -1,8 +1,11 @@
 // Store benchmark: inventory upserts per second into SQLite (batched and one per
 // transaction) and filtered list queries over 100,000 devices, each beside a baseline
 // measured in the same run with raw sqlite3 calls on the same schema and the same rows.
-// Usage: store_bench [--devices N] [--batch B] [--unbatched U] [--dir DIR]
+// Usage: store_bench [--devices N] [--batch B] [--unbatched U] [--dir DIR] [--pg URL]
+// With --pg (a libpq URI; the benchmark works in its own schema, dropped after) the batched
+// upserts and the os_family queries are also measured on PostgreSQL against raw libpq.
 // Single-threaded; writes its databases under DIR (default: a temp directory), removed after.
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -236,17 +239,135 @@ size_t raw_query(sqlite3* db, const std::string& sql, const std::vector<std::str
   return n;
 }
 
+// ---- PostgreSQL (optional) ----
+
+PGconn* pg_connect(const std::string& url) {
+  PGconn* c = PQconnectdb(url.c_str());
+  if (PQstatus(c) != CONNECTION_OK) die(std::string("pg: ") + PQerrorMessage(c));
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  return c;
+}
+void pg_exec(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  auto st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) die("pg: " + sql.substr(0, 60) + ": " + PQresultErrorMessage(r));
+  PQclear(r);
+}
+
+// Baseline: the same rows with raw libpq prepared INSERTs, one transaction per batch.
+Rate pg_raw_inserts(PGconn* c, const std::vector<model::Device>& ds, size_t per_tx) {
+  PGresult* r = PQprepare(c, "dev",
+                          "INSERT INTO devices (id, owner_id, source, os_family, os_version, vendor, model, type, "
+                          "managed, first_seen, last_seen, may_be, facts_json, search_key) "
+                          "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+                          0, nullptr);
+  PQclear(r);
+  r = PQprepare(c, "app", "INSERT INTO device_apps (device_id, pos, app_id, name, version) VALUES ($1,$2,$3,$4,$5)", 0,
+                nullptr);
+  PQclear(r);
+  auto t0 = Clock::now();
+  double c0 = cpu_seconds();
+  for (size_t i = 0; i < ds.size(); i += per_tx) {
+    pg_exec(c, "BEGIN");
+    for (size_t k = i; k < std::min(ds.size(), i + per_tx); ++k) {
+      const auto& d = ds[k];
+      std::string managed = d.managed ? "1" : "0", first = std::to_string(to_unix(d.first_seen)),
+                  last = std::to_string(to_unix(d.last_seen)), key = d.id + "\n" + d.model + "\n" + d.vendor;
+      const char* v[14] = {d.id.c_str(), d.owner_id.c_str(), "import", d.os_family.c_str(), d.os_version.c_str(),
+                           d.vendor.c_str(), d.model.c_str(), d.type == model::DeviceType::phone ? "phone" : "desktop",
+                           managed.c_str(), first.c_str(), last.c_str(), "", "{}", key.c_str()};
+      r = PQexecPrepared(c, "dev", 14, v, nullptr, nullptr, 0);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) die(std::string("pg raw: ") + PQresultErrorMessage(r));
+      PQclear(r);
+      for (size_t a = 0; a < d.apps.size(); ++a) {
+        std::string pos = std::to_string(a);
+        const char* av[5] = {d.id.c_str(), pos.c_str(), d.apps[a].id.c_str(), d.apps[a].name.c_str(),
+                             d.apps[a].version.c_str()};
+        r = PQexecPrepared(c, "app", 5, av, nullptr, nullptr, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) die(std::string("pg raw app: ") + PQresultErrorMessage(r));
+        PQclear(r);
+      }
+    }
+    pg_exec(c, "COMMIT");
+  }
+  return rate_of(ds.size(), t0, c0);
+}
+
+void run_postgres(const std::string& base, const Org& org, const std::vector<model::Device>& devices, int batch) {
+  std::string tag = std::to_string(getpid());
+  std::string s_store = "fw_bench_store_" + tag, s_raw = "fw_bench_raw_" + tag;
+  PGconn* admin = pg_connect(base);
+  pg_exec(admin, "CREATE SCHEMA " + s_store + "; CREATE SCHEMA " + s_raw);
+  auto url = [&](const std::string& schema) {
+    return base + (base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+  };
+  Rate st, rw;
+  double t_first = 0, t_all = 0, t_raw_all = 0;
+  size_t rows = 0;
+  {
+    auto s = open_store(url(s_store), org);
+    st = store_upserts(*s, devices, devices.size(), static_cast<size_t>(batch));
+    { auto r = open_store(url(s_raw), org); }
+    PGconn* raw = pg_connect(url(s_raw));
+    rw = pg_raw_inserts(raw, devices, static_cast<size_t>(batch));
+    pg_exec(raw, "ANALYZE");
+    pg_exec(admin, "SET search_path TO " + s_store + "; ANALYZE");
+    store::DeviceFilter ios;
+    ios.os_family = "iOS";
+    t_first = median_ms(5, [&] {
+      must(s->read([&](store::Tx& tx) -> Status {
+             FW_TRY(auto page, tx.list_devices(ios, {"", 100}));
+             rows = page.items.size();
+             return {};
+           }),
+           "pg list");
+    });
+    t_all = median_ms(3, [&] {
+      std::string cursor;
+      rows = 0;
+      do {
+        must(s->read([&](store::Tx& tx) -> Status {
+               FW_TRY(auto page, tx.list_devices(ios, {cursor, 1000}));
+               rows += page.items.size();
+               cursor = page.next_cursor;
+               return {};
+             }),
+             "pg list");
+      } while (!cursor.empty());
+    });
+    t_raw_all = median_ms(3, [&] {
+      PGresult* r = PQexec(raw,
+                           "SELECT d.id, d.owner_id, d.source, d.os_family, d.os_version, d.vendor, d.model, d.type, "
+                           "d.managed, d.first_seen, d.last_seen, d.may_be, d.facts_json FROM devices d "
+                           "WHERE d.os_family = 'iOS' ORDER BY d.id");
+      if (static_cast<size_t>(PQntuples(r)) != rows) die("pg row counts differ");
+      PQclear(r);
+    });
+    PQfinish(raw);
+  }
+  pg_exec(admin, "DROP SCHEMA " + s_store + " CASCADE; DROP SCHEMA " + s_raw + " CASCADE");
+  PQfinish(admin);
+  std::printf("\nPostgreSQL (%s)\n", PQlibVersion() >= 150000 ? "libpq 15" : "libpq");
+  std::printf("%-44s %12.0f /s %12.0f /s %7.2f   cpu %6.1f us vs %6.1f us\n",
+              ("upserts, batched " + std::to_string(batch) + " per transaction").c_str(), st.per_s, rw.per_s,
+              st.per_s / rw.per_s, st.cpu_us, rw.cpu_us);
+  std::printf("%-44s %12.2f ms\n", "os_family=iOS, first page of 100", t_first);
+  std::printf("%-44s %12.2f ms %12.2f ms %7.2f   rows %zu\n", "os_family=iOS, all pages of 1000 vs one query", t_all,
+              t_raw_all, t_all / t_raw_all, rows);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int ndev = 100000, batch = 1000, unbatched = 2000, npeople = 2000;
-  std::string dir;
+  std::string dir, pg;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--devices") ndev = std::atoi(argv[i + 1]);
     else if (a == "--batch") batch = std::atoi(argv[i + 1]);
     else if (a == "--unbatched") unbatched = std::atoi(argv[i + 1]);
     else if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--pg") pg = argv[i + 1];
     else die("unknown option " + a);
   }
   std::filesystem::path root = dir.empty() ? std::filesystem::temp_directory_path() /
@@ -386,6 +507,7 @@ int main(int argc, char** argv) {
   }
   sqlite3_close(raw);
   s.reset();
+  if (!pg.empty()) run_postgres(pg, org, devices, batch);
   if (dir.empty()) std::filesystem::remove_all(root);
   return 0;
 }
