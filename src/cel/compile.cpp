@@ -165,6 +165,11 @@ class Compiler {
           }
         }
       }
+      if ((e.op == Op::eq || e.op == Op::ne) && (v[0]->constant() == nullptr) != (v[1]->constant() == nullptr)) {
+        int ci = v[0]->constant() ? 0 : 1;
+        if (v[ci]->constant()->kind() == Kind::string)
+          return make_eq_string_const(e.op == Op::ne, std::move(v[1 - ci]), *v[ci]->constant(), e.pos);
+      }
       if (e.op == Op::in && !v[0]->constant()) {
         if (const Value* c = v[1]->constant(); c && c->kind() == Kind::list)
           return make_in_const(std::move(v[0]), *c, e.pos);

@@ -592,6 +592,20 @@ struct StrTestConstNode final : Node {
   }
 };
 
+// x == "c" / x != "c" with a constant string: no overload can fail, other kinds are unequal.
+struct EqStringConstNode final : Node {
+  bool negate;
+  NodePtr x;
+  Value c;
+  const Value& eval(Ctx& ctx, Value& tmp) const override {
+    Value t;
+    const Value& v = x->eval(ctx, t);
+    if (v.kind() == Kind::error) return pass(v, t, tmp);
+    bool eq = v.kind() == Kind::string && same_bytes(v.as_string(), c.as_string());
+    return boolean(eq != negate);
+  }
+};
+
 struct MatchesConstNode final : Node {
   NodePtr s;
   std::unique_ptr<re2::RE2> re;
@@ -761,6 +775,13 @@ NodePtr make_strtest_const(std::string_view name, NodePtr& s, const Value& arg, 
   n->which = which;
   n->s = std::move(s);
   n->arg = arg;
+  return n;
+}
+NodePtr make_eq_string_const(bool negate, NodePtr x, const Value& c, int32_t pos) {
+  auto n = mk<EqStringConstNode>(pos);
+  n->negate = negate;
+  n->x = std::move(x);
+  n->c = c;
   return n;
 }
 NodePtr make_version_compare(Op op, NodePtr x, const Value& cv, bool version_on_left, int32_t pos) {

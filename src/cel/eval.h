@@ -97,6 +97,8 @@ NodePtr make_in_const(NodePtr x, const Value& list, int32_t pos);
 NodePtr make_matches_const(NodePtr& s, const std::string& pattern, int32_t pos);
 // s.contains/startsWith/endsWith(<constant string>); takes `s` only when it succeeds.
 NodePtr make_strtest_const(std::string_view name, NodePtr& s, const Value& arg, int32_t pos);
+// x == c / x != c for a constant string c.
+NodePtr make_eq_string_const(bool negate, NodePtr x, const Value& c, int32_t pos);
 NodePtr make_version_compare(Op op, NodePtr x, const Value& constant_version, bool version_on_left, int32_t pos);
 
 }  // namespace fw::cel::detail
