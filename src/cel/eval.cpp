@@ -68,16 +68,16 @@ static const char* op_name(Op op) {
   return "?";
 }
 
-static const Value& ts_result(Value& tmp, int32_t pos, __int128 total_ns) {
+static const Value& ts_result(Value& tmp, int32_t pos, i128 total_ns) {
   // total_ns is nanoseconds since the epoch
-  __int128 sec = total_ns / 1000000000;
-  __int128 ns = total_ns % 1000000000;
+  i128 sec = total_ns / 1000000000;
+  i128 ns = total_ns % 1000000000;
   if (ns < 0) ns += 1000000000, sec -= 1;
   if (sec < kMinTimestampSeconds || sec > kMaxTimestampSeconds) return raise(tmp, pos, "timestamp out of range");
   return put(tmp, Value::timestamp(int64_t(sec), int32_t(ns)));
 }
-static __int128 ts_ns(const Value& t) { return __int128(t.timestamp_seconds()) * 1000000000 + t.timestamp_nanos(); }
-static const Value& dur_result(Value& tmp, int32_t pos, __int128 ns) {
+static i128 ts_ns(const Value& t) { return i128(t.timestamp_seconds()) * 1000000000 + t.timestamp_nanos(); }
+static const Value& dur_result(Value& tmp, int32_t pos, i128 ns) {
   if (ns > INT64_MAX || ns < INT64_MIN) return raise(tmp, pos, "duration out of range");
   return put(tmp, Value::duration_ns(int64_t(ns)));
 }
@@ -157,7 +157,7 @@ const Value& eval_arith(Op op, const Value& a, const Value& b, Value& tmp, Ctx& 
         return put(tmp, Value::list(std::move(v)));
       }
       case Kind::duration: {
-        __int128 x = a.duration_nanos(), y = b.duration_nanos();
+        i128 x = a.duration_nanos(), y = b.duration_nanos();
         if (op == Op::add) return dur_result(tmp, pos, x + y);
         if (op == Op::sub) return dur_result(tmp, pos, x - y);
         break;

@@ -254,22 +254,22 @@ std::optional<int64_t> parse_duration_ns(std::string_view s) {
   if (s[p] == '-' || s[p] == '+') neg = s[p++] == '-';
   if (s.substr(p) == "0") return 0;
   if (p >= s.size()) return std::nullopt;
-  __int128 total = 0;
-  const __int128 limit = (__int128(1) << 63);
+  i128 total = 0;
+  const i128 limit = (i128(1) << 63);
   while (p < s.size()) {
-    __int128 whole = 0;
+    i128 whole = 0;
     size_t start = p;
     while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
       whole = whole * 10 + (s[p++] - '0');
       if (whole > limit) return std::nullopt;
     }
     bool had_whole = p > start;
-    __int128 frac = 0, scale = 1;
+    i128 frac = 0, scale = 1;
     if (p < s.size() && s[p] == '.') {
       ++p;
       size_t fs = p;
       while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-        if (scale < __int128(1000000000000000000LL)) {
+        if (scale < i128(1000000000000000000LL)) {
           frac = frac * 10 + (s[p] - '0');
           scale *= 10;
         }

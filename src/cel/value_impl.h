@@ -16,6 +16,9 @@
 
 namespace fw::cel::detail {
 
+// 128-bit integers for overflow-free timestamp and duration arithmetic (GCC/Clang).
+__extension__ typedef __int128 i128;
+
 struct VersionHeap : Heap {
   Version v;
   explicit VersionHeap(Version x) : Heap(Kind::version), v(std::move(x)) {}
