@@ -37,6 +37,24 @@ Status SqlTx::query_one(std::string_view sql, std::initializer_list<Param> ps, s
   return {};
 }
 
+Status SqlTx::nested_loops(const std::function<Status()>& fn) {
+  if (c_.dialect() != Dialect::postgres) return fn();
+  std::string prev_hash, prev_merge;
+  FW_TRY_STATUS(query("SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), "
+                      "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
+                      {}, [&](const Row& r) -> Status {
+                        prev_hash = r.text(0);
+                        prev_merge = r.text(1);
+                        return {};
+                      }));
+  auto st = fn();
+  if (!doomed_) {
+    FW_TRY_STATUS(query("SELECT set_config('enable_hashjoin', ?, true), set_config('enable_mergejoin', ?, true)",
+                        {prev_hash, prev_merge}, [](const Row&) -> Status { return {}; }));
+  }
+  return st;
+}
+
 int clamp_limit(int limit) { return limit < 1 ? 1 : (limit > 1000 ? 1000 : limit); }
 
 std::string escape_like(std::string_view s) {

@@ -314,35 +314,20 @@ Status SqlTx::device_page(const DeviceFilter& f, std::string_view after_id, int 
   std::string sql = "SELECT " + std::string(kDeviceCols) +
                     ", a.app_id, a.name, a.version FROM (SELECT d.* FROM devices d" + w.join + w.where +
                     " ORDER BY d.id LIMIT ?) d LEFT JOIN device_apps a ON a.device_id = d.id ORDER BY d.id, a.pos";
-  // PostgreSQL only, the one planner hint of the store: for a page of ~1,000 devices its
-  // cost model prefers hashing the whole device_apps table (a sequential scan per page, so a
-  // walk over the fleet is quadratic) to 1,000 index probes, which are 20x faster in
-  // practice. Hash and merge joins are switched off for this statement and restored after.
-  std::string prev_hash, prev_merge;
-  if (c_.dialect() == Dialect::postgres) {
-    FW_TRY_STATUS(query("SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'), "
-                        "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
-                        {}, [&](const Row& r) -> Status {
-                          prev_hash = r.text(0);
-                          prev_merge = r.text(1);
-                          return {};
-                        }));
-  }
-  auto st = query(sql, w.ps, [&](const Row& r) -> Status {
-    std::string id = r.text(0);
-    if (out.empty() || out.back().id != id) {
-      FW_TRY(auto d, device_from(r));
-      out.push_back(std::move(d));
-    }
-    if (!r.is_null(kDeviceNCols))
-      out.back().apps.push_back(model::App{r.text(kDeviceNCols), r.text(kDeviceNCols + 1), r.text(kDeviceNCols + 2)});
-    return {};
+  // Page-sized join: index probes, not a hash of the whole apps table (see nested_loops).
+  return nested_loops([&]() -> Status {
+    return query(sql, w.ps, [&](const Row& r) -> Status {
+      std::string id = r.text(0);
+      if (out.empty() || out.back().id != id) {
+        FW_TRY(auto d, device_from(r));
+        out.push_back(std::move(d));
+      }
+      if (!r.is_null(kDeviceNCols))
+        out.back().apps.push_back(
+            model::App{r.text(kDeviceNCols), r.text(kDeviceNCols + 1), r.text(kDeviceNCols + 2)});
+      return {};
+    });
   });
-  if (c_.dialect() == Dialect::postgres && !doomed_) {
-    FW_TRY_STATUS(query("SELECT set_config('enable_hashjoin', ?, true), set_config('enable_mergejoin', ?, true)",
-                        {prev_hash, prev_merge}, [](const Row&) -> Status { return {}; }));
-  }
-  return st;
 }
 
 Result<Page<model::Device>> SqlTx::list_devices(const DeviceFilter& f, const PageRequest& p) {

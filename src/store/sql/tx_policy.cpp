@@ -175,13 +175,16 @@ Status SqlTx::finding_page(const FindingFilter& f, std::string_view after_device
     ps.emplace_back(texts.back());
   }
   ps.emplace_back(limit);
-  return query("SELECT " + std::string(kFindingCols) + " FROM findings f" + join + where +
-                   " ORDER BY f.device_id, f.rule_key LIMIT ?",
-               ps, [&](const Row& r) -> Status {
-                 FW_TRY(auto fi, finding_from(r));
-                 out.push_back(std::move(fi));
-                 return {};
-               });
+  auto run = [&]() -> Status {
+    return query("SELECT " + std::string(kFindingCols) + " FROM findings f" + join + where +
+                     " ORDER BY f.device_id, f.rule_key LIMIT ?",
+                 ps, [&](const Row& r) -> Status {
+                   FW_TRY(auto fi, finding_from(r));
+                   out.push_back(std::move(fi));
+                   return {};
+                 });
+  };
+  return join.empty() ? run() : nested_loops(run);  // page-sized join with people
 }
 
 Result<Page<Finding>> SqlTx::list_findings(const FindingFilter& f, const PageRequest& p) {
