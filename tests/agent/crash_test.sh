@@ -35,17 +35,22 @@ SECRET=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: applicatio
   -d '{"org_unit_path":"/load","ttl":"1d","max_uses":100000}' "$URL/api/v1/agent/enroll-secrets" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
 
-# Phase 1: load, with a SIGKILL of the server 3 s into the check-ins.
-"$LOAD" --server "$URL" --enroll-secret "$SECRET" --devices 2000 --connections 32 --duration 8 \
+# Enrol the devices first (no check-ins), so the kill below lands among check-ins.
+"$LOAD" --server "$URL" --enroll-secret "$SECRET" --devices 2000 --connections 32 --duration 0 \
+  --devices-file "$T/devices.txt" >"$T/load0.log" 2>&1
+cat "$T/load0.log"
+
+# Phase 1: check-ins for 8 s, with a SIGKILL of the server 3 s into them.
+"$LOAD" --server "$URL" --devices 2000 --connections 32 --duration 8 \
   --devices-file "$T/devices.txt" --acked "$T/acked.txt" >"$T/load1.log" 2>&1 &
 LOADPID=$!
-for _ in $(seq 300); do [ -s "$T/acked.txt" ] && break; sleep 0.05; done
-sleep 2
+sleep 3
 kill -9 "$SRV"
 wait "$SRV" 2>/dev/null || true
 SRV=""
 wait "$LOADPID"
 cat "$T/load1.log"
+grep -q "conn-error=" "$T/load1.log" || { echo "crash_test: the kill did not land during the load"; exit 1; }
 ACKED=$(wc -l <"$T/acked.txt")
 [ "$ACKED" -gt 0 ] || { echo "crash_test: nothing was acknowledged before the kill"; exit 1; }
 
