@@ -97,19 +97,22 @@ namespace {
 
 struct Errors {
   std::string file;
-  std::vector<std::string> list;
-  size_t total = 0;
+  std::vector<std::pair<int, std::string>> list;  // (line, message), in discovery order
 
+  size_t total() const { return list.size(); }
   void add(int line, std::string_view field, std::string_view reason) {
-    ++total;
-    if (list.size() >= kMaxErrors) return;
-    if (field.empty()) list.push_back(fmt::format("{}:{}: {}", file, line, reason));
-    else list.push_back(fmt::format("{}:{}: {}: {}", file, line, field, reason));
+    if (field.empty()) list.emplace_back(line, fmt::format("{}:{}: {}", file, line, reason));
+    else list.emplace_back(line, fmt::format("{}:{}: {}: {}", file, line, field, reason));
   }
   void add(int line, const Error& e) { add(line, e.where, e.message); }
-  std::vector<std::string> done() {
-    if (total > list.size()) list.push_back(fmt::format("{}: ... and {} more errors", file, total - list.size()));
-    return std::move(list);
+  // The first kMaxErrors messages by line, then a count of the rest.
+  std::vector<std::string> done() const {
+    auto sorted = list;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::vector<std::string> out;
+    for (size_t i = 0; i < sorted.size() && i < kMaxErrors; ++i) out.push_back(sorted[i].second);
+    if (sorted.size() > kMaxErrors) out.push_back(fmt::format("{}: ... and {} more errors", file, sorted.size() - kMaxErrors));
+    return out;
   }
 };
 
@@ -178,7 +181,7 @@ void read_rows(const std::vector<CsvRecord>& recs, Errors& errs,
     for (const auto& r : cols.required) {
       if (!seen.contains(r)) errs.add(header.line, r, "required column missing");
     }
-    if (errs.total) return;
+    if (errs.total()) return;
   }
   for (size_t k = 1; k < recs.size(); ++k) {
     const auto& rec = recs[k];
@@ -459,7 +462,7 @@ Status write_batch(store::Tx& tx, const Change& c, Batch& b, Errors& errs, Impor
                        res.error().message);
     else ++rep.devices;
   }
-  if (errs.total) return fail(Errc::invalid_argument, "the file has errors");
+  if (errs.total()) return fail(Errc::invalid_argument, "the file has errors");
   return {};
 }
 
@@ -473,7 +476,7 @@ std::string base_name(std::string_view path) {
 ImportReport import_text(store::Store& store, std::string_view file_name, std::string_view content,
                          std::string_view actor, Time now) {
   ImportReport rep;
-  Errors errs{std::string(file_name), {}, 0};
+  Errors errs{std::string(file_name), {}};
   Batch batch;
   std::string base = base_name(file_name);
   if (content.size() > kMaxImportBytes) {
@@ -508,20 +511,22 @@ ImportReport import_text(store::Store& store, std::string_view file_name, std::s
       read_rows<model::Device>(*recs, errs, device_columns, batch.devices);
     }
   }
-  if (errs.total == 0) {
+  // Rows that parsed are still checked against the database (references, taken paths), so
+  // one run reports every error; the transaction is rolled back if there is any.
+  if (!rep.kind.empty()) {
     Change c{std::string(actor), now};
     ImportReport counts;
+    const Errors parse_errs = errs;
     auto st = store.write([&](store::Tx& tx) -> Status {
       counts = ImportReport{};
-      errs.list.clear();
-      errs.total = 0;
+      errs = parse_errs;
       return write_batch(tx, c, batch, errs, counts);
     });
     if (st) {
       rep.org_units = counts.org_units;
       rep.people = counts.people;
       rep.devices = counts.devices;
-    } else if (errs.total == 0) {
+    } else if (errs.total() == 0) {
       errs.add(0, "", st.error().to_string());  // the database itself failed
     }
   }
