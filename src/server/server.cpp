@@ -317,7 +317,7 @@ void Connection::do_read() {
 void Connection::on_read(beast::error_code ec) {
   auto t0 = std::chrono::steady_clock::now();
   if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
-      ec == net::error::connection_reset || ec == net::error::eof) {
+      ec == net::error::connection_reset || ec == net::error::eof || ec == http::error::partial_message) {
     return close();
   }
   first_ = false;
