@@ -327,11 +327,14 @@ std::string burndown_svg(const Report& r, Lang lang, const TimeZone& tz) {
          "\" stroke=\"#e5e5e5\"/><text x=\"" + num(L - 6) + "\" y=\"" + num(y + 4) +
          "\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">" + num(v, 0) + "</text>";
   }
-  // Date labels: about 6.
-  size_t step = std::max<size_t>(1, r.burndown.size() / 6);
-  for (size_t i = 0; i < r.burndown.size(); i += step)
-    s += "<text x=\"" + num(X(r.burndown[i].day)) + "\" y=\"" + num(H - B + 16) +
-         "\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">" + xml(r.burndown[i].date.substr(5)) + "</text>";
+  // Date labels over the whole axis: about 8, on whole days.
+  int64_t span_days = std::max<int64_t>(1, (t1 - t0).count() / 86400);
+  int64_t step = std::max<int64_t>(1, (span_days + 7) / 8);
+  for (int64_t k = 0; k * step < span_days; ++k) {
+    Time at = t0 + std::chrono::days{k * step};
+    s += "<text x=\"" + num(X(at)) + "\" y=\"" + num(H - B + 16) +
+         "\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">" + xml(tz.format_date(at + std::chrono::hours{12}).substr(5)) + "</text>";
+  }
   auto poly = [&](bool people) {
     std::string pts;
     for (const auto& b : r.burndown)

@@ -128,7 +128,6 @@ Report build_report(const ReportInput& in) {
   std::vector<uint8_t> dev_state(nd, 0), dev_exempt(nd, 0), dev_in(nd, 0);
   std::vector<uint8_t> person_state(np, 0), person_exempt(np, 0);
   std::vector<std::optional<Time>> person_first_fail(np);
-  std::vector<std::vector<uint16_t>> failing;  // per overdue candidate: filled later
   rep.rules.resize(nr);
   for (size_t i = 0; i < nr; ++i) {
     rep.rules[i].id = c.rules[i].id;
@@ -179,27 +178,25 @@ Report build_report(const ReportInput& in) {
     units.push_back(std::move(s));
   }
   for (size_t i = 0; i < units.size(); ++i) unit_index.emplace(units[i].path, i);
-  auto for_ancestors = [&](std::string_view path, auto&& fn) {
+  // Each unit's chain of ancestors (itself first), computed once; each person's unit once.
+  std::vector<std::vector<uint32_t>> chain(units.size());
+  for (size_t i = 0; i < units.size(); ++i) {
+    std::string_view path = units[i].path;
     while (!path.empty()) {
-      auto it = unit_index.find(path);
-      if (it != unit_index.end()) fn(units[it->second]);
+      if (auto it = unit_index.find(path); it != unit_index.end()) chain[i].push_back(uint32_t(it->second));
       size_t slash = path.rfind('/');
       if (slash == std::string_view::npos || slash == 0) break;
       path = path.substr(0, slash);
     }
-  };
+  }
+  std::vector<int32_t> person_unit(np, -1);
   for (size_t p = 0; p < np; ++p) {
     if (!person_level[p]) continue;
-    ++rep.people;
-    if (person_state[p] == 2) ++rep.people_noncompliant;
-    else if (person_state[p] == 1) ++rep.people_unknown;
-    if (person_exempt[p]) ++rep.people_exempt;
-    for_ancestors(in.people[p].org_unit_path, [&](UnitStats& s) {
-      ++s.people;
-      if (person_state[p] == 2) ++s.people_noncompliant;
-      else if (person_state[p] == 1) ++s.people_unknown;
-    });
+    if (auto it = unit_index.find(in.people[p].org_unit_path); it != unit_index.end())
+      person_unit[p] = int32_t(it->second);
   }
+  // Devices per person first, then once per person up the tree.
+  std::vector<int32_t> p_dev(np, 0), p_dnc(np, 0), p_dex(np, 0);
   std::unordered_map<std::string_view, size_t> plat_index;
   for (size_t d = 0; d < nd; ++d) {
     if (!dev_in[d]) continue;
@@ -211,12 +208,28 @@ Report build_report(const ReportInput& in) {
     auto& ps = rep.platforms[it->second];
     ++ps.devices;
     if (dev_state[d] == 2) ++ps.noncompliant;
-    if (dr.owner < np)
-      for_ancestors(in.people[dr.owner].org_unit_path, [&](UnitStats& s) {
-        ++s.devices;
-        if (dev_state[d] == 2) ++s.devices_noncompliant;
-        if (dev_exempt[d]) ++s.devices_exempt;
-      });
+    if (dr.owner < np) {
+      ++p_dev[dr.owner];
+      if (dev_state[d] == 2) ++p_dnc[dr.owner];
+      if (dev_exempt[d]) ++p_dex[dr.owner];
+    }
+  }
+  for (size_t p = 0; p < np; ++p) {
+    if (!person_level[p]) continue;
+    ++rep.people;
+    if (person_state[p] == 2) ++rep.people_noncompliant;
+    else if (person_state[p] == 1) ++rep.people_unknown;
+    if (person_exempt[p]) ++rep.people_exempt;
+    if (person_unit[p] < 0) continue;
+    for (uint32_t u : chain[size_t(person_unit[p])]) {
+      UnitStats& s = units[u];
+      ++s.people;
+      if (person_state[p] == 2) ++s.people_noncompliant;
+      else if (person_state[p] == 1) ++s.people_unknown;
+      s.devices += p_dev[p];
+      s.devices_noncompliant += p_dnc[p];
+      s.devices_exempt += p_dex[p];
+    }
   }
   std::stable_sort(rep.platforms.begin(), rep.platforms.end(),
                    [](const PlatformStats& a, const PlatformStats& b) { return a.devices > b.devices; });
@@ -244,8 +257,6 @@ Report build_report(const ReportInput& in) {
 
   // Overdue people (mandatory scope only), with their failing devices and rules.
   if (rep.is_campaign) {
-    std::vector<std::vector<uint32_t>> person_devices;
-    std::vector<uint32_t> overdue_idx;
     std::vector<int32_t> slot(np, -1);
     for (size_t p = 0; p < np; ++p) {
       if (!person_level[p] || *person_level[p] != Level::mandatory || person_state[p] != 2) continue;
