@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -166,6 +167,13 @@ class LineParser {
 // ActiveSync query string (plain "Cmd=Sync&User=u&DeviceId=X&DeviceType=iPhone" or the
 // MS-ASHTTP base64 form). Returns empty hints when it is neither.
 ActiveSyncHints parse_activesync_query(std::string_view query);
+
+// Streams the lines (without '\n') of a log file: plain or gzip, "-" = standard input.
+// on_progress(bytes) reports file bytes consumed since the last call (not for stdin).
+// Lines longer than kMaxLogLine are cut to kMaxLogLine + 1 bytes (the parser then rejects
+// them as too long). io_error naming the path when it cannot be opened or read.
+Status read_log_lines(const std::string& path, const std::function<void(std::string_view)>& on_line,
+                      const std::function<void(uint64_t)>& on_progress = {});
 
 // Percent-decoding ('+' kept); invalid escapes are kept as written.
 std::string url_decode(std::string_view s);

@@ -1,0 +1,172 @@
+// `fleetward discover [--format F] [--dry-run] [--db URL] FILE...`: streams access logs
+// (plain, gzip, or "-" for stdin), classifies every client, aggregates sightings per
+// (user, device) and, unless --dry-run, records them in the inventory through
+// service/sightings.h. Progress bar on a terminal; summary table at the end.
+// Runs on the main thread only.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "detect/detect.h"
+#include "service/sightings.h"
+#include "store/store.h"
+
+namespace fw::cli {
+namespace {
+
+struct Options {
+  std::string format = "auto";
+  std::string nginx_format;
+  bool dry_run = false;
+  std::string db;
+  std::vector<std::string> strip_domains;
+  std::vector<std::string> files;
+  bool no_progress = false;
+};
+
+struct Progress {
+  bool enabled = false;
+  uint64_t total_bytes = 0, done_bytes = 0, lines = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now(), last;
+
+  void draw(bool final = false) {
+    if (!enabled) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!final && now - last < std::chrono::milliseconds(200)) return;
+    last = now;
+    double secs = std::chrono::duration<double>(now - start).count();
+    double rate = secs > 0 ? static_cast<double>(lines) / secs : 0;
+    double bps = secs > 0 ? static_cast<double>(done_bytes) / secs : 0;
+    double frac = total_bytes ? static_cast<double>(done_bytes) / static_cast<double>(total_bytes) : 0;
+    int width = 30, filled = static_cast<int>(frac * width);
+    std::string bar(static_cast<size_t>(std::min(filled, width)), '#');
+    bar.resize(static_cast<size_t>(width), '.');
+    double eta = bps > 0 && total_bytes > done_bytes ? static_cast<double>(total_bytes - done_bytes) / bps : 0;
+    std::fprintf(stderr, "\r[%s] %5.1f%% %7.1f/%.1f MB %9.0f lines/s ETA %4.0fs", bar.c_str(), frac * 100,
+                 static_cast<double>(done_bytes) / 1e6, static_cast<double>(total_bytes) / 1e6, rate, eta);
+    if (final) std::fprintf(stderr, "\n");
+  }
+};
+
+struct BadLine {
+  std::string where, message;
+};
+
+[[noreturn]] void die(const std::string& msg) {
+  std::cerr << "fleetward discover: " << msg << "\n";
+  throw CLI::RuntimeError(1);
+}
+
+void run(const Options& o) {
+  auto fmt = detect::parse_log_format(o.format);
+  if (!fmt) die("unknown --format '" + o.format + "' (auto, combined, common, nginx, w3c)");
+  if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die("--format nginx needs --log-format STRING");
+  if (!o.dry_run && o.db.empty()) die("give --db URL to record sightings, or --dry-run");
+  detect::ClassifierOptions copts;
+  auto cl = detect::Classifier::load(copts);
+  if (!cl) die(cl.error().to_string());
+
+  detect::Aggregator agg(*cl, o.strip_domains);
+  Progress prog;
+  prog.enabled = !o.no_progress && ::isatty(2);
+  for (const auto& f : o.files) {
+    std::error_code ec;
+    if (f != "-") prog.total_bytes += std::filesystem::file_size(f, ec);
+  }
+  uint64_t total_lines = 0, records = 0;
+  uint64_t bad_count = 0;
+  std::vector<BadLine> bad;  // first 20 kept
+  for (const auto& file : o.files) {
+    auto parser = detect::LineParser::make(*fmt, o.nginx_format);
+    if (!parser) die(parser.error().to_string());
+    uint64_t line_no = 0;
+    auto st = detect::read_log_lines(
+        file,
+        [&](std::string_view line) {
+          ++line_no;
+          ++total_lines;
+          auto r = parser->parse(line);
+          if (!r) {
+            ++bad_count;
+            if (bad.size() < 20) bad.push_back({file + ":" + std::to_string(line_no), r.error().to_string()});
+            return;
+          }
+          if (!*r) return;
+          ++records;
+          agg.add(**r);
+        },
+        [&](uint64_t bytes) {
+          prog.done_bytes += bytes;
+          prog.lines = total_lines;
+          prog.draw();
+        });
+    if (!st) die(st.error().to_string());
+  }
+  prog.lines = total_lines;
+  prog.draw(true);
+
+  auto sightings = agg.sightings();
+  // Summary: platforms by distinct users.
+  std::map<std::string, std::set<std::string>> users_by_os;
+  std::set<std::string> no_user_clients;
+  for (const auto& s : sightings) {
+    std::string user = detect::normalize_user(s.user, o.strip_domains);
+    std::string os = s.os_family.empty() ? "(unknown)" : s.os_family;
+    if (user.empty()) no_user_clients.insert(s.fingerprint);
+    else users_by_os[os].insert(user);
+  }
+  std::printf("%-14s %8s\n", "platform", "users");
+  std::vector<std::pair<size_t, std::string>> rows;
+  for (const auto& [os, us] : users_by_os) rows.push_back({us.size(), os});
+  std::sort(rows.rbegin(), rows.rend());
+  for (const auto& [n, os] : rows) std::printf("%-14s %8zu\n", os.c_str(), n);
+  std::printf("\nlines %llu, requests %llu, unparsed %llu, sightings %zu, clients without a user %zu\n",
+              static_cast<unsigned long long>(total_lines), static_cast<unsigned long long>(records),
+              static_cast<unsigned long long>(bad_count), sightings.size(), no_user_clients.size());
+  for (const auto& b : bad) std::fprintf(stderr, "unparsed: %s: %s\n", b.where.c_str(), b.message.c_str());
+  if (bad_count > bad.size()) std::fprintf(stderr, "unparsed: ... and %llu more\n",
+                                           static_cast<unsigned long long>(bad_count - bad.size()));
+  if (o.dry_run) return;
+
+  auto store = store::Store::open(o.db);
+  if (!store) die(store.error().to_string());
+  service::SightingOptions sopts;
+  sopts.strip_domains = o.strip_domains;
+  sopts.classifier = *cl;
+  auto res = service::ingest_sightings(**store, sightings, sopts);
+  if (!res) die(res.error().to_string());
+  std::printf("inventory: %zu devices created, %zu updated, %zu sightings stored\n", res->devices_created,
+              res->devices_updated, res->sightings_stored);
+  if (!res->unattributed_users.empty()) {
+    std::printf("unattributed users (%zu):", res->unattributed_users.size());
+    for (size_t i = 0; i < res->unattributed_users.size() && i < 50; ++i)
+      std::printf(" %s", res->unattributed_users[i].c_str());
+    std::printf("%s\n", res->unattributed_users.size() > 50 ? " ..." : "");
+  }
+}
+
+void add_discover(CLI::App& app) {
+  auto o = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("discover", "Find every client in access logs and record unmanaged devices");
+  cmd->add_option("--format", o->format, "auto|combined|common|nginx|w3c")->capture_default_str();
+  cmd->add_option("--log-format", o->nginx_format, "nginx log_format string (with --format nginx)");
+  cmd->add_flag("--dry-run", o->dry_run, "classify and summarise only; no database");
+  cmd->add_option("--db", o->db, "database (file path or postgresql://...)");
+  cmd->add_option("--strip-domain", o->strip_domains, "e-mail domain to strip from user names (* = any); repeatable")->allow_extra_args(false);
+  cmd->add_flag("--no-progress", o->no_progress, "no progress bar even on a terminal");
+  cmd->add_option("files", o->files, "log files (.gz allowed; '-' = stdin)")->required();
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace
+FW_COMMAND(add_discover);
+}  // namespace fw::cli

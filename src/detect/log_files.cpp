@@ -1,0 +1,73 @@
+// Reading log files line by line: plain or gzip-compressed (zlib reads both), or "-" for
+// standard input. The I/O layer above the pure parsers in logs.cpp. One call per thread.
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <vector>
+
+#include "detect/detect.h"
+
+namespace fw::detect {
+
+Status read_log_lines(const std::string& path, const std::function<void(std::string_view)>& on_line,
+                      const std::function<void(uint64_t)>& on_progress) {
+  gzFile gz = path == "-" ? gzdopen(::dup(0), "rb") : gzopen(path.c_str(), "rb");
+  if (!gz) return fail(Errc::io_error, "cannot open", path);
+  gzbuffer(gz, 1 << 18);
+  std::vector<char> buf(1 << 20);
+  std::string carry;
+  bool carry_too_long = false;
+  uint64_t last_offset = 0;
+  for (;;) {
+    int n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      int errnum = 0;
+      const char* msg = gzerror(gz, &errnum);
+      std::string m = msg ? msg : "read error";
+      gzclose(gz);
+      return fail(Errc::io_error, m, path);
+    }
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    size_t pos = 0;
+    if (!carry.empty() || carry_too_long) {
+      const void* nlp = std::memchr(chunk.data(), '\n', chunk.size());
+      if (!nlp) {
+        // Keep at most one byte past the limit: the parser then reports the line as too long.
+        if (carry.size() <= kMaxLogLine) carry.append(chunk.substr(0, kMaxLogLine + 1 - carry.size()));
+        carry_too_long = true;
+        continue;
+      }
+      size_t nl = static_cast<size_t>(static_cast<const char*>(nlp) - chunk.data());
+      if (carry.size() <= kMaxLogLine) carry.append(chunk.substr(0, std::min(nl, kMaxLogLine + 1 - carry.size())));
+      on_line(carry);
+      carry.clear();
+      carry_too_long = false;
+      pos = nl + 1;
+    }
+    for (;;) {
+      const void* nlp = std::memchr(chunk.data() + pos, '\n', chunk.size() - pos);
+      if (!nlp) break;
+      size_t nl = static_cast<size_t>(static_cast<const char*>(nlp) - chunk.data());
+      on_line(chunk.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    if (pos < chunk.size()) {
+      carry.assign(chunk.substr(pos, std::min(chunk.size() - pos, kMaxLogLine + 1)));
+      carry_too_long = chunk.size() - pos > kMaxLogLine;
+    }
+    if (on_progress && path != "-") {
+      auto off = static_cast<uint64_t>(gzoffset(gz));
+      if (off > last_offset) {
+        on_progress(off - last_offset);
+        last_offset = off;
+      }
+    }
+  }
+  if (!carry.empty()) on_line(carry);
+  gzclose(gz);
+  return {};
+}
+
+}  // namespace fw::detect
