@@ -97,7 +97,7 @@ const Value& fn_uint(Args a, size_t, Value& tmp, Ctx&, int32_t pos) {
       return put(tmp, Value::uinteger(uint64_t(v.as_int())));
     case Kind::double_: {
       double d = v.as_double();
-      if (!(d > -1.0 && d < 18446744073709551616.0)) return raise(tmp, pos, "uint() out of range");
+      if (!(d >= 0.0 && d < 18446744073709551616.0)) return raise(tmp, pos, "uint() out of range");
       return put(tmp, Value::uinteger(uint64_t(d)));
     }
     case Kind::string: {
