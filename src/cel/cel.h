@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -190,16 +191,19 @@ struct ProgramImpl;
 
 // Variable bindings for one evaluation. Slot i holds the value of CompileOptions::variables[i].
 // Reuse one Activation per thread: set() replaces a slot without allocating.
+// set()/unset() require slot < size() (a programming error otherwise; asserted).
 class Activation {
  public:
   Activation() = default;
   explicit Activation(size_t slots) : values_(slots), bound_(slots, false) {}
   void resize(size_t slots) { values_.resize(slots); bound_.resize(slots, false); }
   void set(size_t slot, Value v) {
+    assert(slot < values_.size());
     values_[slot] = std::move(v);
     bound_[slot] = true;
   }
   void unset(size_t slot) {
+    assert(slot < values_.size());
     values_[slot] = Value();
     bound_[slot] = false;
   }
