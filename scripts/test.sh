@@ -4,6 +4,7 @@
 # time (FW_FUZZ_SECONDS each, default 30; 0 skips), then every test with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 scripts/install-deps.sh
 
 echo "== build"
@@ -12,7 +13,7 @@ scripts/build.sh
 echo "== services"
 eval "$(scripts/pg-test-server.sh start)"
 export FW_TEST_PG_URL
-trap 'scripts/pg-test-server.sh stop' EXIT
+trap '"$ROOT/scripts/pg-test-server.sh" stop' EXIT
 
 FUZZ_SECONDS=${FW_FUZZ_SECONDS:-30}
 if [ "$FUZZ_SECONDS" != 0 ] && [ -d fuzz ] && ls fuzz/*/CMakeLists.txt >/dev/null 2>&1; then
