@@ -177,8 +177,12 @@ TEST_P(Traps, Classifies) {
   h.device_type = tc.device_type_hint;
   auto c = classifier()->classify(tc.ua, h);
   EXPECT_EQ(c.os_family, tc.family) << tc.ua << " raw " << c.raw_os_family;
-  if (std::string(tc.version) != "*") EXPECT_EQ(c.os_version, tc.version) << tc.ua;
-  if (std::string(tc.type) != "*") EXPECT_EQ(c.type, tc.type) << tc.ua;
+  if (std::string(tc.version) != "*") {
+    EXPECT_EQ(c.os_version, tc.version) << tc.ua;
+  }
+  if (std::string(tc.type) != "*") {
+    EXPECT_EQ(c.type, tc.type) << tc.ua;
+  }
   EXPECT_EQ(c.may_be, tc.may_be) << tc.ua;
   EXPECT_EQ(c.spoofing_suspected, tc.spoofing) << tc.ua;
   // The cache returns the same answer.

@@ -62,7 +62,6 @@ Status load_rules_file(const std::string& path, bool own, RuleSet& out) {
       if (!sec) continue;
       if (!sec.IsSequence())
         return fail(Errc::parse_error, std::string(spec.section) + " must be a list", mark(sec, path));
-      size_t i = 0;
       for (const auto& item : sec) {
         Rule r;
         r.kind = spec.kind;
@@ -90,7 +89,6 @@ Status load_rules_file(const std::string& path, bool own, RuleSet& out) {
           }
         }
         out.rules.push_back(std::move(r));
-        ++i;
       }
     }
     if (own) {
