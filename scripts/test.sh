@@ -25,19 +25,23 @@ if [ "$FUZZ_SECONDS" != 0 ] && [ -d fuzz ] && ls fuzz/*/CMakeLists.txt >/dev/nul
   cmake --build build-fuzz
   mkdir -p build/test-artifacts/fuzz
   for t in $(find build-fuzz/fuzz -type f -executable -not -path '*/CMakeFiles/*' | sort); do
-    name=$(basename "$t")
-    corpus=build/test-artifacts/fuzz/$name
-    mkdir -p "$corpus"
+    name=$(basename "$t")                      # e.g. detect_logline_fuzz
+    area=$(basename "$(dirname "$t")")         # e.g. detect
+    part=${name#"${area}_"}; part=${part%_fuzz}
+    work=build/test-artifacts/fuzz/$name       # new inputs go here, never into the repo
+    mkdir -p "$work"
+    args=(-max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -max_len=4096
+          -artifact_prefix="$work/")
+    for d in fuzz/$area/*.dict; do [ -f "$d" ] && args+=(-dict="$d"); done
     seeds=()
-    [ -d "fuzz/seeds/$name" ] && seeds=("fuzz/seeds/$name")
+    for c in "fuzz/$area/corpus" "fuzz/$area/corpus_$part"; do [ -d "$c" ] && seeds+=("$c"); done
     echo "-- $name"
-    if ! "$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-         -artifact_prefix="$corpus/" "$corpus" "${seeds[@]}" >"$corpus.log" 2>&1; then
-      tail -n 40 "$corpus.log"
+    if ! "$t" "${args[@]}" "$work" "${seeds[@]}" >"$work.log" 2>&1; then
+      tail -n 40 "$work.log"
       echo "fuzz target $name failed" >&2
       exit 1
     fi
-    grep -E '^(Done|#[0-9]+.*DONE)' "$corpus.log" | tail -n 1 || true
+    grep -E '^Done' "$work.log" | tail -n 1 || true
   done
 fi
 
