@@ -16,7 +16,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-16 libclang-rt-16-dev
   postgresql nginx-light chromium chromium-driver
-  ca-certificates curl
+  ca-certificates curl tzdata
 )
 
 # Node.js and npm: this machine kind ships them; install Debian's only when absent
