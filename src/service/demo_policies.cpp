@@ -158,9 +158,10 @@ Status apply_demo_policies(store::Store& store, const DemoOptions& opts, const D
       return {};
     });
   };
-  // The state at the start: the past versions, evaluated an hour after the start.
+  // The state at the start: the past versions, evaluated at the start itself (so the first
+  // failures, and with them everyone's personal start, are the campaign's start).
   FW_TRY_STATUS(put_all([](const Past& p) { return &p.then; }, start));
-  FW_TRY_STATUS(evaluate_all_at(store, start + std::chrono::hours{1}));
+  FW_TRY_STATUS(evaluate_all_at(store, start));
   for (int k = 1; k < days; ++k) {
     Time evening = day0 + std::chrono::days{k} + std::chrono::hours{19};
     if (evening >= opts.now) break;
