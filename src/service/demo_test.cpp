@@ -80,7 +80,9 @@ TEST(Demo, PlatformMix) {
       EXPECT_TRUE(x.model.starts_with("iPhone")) << x.model;
       ios_versions.insert(x.os_version.substr(0, 2));
     }
-    if (x.os_family == "HarmonyOS") EXPECT_EQ(x.vendor, "Huawei");
+    if (x.os_family == "HarmonyOS") {
+      EXPECT_EQ(x.vendor, "Huawei");
+    }
     if (x.os_family == "iPadOS") ++ipads;
     if (x.type == model::DeviceType::desktop) ++desktops;
     if (x.owner_id.empty()) ++unowned;

@@ -193,7 +193,9 @@ TEST_F(CliTest, ImportLoadsFilesInDependencyOrder) {
     EXPECT_EQ(p1.name, "Petrova, Anna");
     FW_TRY(auto audit, tx.list_audit({"", 100}));
     EXPECT_EQ(audit.items.size(), 8u);
-    if (!audit.items.empty()) EXPECT_EQ(audit.items[0].actor, "cli:import");
+    if (!audit.items.empty()) {
+      EXPECT_EQ(audit.items[0].actor, "cli:import");
+    }
     return {};
   }));
 }
