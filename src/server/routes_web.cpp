@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -199,23 +200,34 @@ class PlatformMix {
         return it->second.body;
     }
     constexpr int64_t kDay = 86400;
-    const int64_t end = to_unix(now);
-    std::vector<int64_t> points;
-    for (int w = weeks - 1; w >= 0; --w) points.push_back(end - int64_t{w} * 7 * kDay);
-    std::map<std::string, std::vector<int64_t>> counts;
+    struct Seen {
+      int64_t first, last;
+      std::string family;
+    };
+    std::vector<Seen> seen;
+    int64_t latest = 0;
     for (auto type : {model::DeviceType::phone, model::DeviceType::tablet}) {
       store::DeviceFilter f;
       f.type = type;
       FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
         return tx.scan_devices(f, [&](const model::Device& d) -> Status {
-          auto& row = counts[d.os_family.empty() ? std::string("Other") : d.os_family];
-          if (row.empty()) row.assign(points.size(), 0);
-          const int64_t first = to_unix(d.first_seen), last = to_unix(d.last_seen);
-          for (size_t i = 0; i < points.size(); ++i)
-            if (first <= points[i] && last >= points[i] - 14 * kDay) ++row[i];
+          seen.push_back({to_unix(d.first_seen), to_unix(d.last_seen), d.os_family.empty() ? "Other" : d.os_family});
+          latest = std::max(latest, seen.back().last);
           return {};
         });
       }));
+    }
+    // The series ends at the newest sighting (an inventory imported long ago still shows its
+    // own recent weeks), never after now.
+    const int64_t end = std::min(to_unix(now), latest > 0 ? latest : to_unix(now));
+    std::vector<int64_t> points;
+    for (int w = weeks - 1; w >= 0; --w) points.push_back(end - int64_t{w} * 7 * kDay);
+    std::map<std::string, std::vector<int64_t>> counts;
+    for (const auto& d : seen) {
+      auto& row = counts[d.family];
+      if (row.empty()) row.assign(points.size(), 0);
+      for (size_t i = 0; i < points.size(); ++i)
+        if (d.first <= points[i] && d.last >= points[i] - 14 * kDay) ++row[i];
     }
     std::vector<std::pair<int64_t, std::string>> order;  // most devices now first
     for (const auto& [fam, row] : counts) order.emplace_back(-row.back(), fam);
