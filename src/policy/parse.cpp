@@ -1,9 +1,12 @@
 // Policy files: YAML -> Documents, every error as file:line:col (YAML marks from yaml-cpp,
 // CEL and date errors mapped from inside a scalar to the file). Pure; thread-safe.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "policy/policy.h"
 #include "policy/scalar_map.h"
@@ -40,6 +43,59 @@ bool valid_id(std::string_view s) {
   return true;
 }
 
+// yaml-cpp 0.7 (Debian 12) loops for ever in LoadAll on some invalid streams ("," or a tag
+// followed by ","): HandleNextDocument keeps returning a null document without consuming
+// the token (fixed upstream after 0.8). Before LoadAll, walk the documents with an event
+// handler that does nothing and stop when a document starts where the previous one did.
+// The walk also stops after `max_documents`: a stream may hold many tiny documents before
+// the token that would hang LoadAll. Returns the problem, or nothing for a sound stream.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  YAML::Mark first;
+  bool seen = false;
+  void OnDocumentStart(const YAML::Mark& m) override { note(m); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { note(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { note(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { note(m); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override { note(m); }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    note(m);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void note(const YAML::Mark& m) {
+    if (!seen) first = m, seen = true;
+  }
+};
+
+struct StreamProblem {
+  size_t offset;
+  std::string message;
+  Errc code;
+};
+
+std::optional<StreamProblem> check_stream(const std::string& text, size_t max_documents) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  int prev_pos = -1;
+  for (size_t n = 0;; ++n) {
+    DocumentStarts starts;
+    if (!parser.HandleNextDocument(starts)) return std::nullopt;
+    int pos = starts.seen ? starts.first.pos : -1;
+    if (n > 0 && pos == prev_pos)
+      return StreamProblem{size_t(pos < 0 ? 0 : pos), "YAML: unexpected token here (a ',' or a tag without a value?)",
+                           Errc::parse_error};
+    if (n >= max_documents)
+      return StreamProblem{0, "more than " + std::to_string(max_documents) + " documents in one file",
+                           Errc::too_large};
+    prev_pos = pos;
+  }
+}
+
 class Parser {
  public:
   Parser(std::string_view text, std::string_view name, const ParseLimits& lim)
@@ -55,7 +111,13 @@ class Parser {
     }
     std::vector<YAML::Node> docs;
     try {
-      docs = YAML::LoadAll(std::string(text_));
+      std::string text(text_);
+      if (auto problem = check_stream(text, lim_.max_documents)) {
+        error_at(std::min(problem->offset, text_.size()), problem->message, problem->code);
+        res.errors = std::move(errs_);
+        return res;
+      }
+      docs = YAML::LoadAll(text);
     } catch (const YAML::Exception& e) {
       if (e.mark.pos >= 0 && size_t(e.mark.pos) <= text_.size())
         error_at(size_t(e.mark.pos), "YAML: " + e.msg);

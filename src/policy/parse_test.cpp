@@ -208,6 +208,23 @@ TEST(PolicyFile, NeverThrowsOnOddInput) {
   }
 }
 
+// Regression: the fuzzer's timeout-251c3548 ("!~,"). yaml-cpp 0.7's LoadAll loops for ever on a
+// stream whose next token it cannot consume; parse_file must answer with a position instead.
+TEST(PolicyFile, InputsThatHangYamlCppGiveAnError) {
+  struct Case { const char* in; const char* where; } cases[] = {
+      {"!~,", "stuck.yaml:1:"}, {",", "stuck.yaml:1:1"}, {"!!str ,", "stuck.yaml:1:"},
+      {"kind: policy\n,\n", "stuck.yaml:"},
+  };
+  // timeout-85fcead7: many tiny documents ("" "" ...) before the token that hangs LoadAll.
+  for (const auto& c : cases) {
+    auto r = parse_file(c.in, "stuck.yaml");
+    ASSERT_FALSE(r.ok()) << c.in;
+    EXPECT_EQ(r.errors[0].where.rfind(c.where, 0), 0u) << c.in << " -> " << r.errors[0].to_string();
+  }
+  auto many = parse_file(std::string(200, '"') + ",", "stuck.yaml");
+  ASSERT_FALSE(many.ok());
+}
+
 TEST(ScalarMap, AlignsStyles) {
   struct Case {
     std::string text;
