@@ -18,6 +18,7 @@
 #include <hs/hs.h>
 #include <re2/re2.h>
 
+#include "util/strings.h"
 #include "detect/rules.h"
 
 namespace fw::detect {
@@ -113,14 +114,6 @@ std::string cache_dir() {
   return {};
 }
 
-uint64_t fnv1a(uint64_t h, std::string_view s) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 hs_database_t* load_cached(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return nullptr;
@@ -205,9 +198,9 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
       ids.push_back(static_cast<unsigned>(i));
     }
     if (exprs.empty()) break;
-    uint64_t key = fnv1a(14695981039346656037ull, hs_version());
+    uint64_t key = fnv1a64(hs_version());
     for (size_t k = 0; k < exprs.size(); ++k)
-      key = fnv1a(key, std::string(exprs[k]) + "\x01" + std::to_string(flags[k]) + "\x01" + std::to_string(ids[k]));
+      key = fnv1a64(std::string(exprs[k]) + "\x01" + std::to_string(flags[k]) + "\x01" + std::to_string(ids[k]), key);
     std::string dir = cache_dir();
     char name[64];
     std::snprintf(name, sizeof name, "/detect-%016llx.hsdb", static_cast<unsigned long long>(key));

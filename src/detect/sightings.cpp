@@ -23,21 +23,10 @@ std::string normalize_user(std::string_view user, const std::vector<std::string>
   return u;
 }
 
-namespace {
-uint64_t hash64(std::string_view s) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-}  // namespace
-
 std::string fingerprint(std::string_view user_agent, std::string_view activesync_id) {
   if (!activesync_id.empty()) return "as:" + std::string(activesync_id);
   char buf[24];
-  std::snprintf(buf, sizeof buf, "ua:%016llx", static_cast<unsigned long long>(hash64(user_agent)));
+  std::snprintf(buf, sizeof buf, "ua:%016llx", static_cast<unsigned long long>(fnv1a64(user_agent)));
   return buf;
 }
 
@@ -71,7 +60,7 @@ void Aggregator::add(const LogRecord& rec) {
     key_.append(rec.activesync.device_id);
   } else {
     char buf[24];
-    std::snprintf(buf, sizeof buf, "ua:%016llx", static_cast<unsigned long long>(hash64(rec.user_agent)));
+    std::snprintf(buf, sizeof buf, "ua:%016llx", static_cast<unsigned long long>(fnv1a64(rec.user_agent)));
     key_.append(buf);
   }
   auto it = map_.find(key_);

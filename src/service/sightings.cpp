@@ -12,21 +12,10 @@
 
 namespace fw::service {
 
-namespace {
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-}  // namespace
-
 std::string sighting_device_id(const model::Sighting& s, const std::vector<std::string>& strip_domains) {
   std::string key = detect::normalize_user(s.user, strip_domains) + "|" + s.fingerprint;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "log-%016llx", static_cast<unsigned long long>(fnv1a(key)));
+  std::snprintf(buf, sizeof buf, "log-%016llx", static_cast<unsigned long long>(fnv1a64(key)));
   return buf;
 }
 
