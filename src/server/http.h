@@ -73,6 +73,10 @@ Result<store::PageRequest> page_request(const Request& req);
 Result<std::optional<bool>> query_bool(const Request& req, std::string_view name);
 // RFC 3339 parameter; nullopt when absent.
 Result<std::optional<Time>> query_time(const Request& req, std::string_view name);
+// The devices list's filters: ?org_unit=&owner_id=&os_family=&search=&type=&source=&managed=
+// &last_seen_before=&last_seen_after= (each optional). invalid_argument names a bad one.
+// Callers check which parameters they allow with check_query first.
+Result<store::DeviceFilter> device_filter(const Request& req);
 
 // {"items": [...], "next_cursor": "..." or null}
 template <class T, class ToJson>

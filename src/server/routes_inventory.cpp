@@ -107,22 +107,7 @@ struct DeviceOps {
     FW_TRY_STATUS(check_query(req, {"limit", "cursor", "org_unit", "owner_id", "os_family", "type", "managed",
                                     "source", "last_seen_before", "last_seen_after", "search"}));
     FW_TRY(auto page, page_request(req));
-    store::DeviceFilter f;
-    if (auto v = req.query_value("org_unit")) f.subtree = std::string(*v);
-    if (auto v = req.query_value("owner_id")) f.owner_id = std::string(*v);
-    if (auto v = req.query_value("os_family")) f.os_family = std::string(*v);
-    if (auto v = req.query_value("search")) f.search = std::string(*v);
-    if (auto v = req.query_value("type")) {
-      f.type = model::parse_device_type(*v);
-      if (!f.type) return fail(Errc::invalid_argument, "expected one of phone, tablet, desktop, other", "type");
-    }
-    if (auto v = req.query_value("source")) {
-      f.source = model::parse_device_source(*v);
-      if (!f.source) return fail(Errc::invalid_argument, "expected one of agent, log, import", "source");
-    }
-    FW_TRY(f.managed, query_bool(req, "managed"));
-    FW_TRY(f.seen_before, query_time(req, "last_seen_before"));
-    FW_TRY(f.seen_after, query_time(req, "last_seen_after"));
+    FW_TRY(store::DeviceFilter f, device_filter(req));
     FW_TRY(auto items, inv->list_devices(f, page));
     return page_response(items, [](const model::Device& d) { return to_json(d); });
   }

@@ -139,28 +139,14 @@ Result<Response> export_csv(Request& req, const Router& router) {
 }
 
 // ?org_unit=&os_family=&type=&source=&managed=&search=&owner_id= -> DeviceFilter (the
-// devices list's filters).
-Result<store::DeviceFilter> device_filter(const Request& req) {
+// devices list's filters, parsed by the shared device_filter of http.h).
+Result<store::DeviceFilter> count_filter(const Request& req) {
   FW_TRY_STATUS(check_query(req, {"org_unit", "owner_id", "os_family", "type", "source", "managed", "search"}));
-  store::DeviceFilter f;
-  if (auto v = req.query_value("org_unit")) f.subtree = std::string(*v);
-  if (auto v = req.query_value("owner_id")) f.owner_id = std::string(*v);
-  if (auto v = req.query_value("os_family")) f.os_family = std::string(*v);
-  if (auto v = req.query_value("search")) f.search = std::string(*v);
-  if (auto v = req.query_value("type")) {
-    f.type = model::parse_device_type(*v);
-    if (!f.type) return fail(Errc::invalid_argument, "expected phone, tablet, desktop or other", "type");
-  }
-  if (auto v = req.query_value("source")) {
-    f.source = model::parse_device_source(*v);
-    if (!f.source) return fail(Errc::invalid_argument, "expected agent, log or import", "source");
-  }
-  FW_TRY(f.managed, query_bool(req, "managed"));
-  return f;
+  return device_filter(req);
 }
 
 Result<Response> device_count(Request& req, Services& s) {
-  FW_TRY(store::DeviceFilter f, device_filter(req));
+  FW_TRY(store::DeviceFilter f, count_filter(req));
   int64_t n = 0;
   FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
     FW_TRY(n, tx.count_devices(f));
