@@ -81,24 +81,7 @@ class PgStore final : public Store {
       if (c.broken()) st.error().where = std::string(sql::kRetryable);
       return st;
     }
-    sql::SqlTx tx(c);
-    Status st;
-    try {
-      st = fn(tx);
-    } catch (...) {
-      (void)c.exec_script("ROLLBACK");
-      throw;
-    }
-    if (st && tx.doomed()) st = std::unexpected(*tx.doomed());
-    if (!st) {
-      (void)c.exec_script("ROLLBACK");
-      return st;
-    }
-    if (auto cst = c.exec_script("COMMIT"); !cst) {
-      (void)c.exec_script("ROLLBACK");
-      return cst;
-    }
-    return {};
+    return sql::finish_transaction(c, fn);
   }
 
   // Takes a pooled connection (opening one if fewer than kMaxConns exist, else waiting),

@@ -119,4 +119,9 @@ Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t n
 void add_subtree_condition(std::string& where, std::string_view col, std::string_view subtree,
                            std::deque<std::string>& texts, std::vector<Param>& ps);
 
+// Runs fn on a transaction that the driver has already begun on c, then commits if fn
+// succeeded and the transaction is not doomed, else rolls back and returns the error. An
+// exception from fn rolls back and propagates. Both drivers end every transaction here.
+Status finish_transaction(Conn& c, const std::function<Status(Tx&)>& fn);
+
 }  // namespace fw::store::sql

@@ -186,4 +186,25 @@ void add_subtree_condition(std::string& where, std::string_view col, std::string
   ps.emplace_back(texts.back());
 }
 
+Status finish_transaction(Conn& c, const std::function<Status(Tx&)>& fn) {
+  SqlTx tx(c);
+  Status st;
+  try {
+    st = fn(tx);
+  } catch (...) {
+    (void)c.exec_script("ROLLBACK");
+    throw;
+  }
+  if (st && tx.doomed()) st = std::unexpected(*tx.doomed());
+  if (!st) {
+    (void)c.exec_script("ROLLBACK");
+    return st;
+  }
+  if (auto cst = c.exec_script("COMMIT"); !cst) {
+    (void)c.exec_script("ROLLBACK");
+    return cst;
+  }
+  return {};
+}
+
 }  // namespace fw::store::sql

@@ -52,24 +52,7 @@ class SqliteStore final : public Store {
   // Runs fn in a transaction on c; commits on success, else rolls back.
   static Status run(SqliteConn& c, std::string_view begin, const std::function<Status(Tx&)>& fn) {
     FW_TRY_STATUS(c.exec_script(begin));
-    sql::SqlTx tx(c);
-    Status st;
-    try {
-      st = fn(tx);
-    } catch (...) {
-      (void)c.exec_script("ROLLBACK");
-      throw;
-    }
-    if (st && tx.doomed()) st = std::unexpected(*tx.doomed());
-    if (!st) {
-      (void)c.exec_script("ROLLBACK");
-      return st;
-    }
-    if (auto cst = c.exec_script("COMMIT"); !cst) {
-      (void)c.exec_script("ROLLBACK");
-      return cst;
-    }
-    return {};
+    return sql::finish_transaction(c, fn);
   }
 
   Result<std::unique_ptr<SqliteConn>> take_reader() {
