@@ -3,37 +3,16 @@
 // Single-threaded; each case spawns one process.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
+#include "support/run_cli.h"
+
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
-struct Outcome {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Outcome run(const std::string& args) {
-  Outcome r;
-  std::string cmd = std::string(FW_CLI_BIN) + " eval " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using fw::testing::CliOutcome;
+CliOutcome run(const std::string& args) { return fw::testing::run_cli("eval " + args); }
+std::string quote(const std::string& s) { return fw::testing::shell_quote(s); }
 
 TEST(EvalCli, PrintsValues) {
   struct Case { std::string expr, want; } cases[] = {
@@ -43,15 +22,15 @@ TEST(EvalCli, PrintsValues) {
       {R"("iOS" in ["iOS", "iPadOS"])", "true"},
   };
   for (const auto& c : cases) {
-    Outcome r = run(quote(c.expr));
-    EXPECT_EQ(r.status, 0) << c.expr << "\n" << r.out;
+    CliOutcome r = run(quote(c.expr));
+    EXPECT_EQ(r.code, 0) << c.expr << "\n" << r.out;
     EXPECT_NE(r.out.find(c.want), std::string::npos) << c.expr << "\n" << r.out;
   }
 }
 
 TEST(EvalCli, MalformedExpressionGivesLineColumnAndCaret) {
-  Outcome r = run(quote("1 + (2"));
-  EXPECT_NE(r.status, 0) << r.out;
+  CliOutcome r = run(quote("1 + (2"));
+  EXPECT_NE(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(":1:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find('^'), std::string::npos) << r.out;
 }
@@ -63,11 +42,11 @@ TEST(EvalCli, EvaluatesAgainstADeviceFile) {
     f << R"({"os": {"family": "iOS", "version": "16.3.1"},
              "apps": [{"id": "us.zoom.videomeetings", "name": "Zoom", "version": "5.13"}]})";
   }
-  Outcome r = run(quote(R"(device.apps.exists(a, a.id.startsWith("us.zoom.")))") + " --device " + path);
-  EXPECT_EQ(r.status, 0) << r.out;
+  CliOutcome r = run(quote(R"(device.apps.exists(a, a.id.startsWith("us.zoom.")))") + " --device " + path);
+  EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("true"), std::string::npos) << r.out;
-  Outcome missing = run(quote("device.no_such_field == 1") + " --device " + path);
-  EXPECT_NE(missing.status, 0) << missing.out;
+  CliOutcome missing = run(quote("device.no_such_field == 1") + " --device " + path);
+  EXPECT_NE(missing.code, 0) << missing.out;
 }
 
 }  // namespace

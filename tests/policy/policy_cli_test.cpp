@@ -1,10 +1,9 @@
 // End-to-end: the `fleetward` executable's policy, report and campaign commands.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
+
+#include "support/run_cli.h"
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,23 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Run run(const std::string& args) {
-  Run r;
-  std::string cmd = std::string(FW_CLI_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using fw::testing::run_cli;
 
 class PolicyCli : public ::testing::Test {
  protected:
@@ -48,7 +31,7 @@ class PolicyCli : public ::testing::Test {
 };
 
 TEST_F(PolicyCli, CheckPointsIntoTheYaml) {
-  auto good = run("policy check " + std::string(FW_SOURCE_DIR) + "/examples/replace-ios.yaml");
+  auto good = run_cli("policy check " + std::string(FW_SOURCE_DIR) + "/examples/replace-ios.yaml");
   EXPECT_EQ(good.code, 0) << good.out;
   EXPECT_NE(good.out.find("campaign replace-ios: 2 rules"), std::string::npos) << good.out;
   auto f = write("typo.yaml",
@@ -61,7 +44,7 @@ TEST_F(PolicyCli, CheckPointsIntoTheYaml) {
                  "  - id: x\n"
                  "    severity: huge\n"
                  "    require: \"true\"\n");
-  auto bad = run("policy check " + f);
+  auto bad = run_cli("policy check " + f);
   EXPECT_EQ(bad.code, 1);
   // The undeclared variable `devce` at line 6, column 48; the bad severity at 8:15.
   EXPECT_NE(bad.out.find(f + ":6:48: CEL:"), std::string::npos) << bad.out;
@@ -70,33 +53,33 @@ TEST_F(PolicyCli, CheckPointsIntoTheYaml) {
 
 TEST_F(PolicyCli, DemoReportAndActions) {
   auto data = (dir_ / "demo").string();
-  auto demo = run("demo --devices 600 --data-dir " + data + " --no-serve");
+  auto demo = run_cli("demo --devices 600 --data-dir " + data + " --no-serve");
   ASSERT_EQ(demo.code, 0) << demo.out;
   std::string db = " --db " + data + "/fleetward.db";
-  auto table = run("report --campaign replace-ios --format table --lang en" + db);
+  auto table = run_cli("report --campaign replace-ios --format table --lang en" + db);
   ASSERT_EQ(table.code, 0) << table.out;
   EXPECT_NE(table.out.find("Central Administration"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("Burn-down"), std::string::npos);
   EXPECT_NE(table.out.find("Projected completion: 2023-"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("As of: 2023-03-01 09:00"), std::string::npos) << table.out;
-  auto ru = run("report --format table" + db);
+  auto ru = run_cli("report --format table" + db);
   EXPECT_NE(ru.out.find("По подразделениям"), std::string::npos);
-  auto html = run("report --campaign replace-ios --format html -o " + (dir_ / "r.html").string() + db);
+  auto html = run_cli("report --campaign replace-ios --format html -o " + (dir_ / "r.html").string() + db);
   ASSERT_EQ(html.code, 0) << html.out;
   std::stringstream ss;
   ss << std::ifstream(dir_ / "r.html").rdbuf();
   EXPECT_NE(ss.str().find("<svg"), std::string::npos);
-  auto json = run("report --campaign replace-ios --format json" + db);
+  auto json = run_cli("report --campaign replace-ios --format json" + db);
   EXPECT_NE(json.out.find("\"burndown\":[{\"date\":\"2023-02-01\""), std::string::npos) << json.out.substr(0, 400);
-  auto csv = run("report --campaign mobile-baseline --format csv" + db);
+  auto csv = run_cli("report --campaign mobile-baseline --format csv" + db);
   EXPECT_EQ(csv.code, 0) << csv.out;
-  auto actions = run("campaign actions replace-ios --window 7d" + db);
+  auto actions = run_cli("campaign actions replace-ios --window 7d" + db);
   EXPECT_EQ(actions.code, 0) << actions.out;
   EXPECT_NE(actions.out.find("Non-compliant people:"), std::string::npos) << actions.out;
-  auto missing = run("report --campaign nope" + db);
+  auto missing = run_cli("report --campaign nope" + db);
   EXPECT_EQ(missing.code, 1);
   // Applying again stores version 2 and re-evaluates.
-  auto apply = run("policy apply " + std::string(FW_SOURCE_DIR) + "/examples/replace-ios.yaml" + db);
+  auto apply = run_cli("policy apply " + std::string(FW_SOURCE_DIR) + "/examples/replace-ios.yaml" + db);
   EXPECT_EQ(apply.code, 0) << apply.out;
   EXPECT_NE(apply.out.find("applied campaign replace-ios version 2"), std::string::npos) << apply.out;
 }
