@@ -1,4 +1,4 @@
--- 0006: the dashboard (issue 7): sign-in sessions that survive a restart, the finding
+-- 0007: the dashboard (issue 7): sign-in sessions that survive a restart, the finding
 -- history of one device, and the indexes behind the lists' sort orders (keyset pages in
 -- (sort column(s), id) order read an index range instead of sorting every row).
 
