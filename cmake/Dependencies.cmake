@@ -14,6 +14,15 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(HS REQUIRED IMPORTED_TARGET libhs)
 if(NOT FW_FUZZ)
   find_package(spdlog REQUIRED)
+  # mbed TLS 2.28 (libmbedtls-dev), the agent's TLS; Debian ships no pkg-config file for it.
+  # The static archives are preferred: the agent maps only what it uses (memory budget).
+  find_path(MBEDTLS_INCLUDE_DIR mbedtls/ssl.h REQUIRED)
+  foreach(l mbedtls mbedx509 mbedcrypto)
+    find_library(FW_${l}_LIB NAMES lib${l}.a ${l} REQUIRED)
+  endforeach()
+  add_library(MbedTLS::mbedtls INTERFACE IMPORTED)
+  target_include_directories(MbedTLS::mbedtls INTERFACE ${MBEDTLS_INCLUDE_DIR})
+  target_link_libraries(MbedTLS::mbedtls INTERFACE ${FW_mbedtls_LIB} ${FW_mbedx509_LIB} ${FW_mbedcrypto_LIB})
 endif()
 if(FW_TESTS)
   find_package(GTest REQUIRED)
@@ -23,4 +32,4 @@ if(FW_BENCH)
 endif()
 # Usage: link PkgConfig::RE2, PkgConfig::HS, Boost::json, Boost::url, SQLite::SQLite3,
 # PostgreSQL::PostgreSQL, yaml-cpp, OpenSSL::SSL, OpenSSL::Crypto, CURL::libcurl, ZLIB::ZLIB,
-# CLI11::CLI11, spdlog::spdlog, Threads::Threads.
+# CLI11::CLI11, spdlog::spdlog, MbedTLS::mbedtls (agent only), Threads::Threads.

@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
     }
     config = std::move(*c);
   }
-  auto transport = make_curl_transport({server, ca_file, insecure_http, 30});
+  auto transport = make_http_transport({server, ca_file, insecure_http, 30});
   if (!transport) {
     log_line("error: " + transport.error().to_string());
     return kExitError;

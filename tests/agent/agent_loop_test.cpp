@@ -1,4 +1,4 @@
-// End-to-end tests of enrolment and the check-in loop: a real Agent with the real libcurl
+// End-to-end tests of enrolment and the check-in loop: a real Agent with the real HTTP
 // transport against a loopback HTTP server running FakeFleet (docs/agent-protocol.md).
 // Time and sleeping are injected: sleeps advance a FixedClock and are recorded.
 #include <gtest/gtest.h>
@@ -50,7 +50,7 @@ struct Harness {
   QueueLimits limits;
 
   Harness() {
-    auto t = make_curl_transport({server.url(), "", true, 10});
+    auto t = make_http_transport({server.url(), "", true, 10});
     EXPECT_TRUE(t);
     transport = std::move(*t);
     CollectOptions co;
