@@ -2,13 +2,15 @@
 // (plain, gzip, or "-" for stdin), classifies every client, aggregates sightings per
 // (user, device) and, unless --dry-run, records them in the inventory through
 // service/sightings.h. Progress bar on a terminal; summary table at the end.
-// Runs on the main thread only.
+// Runs on the main thread; detect::scan_logs reads a large file with up to --threads
+// threads, and the classifier loads on a thread of its own meanwhile.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <map>
 #include <set>
@@ -31,6 +33,7 @@ struct Options {
   std::vector<std::string> strip_domains;
   std::vector<std::string> files;
   bool no_progress = false;
+  unsigned threads = 0;
 };
 
 struct Progress {
@@ -71,50 +74,40 @@ void run(const Options& o) {
   if (!fmt) die("unknown --format '" + o.format + "' (auto, combined, common, nginx, w3c)");
   if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die("--format nginx needs --log-format STRING");
   if (!o.dry_run && o.db.empty()) die("give --db URL to record sightings, or --dry-run");
-  detect::ClassifierOptions copts;
-  auto cl = detect::Classifier::load(copts);
-  if (!cl) die(cl.error().to_string());
+  // The classifier (rules compiled into Hyperscan/RE2) loads on its own thread while the
+  // logs are read: it is needed only for the distinct clients at the end.
+  auto classifier = std::async(std::launch::async, [] { return detect::Classifier::load({}); });
 
-  detect::Aggregator agg(*cl, o.strip_domains);
   Progress prog;
   prog.enabled = !o.no_progress && ::isatty(2);
   for (const auto& f : o.files) {
     std::error_code ec;
     if (f != "-") prog.total_bytes += std::filesystem::file_size(f, ec);
   }
-  uint64_t total_lines = 0, records = 0;
-  uint64_t bad_count = 0;
-  std::vector<BadLine> bad;  // first 20 kept
-  for (const auto& file : o.files) {
-    auto parser = detect::LineParser::make(*fmt, o.nginx_format);
-    if (!parser) die(parser.error().to_string());
-    uint64_t line_no = 0;
-    auto st = detect::read_log_lines(
-        file,
-        [&](std::string_view line) {
-          ++line_no;
-          ++total_lines;
-          auto r = parser->parse(line);
-          if (!r) {
-            ++bad_count;
-            if (bad.size() < 20) bad.push_back({file + ":" + std::to_string(line_no), r.error().to_string()});
-            return;
-          }
-          if (!*r) return;
-          ++records;
-          agg.add(**r);
-        },
-        [&](uint64_t bytes) {
-          prog.done_bytes += bytes;
-          prog.lines = total_lines;
-          prog.draw();
-        });
-    if (!st) die(st.error().to_string());
-  }
-  prog.lines = total_lines;
+  detect::ScanOptions sopts_scan;
+  sopts_scan.format = *fmt;
+  sopts_scan.nginx_format = o.nginx_format;
+  sopts_scan.strip_domains = o.strip_domains;
+  sopts_scan.threads = o.threads;
+  sopts_scan.keep_unparsed = 20;
+  if (prog.enabled)
+    sopts_scan.on_progress = [&](uint64_t bytes, uint64_t lines) {
+      prog.done_bytes = bytes;
+      prog.lines = lines;
+      prog.draw();
+    };
+  auto scan = detect::scan_logs(o.files, sopts_scan);
+  auto cl = classifier.get();
+  if (!cl) die(cl.error().to_string());
+  if (!scan) die(scan.error().to_string());
+  prog.lines = scan->lines;
   prog.draw(true);
+  uint64_t total_lines = scan->lines, records = scan->records, bad_count = scan->unparsed;
+  std::vector<BadLine> bad;
+  for (const auto& u : scan->first_unparsed)
+    bad.push_back({u.file + ":" + std::to_string(u.line), u.error.to_string()});
 
-  auto sightings = agg.sightings();
+  auto sightings = scan->sightings(**cl);
   // Summary: platforms by distinct users.
   std::map<std::string, std::set<std::string>> users_by_os;
   std::set<std::string> no_user_clients;
@@ -146,6 +139,12 @@ void run(const Options& o) {
   if (!res) die(res.error().to_string());
   std::printf("inventory: %zu devices created, %zu updated, %zu sightings stored\n", res->devices_created,
               res->devices_updated, res->sightings_stored);
+  // Findings for the devices just recorded (campaigns such as replace-ios report them).
+  SystemClock clock;
+  auto ev = service::evaluate_ingested(**store, clock, res->device_ids);
+  if (!ev) die("evaluating the devices: " + ev.error().to_string());
+  std::printf("evaluated %lld devices; %zu resolved by the Exchange export\n", static_cast<long long>(ev->devices),
+              res->resolved_by_exchange);
   if (!res->unattributed_users.empty()) {
     std::printf("unattributed users (%zu):", res->unattributed_users.size());
     for (size_t i = 0; i < res->unattributed_users.size() && i < 50; ++i)
@@ -163,6 +162,7 @@ void add_discover(CLI::App& app) {
   cmd->add_option("--db", o->db, "database (file path or postgresql://...)");
   cmd->add_option("--strip-domain", o->strip_domains, "e-mail domain to strip from user names (* = any); repeatable")->allow_extra_args(false);
   cmd->add_flag("--no-progress", o->no_progress, "no progress bar even on a terminal");
+  cmd->add_option("--threads", o->threads, "threads per uncompressed log file (0 = up to 2; same results)");
   cmd->add_option("files", o->files, "log files (.gz allowed; '-' = stdin)")->required();
   cmd->callback([o] { run(*o); });
 }

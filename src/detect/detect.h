@@ -151,7 +151,15 @@ class LineParser {
   // Error whose where is "byte N" of the line. With auto_detect, the first parseable line
   // fixes the format.
   Result<std::optional<LogRecord>> parse(std::string_view line);
+  // The same, into a record the caller reuses across lines (no allocation per line once
+  // warm): true = out holds a request; false = no request on this line (directive, empty
+  // line). On an error or false, out's contents are unspecified.
+  Result<bool> parse_into(std::string_view line, LogRecord& out);
   LogFormat format() const { return format_; }
+  // The combined format has a memchr-based fast path that gives exactly what the general
+  // parser gives (it hands every line it is not sure of to the general parser). On by
+  // default; tests and the fuzz target turn it off to compare the two.
+  void set_fast_path(bool on);
 
   LineParser();
   ~LineParser();
@@ -167,6 +175,8 @@ class LineParser {
 // ActiveSync query string (plain "Cmd=Sync&User=u&DeviceId=X&DeviceType=iPhone" or the
 // MS-ASHTTP base64 form). Returns empty hints when it is neither.
 ActiveSyncHints parse_activesync_query(std::string_view query);
+// The same into existing hints (their strings' capacity is reused); out is cleared first.
+void parse_activesync_query_into(std::string_view query, ActiveSyncHints& out);
 
 // Streams the lines (without '\n') of a log file: plain or gzip, "-" = standard input.
 // on_progress(bytes) reports file bytes consumed since the last call (not for stdin).
@@ -177,6 +187,7 @@ Status read_log_lines(const std::string& path, const std::function<void(std::str
 
 // Percent-decoding ('+' kept); invalid escapes are kept as written.
 std::string url_decode(std::string_view s);
+void url_decode_into(std::string_view s, std::string& out);  // out is replaced
 
 // ---------------------------------------------------------------------------------------
 // Attribution and aggregation
@@ -207,5 +218,49 @@ class Aggregator {
   std::string key_;  // scratch: user + '\x1f' + fingerprint, reused to avoid allocations
   std::unordered_map<std::string, model::Sighting> map_;
 };
+
+// ---------------------------------------------------------------------------------------
+// Whole logs -> sightings (what `fleetward discover` runs)
+// ---------------------------------------------------------------------------------------
+
+struct ScanOptions {
+  LogFormat format = LogFormat::auto_detect;
+  std::string nginx_format;                // with LogFormat::nginx
+  std::vector<std::string> strip_domains;  // as for Aggregator
+  // Threads per uncompressed regular file (it is cut at line boundaries, one part per
+  // thread); 0 = min(2, hardware threads). gzip, standard input, and W3C logs (whose
+  // #Fields: lines make a line depend on the ones before it) are read by one thread.
+  unsigned threads = 0;
+  uint64_t min_part_bytes = 8 << 20;  // a file is not cut into parts smaller than this
+  size_t keep_unparsed = 20;  // how many unparsed lines to keep for the report
+  // Called on the calling thread, about every MiB read, with the bytes consumed so far (all
+  // files, all threads) and the lines counted so far.
+  std::function<void(uint64_t bytes, uint64_t lines)> on_progress;
+};
+
+struct UnparsedLine {
+  std::string file;
+  uint64_t line = 0;  // 1-based
+  Error error;        // as LineParser::parse reports it
+};
+
+class SightingTable;  // private (sighting_table.h)
+
+struct ScanResult {
+  uint64_t lines = 0, records = 0, unparsed = 0;
+  std::vector<UnparsedLine> first_unparsed;  // the first keep_unparsed, in file and line order
+  // The sightings, exactly as an Aggregator fed the same records in order would give them:
+  // sorted by (user, fingerprint), classified with `classifier` (called once per distinct
+  // User-Agent and DeviceType, so the classifier may be loaded while the logs are read).
+  std::vector<model::Sighting> sightings(const Classifier& classifier) const;
+  size_t sighting_count() const;
+  std::shared_ptr<SightingTable> table;
+};
+
+// Reads the files in order (plain or gzip; "-" = standard input) with LineParser and folds
+// every request into sightings. Lines that do not parse are counted (and the first ones
+// kept), never fatal. Fails with io_error naming the file when one cannot be opened or
+// read, or invalid_argument for a bad nginx format. Same results whatever opts.threads is.
+Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOptions& opts);
 
 }  // namespace fw::detect

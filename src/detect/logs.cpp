@@ -71,6 +71,13 @@ std::optional<Time> parse_iso_parts(std::string_view date, std::string_view time
   return make_time(y, mo, d, h, mi, se, off);
 }
 
+// The last time text parsed and its value: consecutive lines mostly share the second.
+struct TimeCache {
+  char text[40] = {};
+  size_t len = 0;
+  Time value{};
+};
+
 std::optional<Time> parse_iso(std::string_view s) {
   if (s.size() < 19 || (s[10] != 'T' && s[10] != ' ')) return std::nullopt;
   return parse_iso_parts(s.substr(0, 10), s.substr(11));
@@ -206,23 +213,35 @@ std::string_view to_string(LogFormat f) noexcept {
   return "auto";
 }
 
-std::string url_decode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
+namespace {
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+void url_decode_into(std::string_view s, std::string& out) {
+  out.clear();
+  if (s.find('%') == std::string_view::npos) {
+    out.assign(s);
+    return;
+  }
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+    if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2])));
       i += 2;
     } else {
       out.push_back(s[i]);
     }
   }
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  url_decode_into(s, out);
   return out;
 }
 
@@ -318,22 +337,35 @@ ActiveSyncHints parse_base64_query(std::string_view q) {
 
 }  // namespace
 
-ActiveSyncHints parse_activesync_query(std::string_view q) {
-  ActiveSyncHints h;
-  if (q.empty() || q.size() > 8192) return h;
+void parse_activesync_query_into(std::string_view q, ActiveSyncHints& h) {
+  h.device_id.clear();
+  h.device_type.clear();
+  h.user.clear();
+  h.command.clear();
+  if (q.empty() || q.size() > 8192) return;
   if (q.find('=') != std::string_view::npos && q.find('=') < q.size() - 2) {
-    for (auto part : split(q, '&')) {
+    // Plain form: walked in place (no vector of parts), decoded into the reused strings.
+    while (!q.empty()) {
+      size_t amp = q.find('&');
+      std::string_view part = q.substr(0, amp);
+      q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
       auto eq = part.find('=');
       if (eq == std::string_view::npos) continue;
       std::string_view k = part.substr(0, eq), v = part.substr(eq + 1);
-      if (iequals_ascii(k, "DeviceId")) h.device_id = url_decode(v);
-      else if (iequals_ascii(k, "DeviceType")) h.device_type = url_decode(v);
-      else if (iequals_ascii(k, "User")) h.user = url_decode(v);
-      else if (iequals_ascii(k, "Cmd")) h.command = url_decode(v);
+      if (iequals_ascii(k, "DeviceId")) url_decode_into(v, h.device_id);
+      else if (iequals_ascii(k, "DeviceType")) url_decode_into(v, h.device_type);
+      else if (iequals_ascii(k, "User")) url_decode_into(v, h.user);
+      else if (iequals_ascii(k, "Cmd")) url_decode_into(v, h.command);
     }
-    return h;
+    return;
   }
-  return parse_base64_query(q);
+  h = parse_base64_query(q);
+}
+
+ActiveSyncHints parse_activesync_query(std::string_view q) {
+  ActiveSyncHints h;
+  parse_activesync_query_into(q, h);
+  return h;
 }
 
 // ---- LineParser ----------------------------------------------------------------------------
@@ -345,6 +377,8 @@ struct LineParser::State {
   std::vector<W3c> w3c_fields;         // from #Fields:
   std::string ua_buf;                  // UA with '+' turned into spaces
   std::string user_buf;                // decoded user name
+  bool fast = true;                    // combined-format fast path enabled
+  TimeCache time_cache;
 };
 
 LineParser::LineParser() : st_(std::make_unique<State>()) {}
@@ -367,7 +401,88 @@ Result<LineParser> LineParser::make(LogFormat format, std::string_view nginx_for
 namespace {
 
 void finish_activesync(LogRecord& r) {
-  if (is_activesync(r.path) && !r.query.empty()) r.activesync = parse_activesync_query(r.query);
+  if (is_activesync(r.path) && !r.query.empty()) parse_activesync_query_into(r.query, r.activesync);
+}
+
+// Position of the first occurrence of c followed by `next` (when not 0) at or after pos;
+// npos when there is none. memchr does the scanning.
+inline size_t find2(std::string_view s, size_t pos, char c, char next = 0, char next2 = 0) {
+  while (pos < s.size()) {
+    const void* p = std::memchr(s.data() + pos, c, s.size() - pos);
+    if (!p) return std::string_view::npos;
+    size_t i = static_cast<size_t>(static_cast<const char*>(p) - s.data());
+    if ((next == 0 || (i + 1 < s.size() && s[i + 1] == next)) &&
+        (next2 == 0 || (i + 2 < s.size() && s[i + 2] == next2)))
+      return i;
+    pos = i + 1;
+  }
+  return std::string_view::npos;
+}
+
+// The combined format without the token interpreter: the field ends are located with
+// memchr. Returns false, leaving the decision to the general parser, for every line where
+// the two could differ: a backslash in the quoted part (escapes), a missing separator, a bad
+// time or status. On true, r holds exactly what parse_with_tokens(kCombined) would give.
+bool parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
+  constexpr size_t npos = std::string_view::npos;
+  size_t p1 = find2(line, 0, ' ');
+  if (p1 == npos) return false;
+  size_t p2 = find2(line, p1 + 1, ' ');
+  if (p2 == npos) return false;
+  size_t p3 = find2(line, p2 + 1, ' ', '[');
+  if (p3 == npos) return false;
+  size_t ts = p3 + 2;
+  size_t p4 = find2(line, ts, ']', ' ', '"');
+  if (p4 == npos) return false;
+  size_t rq = p4 + 3;
+  if (std::memchr(line.data() + rq, '\\', line.size() - rq)) return false;
+  size_t p5 = find2(line, rq, '"', ' ');
+  if (p5 == npos) return false;
+  size_t p6 = find2(line, p5 + 2, ' ');
+  if (p6 == npos) return false;
+  size_t p7 = find2(line, p6 + 1, ' ', '"');
+  if (p7 == npos) return false;
+  size_t p8 = find2(line, p7 + 2, '"', ' ', '"');
+  if (p8 == npos) return false;
+  size_t ua = p8 + 3;
+  size_t p9 = find2(line, ua, '"');
+  if (p9 == npos) return false;
+
+  std::string_view status = line.substr(p5 + 2, p6 - p5 - 2);
+  r.status = parse_status(status);
+  if (r.status == 0 && status != "-") return false;
+  std::string_view tt = line.substr(ts, p4 - ts);
+  if (tt.size() == tc.len && std::memcmp(tt.data(), tc.text, tt.size()) == 0) {
+    r.time = tc.value;
+  } else {
+    auto tm = parse_clf_time(tt);
+    if (!tm) return false;
+    r.time = *tm;
+    if (tt.size() <= sizeof tc.text) {
+      std::memcpy(tc.text, tt.data(), tt.size());
+      tc.len = tt.size();
+      tc.value = *tm;
+    }
+  }
+  r.time_text = tt;
+  r.client_ip = line.substr(0, p1);
+  r.user = line.substr(p2 + 1, p3 - p2 - 1);
+  split_request(line.substr(rq, p5 - rq), r);
+  r.user_agent = line.substr(ua, p9 - ua);
+  if (r.user_agent == "-") r.user_agent = {};
+  if (r.user == "-") r.user = {};
+  return true;
+}
+
+void reset(LogRecord& r) {
+  r.time_text = {};
+  r.time = Time{};
+  r.client_ip = r.user = r.method = r.path = r.query = r.user_agent = {};
+  r.status = 0;
+  r.activesync.device_id.clear();
+  r.activesync.device_type.clear();
+  r.activesync.user.clear();
+  r.activesync.command.clear();
 }
 
 Status parse_with_tokens(const std::vector<Token>& toks, std::string_view line, LogRecord& r, std::string& ua_buf) {
@@ -442,10 +557,11 @@ Status parse_with_tokens(const std::vector<Token>& toks, std::string_view line, 
 
 }  // namespace
 
-Result<std::optional<LogRecord>> LineParser::parse(std::string_view line) {
+Result<bool> LineParser::parse_into(std::string_view line, LogRecord& r) {
+  reset(r);
   if (line.size() > kMaxLogLine) return fail(Errc::too_large, "line longer than 64 KiB", "byte 1");
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.empty()) return std::optional<LogRecord>();
+  if (line.empty()) return false;
   if (line[0] == '#') {
     if (format_ == LogFormat::auto_detect) format_ = LogFormat::w3c;
     if (format_ == LogFormat::w3c && line.starts_with("#Fields:")) {
@@ -465,9 +581,8 @@ Result<std::optional<LogRecord>> LineParser::parse(std::string_view line) {
         st_->w3c_fields.push_back(k);
       }
     }
-    return std::optional<LogRecord>();
+    return false;
   }
-  LogRecord r;
   if (format_ == LogFormat::auto_detect) {
     for (LogFormat f : {LogFormat::combined, LogFormat::common}) {
       auto toks = *compile_nginx(f == LogFormat::combined ? kCombined : kCommon);
@@ -525,11 +640,27 @@ Result<std::optional<LogRecord>> LineParser::parse(std::string_view line) {
       r.time_text = date.empty() ? time : date;
     }
     finish_activesync(r);
-    return std::optional<LogRecord>(std::move(r));
+    return true;
+  }
+  if (format_ == LogFormat::combined && st_->fast) {
+    if (parse_combined_fast(line, r, st_->time_cache)) {
+      finish_activesync(r);
+      return true;
+    }
+    reset(r);  // the general parser decides (and names the error)
   }
   FW_TRY_STATUS(parse_with_tokens(st_->tokens, line, r, st_->ua_buf));
   finish_activesync(r);
+  return true;
+}
+
+Result<std::optional<LogRecord>> LineParser::parse(std::string_view line) {
+  LogRecord r;
+  FW_TRY(bool got, parse_into(line, r));
+  if (!got) return std::optional<LogRecord>();
   return std::optional<LogRecord>(std::move(r));
 }
+
+void LineParser::set_fast_path(bool on) { st_->fast = on; }
 
 }  // namespace fw::detect

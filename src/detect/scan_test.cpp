@@ -1,0 +1,314 @@
+// Tests of the combined-format fast path (same result as the general parser, line by line)
+// and of scan_logs (same lines, records, unparsed lines and sightings as the reference loop
+// read_log_lines + LineParser without the fast path + Aggregator, on real files: plain,
+// gzip, CRLF, no trailing newline, over-long lines, lines across buffer boundaries, 1-3
+// threads).
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "detect/detect.h"
+
+namespace fw::detect {
+namespace {
+
+const char* kIphone =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 16_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/16.3 Mobile/15E148 Safari/604.1";
+
+std::string describe(const LogRecord& r) {
+  std::ostringstream o;
+  o << r.time_text << '|' << r.time.time_since_epoch().count() << '|' << r.client_ip << '|' << r.user << '|'
+    << r.method << '|' << r.path << '|' << r.query << '|' << r.status << '|' << r.user_agent << '|'
+    << r.activesync.device_id << '|' << r.activesync.device_type << '|' << r.activesync.user << '|'
+    << r.activesync.command;
+  return o.str();
+}
+
+// What a parser makes of one line, as text: the record, "none", or the error.
+std::string outcome(LineParser& p, std::string_view line) {
+  LogRecord r;
+  auto got = p.parse_into(line, r);
+  if (!got) return "error " + got.error().to_string();
+  if (!*got) return "none";
+  return describe(r);
+}
+
+// Lines that exercise every branch of the fast path and every reason to leave it.
+std::vector<std::string> tricky_lines() {
+  std::vector<std::string> v = {
+      std::string(R"(10.0.0.7 - ivanov [01/Mar/2023:12:00:01 +0300] "GET /owa/?ae=Folder HTTP/1.1" 200 512 "-" ")") +
+          kIphone + "\"",
+      R"(10.0.0.7 - ivanov [01/Mar/2023:12:00:01 +0300] "GET /owa/?ae=Folder HTTP/1.1" 200 512 "-" "ua")" "\r",
+      R"(10.0.0.7 - CORP\ivanov [01/Mar/2023:12:00:02 +0300] "POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=ivanov&DeviceId=ABC&DeviceType=iPhone HTTP/1.1" 200 5 "-" "Apple-iPhone14C5/2004.67")",
+      R"(10.0.0.7 - - [01/Mar/2023:12:00:02 +0300] "POST /microsoft-server-activesync?Cmd=Ping&User=CORP%5Cpetrov&DeviceId=X%41&DeviceType=iPad HTTP/1.1" 200 5 "-" "-")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "odd \"quoted\" agent")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET /a\"b HTTP/1.1" 200 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "ref \" "x" "ua")",
+      R"(1.2.3.4 - - [99/Foo/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 2x0 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" - 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "unterminated)",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01] "GET / HTTP/1.1" 200 5 "-" "no zone")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET" 200 5 "-" "no target")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "" 200 5 "" "")",
+      R"(1.2.3.4 - user with spaces [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" "extra" 0.1)",
+      R"(1.2.3.4 - a [b [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua with ] "" quote")",
+      R"(1.2.3.4 - bob [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.0" 304 -)",
+      "1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"\xff\xfe binary\"",
+      "#Fields: date time",
+      "garbage",
+      "",
+      "\r",
+      " ",
+      std::string(kMaxLogLine + 1, 'x'),
+  };
+  // Every prefix of a good line (truncation anywhere).
+  std::string good = v[0];
+  for (size_t n = 0; n < good.size(); n += 7) v.push_back(good.substr(0, n));
+  return v;
+}
+
+TEST(FastPath, SameAsGeneralParserLineByLine) {
+  for (LogFormat f : {LogFormat::combined, LogFormat::auto_detect}) {
+    auto fast = LineParser::make(f);
+    auto slow = LineParser::make(f);
+    ASSERT_TRUE(fast && slow);
+    slow->set_fast_path(false);
+    // Twice, so the second pass runs with the time cache warm and auto-detection settled.
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& line : tricky_lines()) EXPECT_EQ(outcome(*fast, line), outcome(*slow, line)) << line;
+  }
+}
+
+TEST(FastPath, TimeCacheFollowsTheText) {
+  auto p = LineParser::make(LogFormat::combined);
+  const char* lines[] = {
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0300] "GET / HTTP/1.1" 200 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:02 +0300] "GET / HTTP/1.1" 200 5 "-" "ua")",
+      R"(1.2.3.4 - - [01/Mar/2023:12:00:02 +0300] "GET / HTTP/1.1" 200 5 "-" "ua")",
+  };
+  const char* want[] = {"2023-03-01T12:00:01Z", "2023-03-01T09:00:01Z", "2023-03-01T09:00:02Z",
+                        "2023-03-01T09:00:02Z"};
+  for (size_t i = 0; i < std::size(lines); ++i) {
+    auto r = p->parse(lines[i]);
+    ASSERT_TRUE(r && *r);
+    EXPECT_EQ(format_time((*r)->time), want[i]);
+  }
+}
+
+// ---- scan_logs against the reference loop --------------------------------------------------
+
+struct Reference {
+  uint64_t lines = 0, records = 0, unparsed = 0;
+  std::vector<std::string> first_unparsed;
+  std::vector<model::Sighting> sightings;
+};
+
+Reference reference(const std::vector<std::string>& files, LogFormat f, const std::vector<std::string>& strip,
+                    std::shared_ptr<const Classifier> cl) {
+  Reference ref;
+  Aggregator agg(cl, strip);
+  for (const auto& file : files) {
+    auto p = LineParser::make(f);
+    p->set_fast_path(false);
+    uint64_t line_no = 0;
+    auto st = read_log_lines(file, [&](std::string_view line) {
+      ++line_no;
+      ++ref.lines;
+      auto r = p->parse(line);
+      if (!r) {
+        ++ref.unparsed;
+        if (ref.first_unparsed.size() < 20)
+          ref.first_unparsed.push_back(file + ":" + std::to_string(line_no) + " " + r.error().to_string());
+        return;
+      }
+      if (!*r) return;
+      ++ref.records;
+      agg.add(**r);
+    });
+    EXPECT_TRUE(st) << st.error().to_string();
+  }
+  ref.sightings = agg.sightings();
+  return ref;
+}
+
+std::string text(const model::Sighting& s) {
+  std::ostringstream o;
+  o << s.user << '|' << s.fingerprint << '|' << s.user_agent << '|' << s.activesync_id << '|' << s.client_ip << '|'
+    << s.os_family << '|' << s.os_version << '|' << s.vendor << '|' << s.model << '|' << static_cast<int>(s.type)
+    << '|' << format_time(s.first_seen) << '|' << format_time(s.last_seen) << '|' << s.count;
+  return o.str();
+}
+
+void expect_same(const Reference& ref, const ScanResult& got, const Classifier& cl, const std::string& what) {
+  EXPECT_EQ(got.lines, ref.lines) << what;
+  EXPECT_EQ(got.records, ref.records) << what;
+  EXPECT_EQ(got.unparsed, ref.unparsed) << what;
+  std::vector<std::string> unparsed;
+  for (const auto& u : got.first_unparsed)
+    unparsed.push_back(u.file + ":" + std::to_string(u.line) + " " + u.error.to_string());
+  EXPECT_EQ(unparsed, ref.first_unparsed) << what;
+  auto s = got.sightings(cl);
+  ASSERT_EQ(s.size(), ref.sightings.size()) << what;
+  for (size_t i = 0; i < s.size(); ++i) EXPECT_EQ(text(s[i]), text(ref.sightings[i])) << what << " #" << i;
+}
+
+class ScanTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cl = Classifier::load({});
+    ASSERT_TRUE(cl) << cl.error().to_string();
+    classifier_ = *cl;
+  }
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fw-scan-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& content) {
+    auto path = (dir_ / name).string();
+    std::ofstream(path, std::ios::binary) << content;
+    return path;
+  }
+  std::string write_gz(const std::string& name, const std::string& content) {
+    auto path = (dir_ / name).string();
+    gzFile gz = gzopen(path.c_str(), "wb");
+    gzwrite(gz, content.data(), static_cast<unsigned>(content.size()));
+    gzclose(gz);
+    return path;
+  }
+  void check(const std::vector<std::string>& files, LogFormat f, const std::vector<std::string>& strip = {"example.org"}) {
+    auto ref = reference(files, f, strip, classifier_);
+    for (unsigned threads : {1u, 2u, 3u}) {
+      ScanOptions o;
+      o.format = f;
+      o.strip_domains = strip;
+      o.threads = threads;
+      o.min_part_bytes = 1;  // cut even small files, to test the cuts
+      auto got = scan_logs(files, o);
+      ASSERT_TRUE(got) << got.error().to_string();
+      expect_same(ref, *got, *classifier_, std::to_string(threads) + " threads");
+    }
+  }
+
+  static std::shared_ptr<const Classifier> classifier_;
+  std::filesystem::path dir_;
+};
+std::shared_ptr<const Classifier> ScanTest::classifier_;
+
+// A log of `n` lines from a few users and clients, with a bad line every `bad_every`.
+std::string synthetic_log(size_t n, size_t bad_every, const char* eol = "\n") {
+  static const char* uas[] = {kIphone, "Apple-iPhone14C5/2004.67", "Outlook-iOS-Android/1.0",
+                              "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                              "Chrome/120.0.0.0 Safari/537.36",
+                              "-"};
+  static const char* users[] = {"ivanov", "IVANOV@example.org", "CORP\\petrov", "-", "sidorov@other.org"};
+  std::mt19937 rng(7);
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    if (bad_every && i % bad_every == bad_every - 1) {
+      out += "this is not a log line";
+      out += eol;
+      continue;
+    }
+    const char* ua = uas[rng() % std::size(uas)];
+    const char* user = users[rng() % std::size(users)];
+    bool as = ua[0] == 'A';
+    char line[1024];
+    std::snprintf(line, sizeof line,
+                  "10.0.0.%u - %s [01/Mar/2023:12:%02u:%02u +0300] \"%s %s HTTP/1.1\" 200 5 \"-\" \"%s\"%s",
+                  static_cast<unsigned>(rng() % 4), user, static_cast<unsigned>(rng() % 60),
+                  static_cast<unsigned>(rng() % 60), as ? "POST" : "GET",
+                  as ? ("/Microsoft-Server-ActiveSync?Cmd=Sync&User=u&DeviceId=D" + std::to_string(rng() % 3) +
+                        "&DeviceType=iPhone")
+                           .c_str()
+                     : "/owa/",
+                  ua, eol);
+    out += line;
+  }
+  return out;
+}
+
+TEST_F(ScanTest, PlainFileSameAsReference) {
+  check({write("a.log", synthetic_log(20000, 97))}, LogFormat::auto_detect);
+  check({write("b.log", synthetic_log(20000, 0))}, LogFormat::combined);
+}
+
+TEST_F(ScanTest, CrlfNoTrailingNewlineAndEscapes) {
+  std::string log = synthetic_log(5000, 50, "\r\n");
+  log += R"(1.2.3.4 - zed [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "odd \"quoted\" agent")";
+  log += "\n\n#comment\n";
+  log += R"(1.2.3.4 - zed [01/Mar/2023:13:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "last line, no newline")";
+  check({write("crlf.log", log)}, LogFormat::auto_detect);
+}
+
+TEST_F(ScanTest, LongLinesAcrossBufferBoundaries) {
+  // Lines from 1 byte to past kMaxLogLine, so that lines straddle every 1 MiB read and
+  // over-long ones are cut and reported as too long, never fatal.
+  std::string log;
+  std::mt19937 rng(3);
+  std::string good = synthetic_log(1, 0);
+  while (log.size() < (5u << 20)) {
+    if (rng() % 50 == 0) {
+      log += std::string(kMaxLogLine + rng() % 300000, 'y');
+      log += '\n';
+    }
+    for (int i = 0; i < 30; ++i) log += good;
+    log += R"(1.2.3.4 - u [01/Mar/2023:12:00:01 +0000] "GET /)" + std::string(rng() % 3000, 'p') +
+           R"( HTTP/1.1" 200 5 "-" "long path")" + "\n";
+  }
+  log += std::string(kMaxLogLine + 10, 'z');  // over-long last line without newline
+  check({write("long.log", log)}, LogFormat::combined);
+}
+
+TEST_F(ScanTest, GzipStdinLikeAndSeveralFiles) {
+  std::string a = synthetic_log(3000, 40), b = synthetic_log(4000, 0);
+  check({write_gz("a.log.gz", a), write("b.log", b), write("a.log", a)}, LogFormat::auto_detect, {"*"});
+}
+
+TEST_F(ScanTest, FormatSettledLateStaysOnOneThread) {
+  // Garbage first: auto-detection settles only in the second half, so the file must not be
+  // cut (the second part would not know the format yet); errors name the right lines.
+  std::string log;
+  for (int i = 0; i < 3000; ++i) log += "not yet a log line\n";
+  log += synthetic_log(100, 0);
+  check({write("late.log", log)}, LogFormat::auto_detect);
+}
+
+TEST_F(ScanTest, W3cIsReadInOrder) {
+  std::string log =
+      "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+      "cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n";
+  for (int i = 0; i < 2000; ++i)
+    log += "2023-03-01 09:00:0" + std::to_string(i % 10) +
+           " 10.0.0.1 POST /Microsoft-Server-ActiveSync/default.eas User=ivanov&DeviceId=F" +
+           std::to_string(i % 5) + "&DeviceType=iPhone&Cmd=Sync 443 CORP\\ivanov 192.168.1.20 "
+           "Apple-iPhone14C5/2004.67 - 200 0 0 31\n";
+  check({write("ex.log", log)}, LogFormat::auto_detect);
+}
+
+TEST_F(ScanTest, MissingFileIsAnIoErrorNamingIt) {
+  auto got = scan_logs({(dir_ / "nope.log").string()}, {});
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, Errc::io_error);
+  EXPECT_NE(got.error().to_string().find("nope.log"), std::string::npos);
+  ScanOptions o;
+  o.format = LogFormat::nginx;
+  EXPECT_FALSE(scan_logs({write("x.log", "x\n")}, o));  // nginx without a log_format
+}
+
+}  // namespace
+}  // namespace fw::detect
