@@ -1,8 +1,11 @@
 // Ingest sightings use case: aggregated access-log sightings (detect::Aggregator) become
 // unmanaged devices in the inventory (source "log"), attributed to people by login or
 // e-mail. A sighting's device id is derived from (user, fingerprint), so later sightings
-// of the same client update that device instead of creating another. One transaction per
-// call (all-or-nothing). Thread-safe (the Store is).
+// of the same client update that device instead of creating another; a sighting whose
+// ActiveSync device id is in the imported Exchange export (service/exchange.h) lands on the
+// device that import resolved or created, and takes its OS from there when the User-Agent
+// cannot tell (Outlook-iOS-Android). One transaction per call (all-or-nothing).
+// Thread-safe (the Store is).
 // Failure: the store's error (io_error, conflict, ...); nothing is written then.
 #pragma once
 
@@ -12,6 +15,7 @@
 
 #include "detect/detect.h"
 #include "model/model.h"
+#include "service/evaluate.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -20,6 +24,8 @@ namespace fw::service {
 struct SightingOptions {
   std::vector<std::string> strip_domains;  // "example.org" -> "ivanov@example.org" is login "ivanov"; "*" = any
   std::string actor = "cli:discover";      // written into the audit events
+  // Time of the batch's audit event ("sightings.ingest"); epoch = the newest last_seen.
+  Time now{};
   // When set, each sighting's User-Agent is classified again to fill the device's may_be
   // (Outlook-iOS-Android, desktop-Safari iPads, Gecko 78), which Sighting does not carry.
   std::shared_ptr<const detect::Classifier> classifier;
@@ -27,6 +33,8 @@ struct SightingOptions {
 
 struct SightingResult {
   size_t devices_created = 0, devices_updated = 0, sightings_stored = 0;
+  size_t resolved_by_exchange = 0;              // sightings whose OS came from the Exchange export
+  std::vector<std::string> device_ids;          // devices created or updated (sorted, unique)
   std::vector<std::string> unattributed_users;  // user names no person matched (sorted, unique)
 };
 
@@ -35,5 +43,10 @@ std::string sighting_device_id(const model::Sighting& s, const std::vector<std::
 
 Result<SightingResult> ingest_sightings(store::Store& store, std::vector<model::Sighting> sightings,
                                         const SightingOptions& opts);
+
+// Evaluates the devices an ingest or import touched against the active policies (findings
+// for campaigns such as replace-ios), for callers with no background evaluation queue (the
+// CLI). Ids that no longer exist are skipped. Failure: the first store error.
+Result<EvalStats> evaluate_ingested(store::Store& store, const Clock& clock, const std::vector<std::string>& ids);
 
 }  // namespace fw::service

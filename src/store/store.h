@@ -126,6 +126,19 @@ struct Exemption {
   Time expires_at{};       // exemption applies while now < expires_at
 };
 
+// One row of Exchange's mobile-device export (Get-MobileDevice), keyed by the ActiveSync
+// device id (upper-cased). raw_* is what Exchange wrote; the rest is fleetward's reading.
+struct ExchangeDevice {
+  std::string activesync_id;
+  std::string user;        // as exported (UPN, login or display name)
+  std::string person_id;   // "" if no person matched
+  std::string device_id;   // inventory device it resolved or created; "" if none
+  std::string raw_os, raw_model, raw_type, raw_user_agent;
+  std::string os_family, os_version, vendor, model;
+  model::DeviceType type = model::DeviceType::other;
+  Time imported_at{};
+};
+
 class Tx {
  public:
   virtual ~Tx() = default;
@@ -200,6 +213,14 @@ class Tx {
   // By device id or person id ("" = any); newest last_seen first; at most `limit`.
   virtual Result<std::vector<model::Sighting>> list_sightings(std::string_view device_id,
                                                               std::string_view person_id, int limit) = 0;
+
+  // Every sighting that carries an ActiveSync device id (for the Exchange import).
+  virtual Result<std::vector<model::Sighting>> list_activesync_sightings() = 0;
+
+  // Exchange mobile devices (tx_exchange.cpp): put creates or replaces by activesync_id;
+  // get takes the id in any case; not_found if absent.
+  virtual Status put_exchange_device(const ExchangeDevice& d) = 0;
+  virtual Result<ExchangeDevice> get_exchange_device(std::string_view activesync_id) = 0;
 
   // Small key/value settings (organisation name, time zone, schema facts).
   virtual Status put_setting(std::string_view key, std::string_view value) = 0;

@@ -71,6 +71,10 @@ class SqlTx final : public Tx {
   Result<std::vector<model::Sighting>> list_sightings(std::string_view device_id, std::string_view person_id,
                                                       int limit) override;
 
+  Result<std::vector<model::Sighting>> list_activesync_sightings() override;
+  Status put_exchange_device(const ExchangeDevice& d) override;
+  Result<ExchangeDevice> get_exchange_device(std::string_view activesync_id) override;
+
   Status put_setting(std::string_view key, std::string_view value) override;
   Result<std::string> get_setting(std::string_view key) override;
 
