@@ -223,8 +223,19 @@ Status SqlTx::delete_person(std::string_view id) {
   return {};
 }
 
+static const std::vector<SortField>& person_sorts() {
+  static const std::vector<SortField> fields{
+      {"id", {{"p.id"}}},
+      {"name", {{"p.name"}, {"p.id"}}},
+      {"email", {{"p.email"}, {"p.id"}}},
+      {"org_unit", {{"p.org_unit_path"}, {"p.name"}, {"p.id"}}},
+  };
+  return fields;
+}
+
 Result<Page<model::Person>> SqlTx::list_people(const PersonFilter& f, const PageRequest& p) {
   int limit = clamp_limit(p.limit);
+  FW_TRY(Keyset ks, Keyset::make(p.sort, p.cursor, person_sorts()));
   std::string where;
   std::deque<std::string> texts;
   std::vector<Param> ps;
@@ -234,24 +245,34 @@ Result<Page<model::Person>> SqlTx::list_people(const PersonFilter& f, const Page
     texts.push_back(std::move(v));
     ps.emplace_back(texts.back());
   };
-  add_subtree_condition(where, "org_unit_path", f.subtree, texts, ps);
-  if (!f.manager_id.empty()) cond("manager_id = ?", f.manager_id);
-  if (!f.search.empty()) cond("search_key LIKE ? ESCAPE '\\'", "%" + escape_like(fold_case(f.search)) + "%");
-  if (!p.cursor.empty()) {
-    FW_TRY(auto keys, decode_cursor(p.cursor, 1));
-    cond("id > ?", keys[0]);
-  }
+  add_subtree_condition(where, "p.org_unit_path", f.subtree, texts, ps);
+  if (!f.manager_id.empty()) cond("p.manager_id = ?", f.manager_id);
+  if (!f.search.empty()) cond("p.search_key LIKE ? ESCAPE '\\'", "%" + escape_like(fold_case(f.search)) + "%");
+  ks.add_after(where, ps);
   ps.emplace_back(limit + 1);
+  // Names of the managers and org units in the same query (a page-sized join).
+  const std::string sql =
+      "SELECT p.id, p.name, p.email, p.login, p.org_unit_path, p.manager_id, p.title, m.name, u.name, " +
+      ks.select_cols() +
+      " FROM people p LEFT JOIN people m ON m.id = p.manager_id LEFT JOIN org_units u ON u.path = p.org_unit_path" +
+      where + " ORDER BY " + ks.order_by() + " LIMIT ?";
   Page<model::Person> page;
-  FW_TRY_STATUS(query("SELECT " + std::string(kPersonCols) + " FROM people" + where + " ORDER BY id LIMIT ?", ps,
-                      [&](const Row& r) -> Status {
-                        page.items.push_back(person_from(r));
-                        return {};
-                      }));
-  if (static_cast<int>(page.items.size()) > limit) {
-    page.items.resize(limit);
-    page.next_cursor = encode_cursor({page.items.back().id});
-  }
+  std::vector<std::string> last_key;
+  bool more = false;
+  FW_TRY_STATUS(nested_loops([&]() -> Status {
+    return query(sql, ps, [&](const Row& r) -> Status {
+      if (static_cast<int>(page.items.size()) == limit) {  // the look-ahead row: there is a next page
+        more = true;
+        return {};
+      }
+      page.items.push_back(person_from(r));
+      if (!r.is_null(7)) page.person_names.emplace(r.text(5), r.text(7));
+      if (!r.is_null(8)) page.org_unit_names.emplace(r.text(4), r.text(8));
+      last_key = ks.key_of(r, 9);
+      return {};
+    });
+  }));
+  if (more) page.next_cursor = ks.cursor_after(last_key);
   return page;
 }
 
@@ -302,18 +323,34 @@ Status SqlTx::delete_device(std::string_view id) {
   return {};
 }
 
-Status SqlTx::device_page(const DeviceFilter& f, std::string_view after_id, int limit,
-                          std::vector<model::Device>& out) {
+static const std::vector<SortField>& device_sorts() {
+  static const std::vector<SortField> fields{
+      {"id", {{"d.id"}}},
+      {"model", {{"d.model"}, {"d.id"}}},
+      {"os", {{"d.os_family"}, {"d.os_version"}, {"d.id"}}},
+      {"type", {{"d.type"}, {"d.id"}}},
+      {"source", {{"d.source"}, {"d.id"}}},
+      {"managed", {{"d.managed", true}, {"d.id"}}},
+      {"last_seen", {{"d.last_seen", true}, {"d.id"}}},
+  };
+  return fields;
+}
+
+Status SqlTx::device_page(const DeviceFilter& f, const Keyset& ks, int limit, std::vector<model::Device>& out,
+                          std::vector<std::vector<std::string>>* keys, Page<model::Device>* page) {
   DeviceWhere w = device_where(f);
-  if (!after_id.empty()) {
-    w.where += w.where.empty() ? " WHERE " : " AND ";
-    w.where += "d.id > ?";
-    w.ps.emplace_back(after_id);
-  }
+  ks.add_after(w.where, w.ps);
   w.ps.emplace_back(limit);
-  std::string sql = "SELECT " + std::string(kDeviceCols) +
-                    ", a.app_id, a.name, a.version FROM (SELECT d.* FROM devices d" + w.join + w.where +
-                    " ORDER BY d.id LIMIT ?) d LEFT JOIN device_apps a ON a.device_id = d.id ORDER BY d.id, a.pos";
+  // The page is chosen in the subquery (an index range in the sort order), then joined with
+  // its apps and, for lists, the owners' names.
+  const int kOwnerCol = kDeviceNCols + 3;
+  const int kKeyCol = kOwnerCol + (page ? 1 : 0);
+  std::string sql = "SELECT " + std::string(kDeviceCols) + ", a.app_id, a.name, a.version" +
+                    (page ? ", o.name, " + ks.select_cols() : std::string()) + " FROM (SELECT d.* FROM devices d" +
+                    w.join + w.where + " ORDER BY " + ks.order_by() +
+                    " LIMIT ?) d LEFT JOIN device_apps a ON a.device_id = d.id" +
+                    (page ? " LEFT JOIN people o ON o.id = d.owner_id" : "") + " ORDER BY " + ks.order_by() +
+                    ", a.pos";
   // Page-sized join: index probes, not a hash of the whole apps table (see nested_loops).
   return nested_loops([&]() -> Status {
     return query(sql, w.ps, [&](const Row& r) -> Status {
@@ -321,6 +358,8 @@ Status SqlTx::device_page(const DeviceFilter& f, std::string_view after_id, int 
       if (out.empty() || out.back().id != id) {
         FW_TRY(auto d, device_from(r));
         out.push_back(std::move(d));
+        if (page && !r.is_null(kOwnerCol)) page->person_names.emplace(out.back().owner_id, r.text(kOwnerCol));
+        if (keys) keys->push_back(ks.key_of(r, kKeyCol));
       }
       if (!r.is_null(kDeviceNCols))
         out.back().apps.push_back(
@@ -330,18 +369,22 @@ Status SqlTx::device_page(const DeviceFilter& f, std::string_view after_id, int 
   });
 }
 
+Status SqlTx::device_page(const DeviceFilter& f, std::string_view after_id, int limit,
+                          std::vector<model::Device>& out) {
+  Keyset ks = Keyset::first(device_sorts()[0]);
+  if (!after_id.empty()) ks.set_after({std::string(after_id)});
+  return device_page(f, ks, limit, out);
+}
+
 Result<Page<model::Device>> SqlTx::list_devices(const DeviceFilter& f, const PageRequest& p) {
   int limit = clamp_limit(p.limit);
-  std::string after;
-  if (!p.cursor.empty()) {
-    FW_TRY(auto keys, decode_cursor(p.cursor, 1));
-    after = keys[0];
-  }
+  FW_TRY(Keyset ks, Keyset::make(p.sort, p.cursor, device_sorts()));
   Page<model::Device> page;
-  FW_TRY_STATUS(device_page(f, after, limit + 1, page.items));
+  std::vector<std::vector<std::string>> keys;
+  FW_TRY_STATUS(device_page(f, ks, limit + 1, page.items, &keys, &page));
   if (static_cast<int>(page.items.size()) > limit) {
     page.items.resize(limit);
-    page.next_cursor = encode_cursor({page.items.back().id});
+    page.next_cursor = ks.cursor_after(keys[limit - 1]);
   }
   return page;
 }
@@ -350,14 +393,14 @@ Status SqlTx::scan_devices(const DeviceFilter& f, const std::function<Status(con
   // Keyset batches rather than one long cursor: the same on both engines, bounded memory,
   // and the connection is free between batches.
   constexpr int kBatch = 1000;
-  std::string after;
+  Keyset ks = Keyset::first(device_sorts()[0]);
   std::vector<model::Device> batch;
   for (;;) {
     batch.clear();
-    FW_TRY_STATUS(device_page(f, after, kBatch, batch));
+    FW_TRY_STATUS(device_page(f, ks, kBatch, batch));
     for (const auto& d : batch) FW_TRY_STATUS(fn(d));
     if (static_cast<int>(batch.size()) < kBatch) return {};
-    after = batch.back().id;
+    ks.set_after({batch.back().id});
   }
 }
 

@@ -1,0 +1,118 @@
+// SqlTx: the dashboard's views of findings: the sorted findings list with the names of
+// its people and devices (list_findings_view), and one device's finding history
+// (list_device_finding_changes, index finding_changes_device_at of migration 0007).
+// Portable SQL; used by the one thread that runs the transaction.
+#include <deque>
+#include <string>
+
+#include "store/sql/tx.h"
+
+namespace fw::store::sql {
+
+namespace {
+
+constexpr std::string_view kViewCols =
+    "f.device_id, f.rule_key, f.person_id, f.policy_id, f.status, f.severity, f.detail, f.first_failed_at, "
+    "f.last_evaluated_at, f.status_since";
+constexpr int kViewNCols = 10;
+
+Result<FindingStatus> status_of(const std::string& s, std::string_view where) {
+  auto st = parse_finding_status(s);
+  if (!st) return fail(Errc::internal, "stored finding has a bad status: " + s, std::string(where));
+  return *st;
+}
+
+const std::vector<SortField>& finding_sorts() {
+  static const std::vector<SortField> fields{
+      {"device", {{"f.device_id"}, {"f.rule_key"}}},
+      {"rule_key", {{"f.rule_key"}, {"f.device_id"}}},
+      {"status", {{"f.status"}, {"f.device_id"}, {"f.rule_key"}}},
+      {"status_since", {{"f.status_since", true}, {"f.device_id"}, {"f.rule_key"}}},
+  };
+  return fields;
+}
+
+}  // namespace
+
+Result<Page<Finding>> SqlTx::list_findings_view(const FindingFilter& f, const PageRequest& p) {
+  const int limit = clamp_limit(p.limit);
+  FW_TRY(Keyset ks, Keyset::make(p.sort, p.cursor, finding_sorts()));
+  std::string join, where;
+  std::deque<std::string> texts;
+  std::vector<Param> ps;
+  auto cond = [&](std::string_view c, std::string v) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += c;
+    texts.push_back(std::move(v));
+    ps.emplace_back(texts.back());
+  };
+  if (!f.subtree.empty()) {
+    join = " JOIN people p ON p.id = f.person_id";
+    add_subtree_condition(where, "p.org_unit_path", f.subtree, texts, ps);
+  }
+  if (!f.policy_id.empty()) cond("f.policy_id = ?", f.policy_id);
+  if (!f.rule_key.empty()) cond("f.rule_key = ?", f.rule_key);
+  if (!f.device_id.empty()) cond("f.device_id = ?", f.device_id);
+  if (!f.person_id.empty()) cond("f.person_id = ?", f.person_id);
+  if (f.status) cond("f.status = ?", std::string(to_string(*f.status)));
+  ks.add_after(where, ps);
+  ps.emplace_back(limit + 1);
+  // The page is chosen first (an index range in the sort order), then joined with the names.
+  const std::string sql = "SELECT " + std::string(kViewCols) + ", pn.name, dv.vendor, dv.model, " +
+                          ks.select_cols() + " FROM (SELECT f.* FROM findings f" + join + where + " ORDER BY " +
+                          ks.order_by() + " LIMIT ?) f LEFT JOIN people pn ON pn.id = f.person_id" +
+                          " LEFT JOIN devices dv ON dv.id = f.device_id ORDER BY " + ks.order_by();
+  Page<Finding> page;
+  std::vector<std::string> last_key;
+  bool more = false;
+  FW_TRY_STATUS(nested_loops([&]() -> Status {
+    return query(sql, ps, [&](const Row& r) -> Status {
+      if (static_cast<int>(page.items.size()) == limit) {  // the look-ahead row: there is a next page
+        more = true;
+        return {};
+      }
+      Finding x;
+      x.device_id = r.text(0);
+      x.rule_key = r.text(1);
+      x.person_id = r.text(2);
+      x.policy_id = r.text(3);
+      FW_TRY(x.status, status_of(r.text(4), "findings"));
+      x.severity = r.text(5);
+      x.detail = r.text(6);
+      x.first_failed_at = r.opt_time(7);
+      x.last_evaluated_at = r.time(8);
+      x.status_since = r.time(9);
+      if (!r.is_null(kViewNCols)) page.person_names.emplace(x.person_id, r.text(kViewNCols));
+      if (!r.is_null(kViewNCols + 1)) {
+        std::string vendor = r.text(kViewNCols + 1), model = r.text(kViewNCols + 2);
+        std::string label = vendor.empty() ? model : model.empty() ? vendor : vendor + " " + model;
+        page.device_labels.emplace(x.device_id, label.empty() ? x.device_id : label);
+      }
+      last_key = ks.key_of(r, kViewNCols + 3);
+      page.items.push_back(std::move(x));
+      return {};
+    });
+  }));
+  if (more) page.next_cursor = ks.cursor_after(last_key);
+  return page;
+}
+
+Result<std::vector<FindingChange>> SqlTx::list_device_finding_changes(std::string_view device_id, int limit) {
+  std::vector<FindingChange> out;
+  FW_TRY_STATUS(query("SELECT device_id, person_id, policy_id, rule_key, status, at FROM finding_changes "
+                      "WHERE device_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+                      {device_id, clamp_limit(limit)}, [&](const Row& r) -> Status {
+                        FindingChange c;
+                        c.device_id = r.text(0);
+                        c.person_id = r.text(1);
+                        c.policy_id = r.text(2);
+                        c.rule_key = r.text(3);
+                        FW_TRY(c.status, status_of(r.text(4), "finding_changes"));
+                        c.at = r.time(5);
+                        out.push_back(std::move(c));
+                        return {};
+                      }));
+  return out;
+}
+
+}  // namespace fw::store::sql

@@ -1,0 +1,426 @@
+// Store tests of what the dashboard needs (issue 7), on both backends (TEST_P over "sqlite"
+// and "postgres"; PostgreSQL needs FW_TEST_PG_URL): sorted keyset pages of devices, people
+// and findings with the names from the list query's joins, a device's finding history, and
+// sign-in sessions. Each test gets a fresh database (TestDb).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "store/store_test_util.h"
+
+namespace fw::store {
+namespace {
+
+using model::Device;
+using model::OrgUnit;
+using model::Person;
+
+Time T(int64_t s) { return from_unix(1'700'000'000 + s); }
+
+class DashboardStoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<testing::TestDb>(GetParam());
+    if (!db_->available()) {
+      if (GetParam() == "postgres" && db_->skip_reason().empty())
+        GTEST_SKIP() << "FW_TEST_PG_URL is not set: PostgreSQL store tests skipped "
+                        "(start one with: eval $(scripts/pg-test-server.sh start))";
+      FAIL() << db_->skip_reason();
+    }
+    auto s = db_->open();
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+  }
+  void W(const std::function<Status(Tx&)>& fn) {
+    auto st = store_->write(fn);
+    ASSERT_TRUE(st) << st.error().to_string();
+  }
+  void R(const std::function<Status(Tx&)>& fn) {
+    auto st = store_->read(fn);
+    ASSERT_TRUE(st) << st.error().to_string();
+  }
+
+  // Two units, a manager and five staff; 23 devices whose sort columns repeat (ties are
+  // broken by the id), one without an owner. Names start with a capital letter and have no
+  // punctuation, so binary (SQLite) and linguistic (PostgreSQL) collations agree.
+  void seed() {
+    W([&](Tx& tx) -> Status {
+      FW_TRY_STATUS(tx.put_org_unit(OrgUnit{"ou-a", "/admin", "Administration", "department", ""}));
+      FW_TRY_STATUS(tx.put_org_unit(OrgUnit{"ou-r", "/regions", "Regions", "department", ""}));
+      FW_TRY_STATUS(tx.put_person(Person{"p-boss", "Boss Zorina", "zorina@example.org", "zorina", "/admin", "", ""}));
+      const char* names[] = {"Anna Petrova", "Ivan Ivanov", "Olga Smirnova", "Boris Kim", "Anna Orlova"};
+      for (int i = 0; i < 5; ++i)
+        FW_TRY_STATUS(tx.put_person(Person{"p-" + std::to_string(i), names[i],
+                                           "user" + std::to_string(4 - i) + "@example.org", "u" + std::to_string(i),
+                                           i % 2 ? "/regions" : "/admin", "p-boss", ""}));
+      const char* models[] = {"Pixel", "Galaxy", "Pixel", "Mate", "Galaxy"};
+      const char* fams[] = {"Android", "iOS", "HarmonyOS"};
+      for (int i = 0; i < 23; ++i) {
+        Device d;
+        d.id = "d-" + std::string(1, static_cast<char>('a' + (i * 7) % 23));  // ids not in insertion order
+        d.owner_id = i == 22 ? "" : "p-" + std::to_string(i % 5);
+        d.os_family = fams[i % 3];
+        d.os_version = std::to_string(10 + i % 4);
+        d.vendor = "Vendor";
+        d.model = models[i % 5];
+        d.type = i % 4 ? model::DeviceType::phone : model::DeviceType::tablet;
+        d.source = i % 2 ? model::DeviceSource::agent : model::DeviceSource::import;
+        d.managed = i % 3 == 0;
+        d.first_seen = T(0);
+        d.last_seen = T(100 * (i % 6));
+        devices_.push_back(d);
+        FW_TRY_STATUS(tx.put_device(d));
+      }
+      return {};
+    });
+  }
+
+  // Every page of the devices list with this sort and page size.
+  std::vector<std::string> all_devices(const std::string& sort, int limit, const DeviceFilter& f = {}) {
+    std::vector<std::string> ids;
+    PageRequest p{.cursor = "", .limit = limit, .sort = sort};
+    for (int pages = 0; pages < 100; ++pages) {
+      Page<Device> page;
+      R([&](Tx& tx) -> Status {
+        FW_TRY(page, tx.list_devices(f, p));
+        return {};
+      });
+      for (const auto& d : page.items) {
+        ids.push_back(d.id);
+        if (!d.owner_id.empty()) {
+          EXPECT_TRUE(page.person_names.contains(d.owner_id)) << d.id;
+        }
+      }
+      if (page.next_cursor.empty()) break;
+      p.cursor = page.next_cursor;
+    }
+    return ids;
+  }
+
+  std::unique_ptr<testing::TestDb> db_;
+  std::unique_ptr<Store> store_;
+  std::vector<Device> devices_;
+};
+
+// The order each device sort field must give (the key, then the id), computed here.
+std::vector<std::string> expected_devices(std::vector<Device> ds, const std::string& field, bool desc) {
+  auto key = [&](const Device& d) {
+    if (field == "model") return std::make_tuple(d.model, std::string(), int64_t{0}, d.id);
+    if (field == "os") return std::make_tuple(d.os_family, d.os_version, int64_t{0}, d.id);
+    if (field == "type") return std::make_tuple(std::string(model::to_string(d.type)), std::string(), int64_t{0}, d.id);
+    if (field == "source")
+      return std::make_tuple(std::string(model::to_string(d.source)), std::string(), int64_t{0}, d.id);
+    if (field == "managed") return std::make_tuple(std::string(), std::string(), int64_t{d.managed}, d.id);
+    if (field == "last_seen") return std::make_tuple(std::string(), std::string(), to_unix(d.last_seen), d.id);
+    return std::make_tuple(std::string(), std::string(), int64_t{0}, d.id);
+  };
+  std::sort(ds.begin(), ds.end(), [&](const Device& a, const Device& b) { return desc ? key(b) < key(a) : key(a) < key(b); });
+  std::vector<std::string> ids;
+  for (const auto& d : ds) ids.push_back(d.id);
+  return ids;
+}
+
+TEST_P(DashboardStoreTest, DevicesSortEveryFieldBothWaysInStablePages) {
+  seed();
+  for (std::string field : {"id", "model", "os", "type", "source", "managed", "last_seen"}) {
+    for (bool desc : {false, true}) {
+      const std::string sort = (desc ? "-" : "") + field;
+      const auto want = expected_devices(devices_, field, desc);
+      for (int limit : {1, 4, 23, 100}) EXPECT_EQ(all_devices(sort, limit), want) << sort << " limit " << limit;
+    }
+  }
+  // "" is the default order (by id), and its cursors are the ones lists had before sorting.
+  EXPECT_EQ(all_devices("", 5), expected_devices(devices_, "id", false));
+}
+
+TEST_P(DashboardStoreTest, DevicesSortWithAFilter) {
+  seed();
+  DeviceFilter f;
+  f.os_family = "iOS";
+  std::vector<Device> ios;
+  for (const auto& d : devices_)
+    if (d.os_family == "iOS") ios.push_back(d);
+  EXPECT_EQ(all_devices("-last_seen", 3, f), expected_devices(ios, "last_seen", true));
+  f = {};
+  f.subtree = "/regions";
+  std::vector<Device> reg;
+  for (const auto& d : devices_)
+    if (d.owner_id == "p-1" || d.owner_id == "p-3") reg.push_back(d);
+  EXPECT_EQ(all_devices("model", 2, f), expected_devices(reg, "model", false));
+}
+
+TEST_P(DashboardStoreTest, DeviceOwnerNamesComeWithThePage) {
+  seed();
+  Page<Device> page;
+  R([&](Tx& tx) -> Status {
+    FW_TRY(page, tx.list_devices({}, PageRequest{.cursor = "", .limit = 100, .sort = ""}));
+    return {};
+  });
+  ASSERT_EQ(page.items.size(), 23u);
+  EXPECT_EQ(page.person_names.at("p-0"), "Anna Petrova");
+  EXPECT_EQ(page.person_names.at("p-3"), "Boris Kim");
+  EXPECT_EQ(page.person_names.size(), 5u);  // the unowned device adds none
+}
+
+TEST_P(DashboardStoreTest, BadSortAndForeignCursorsAreRejectedNamingTheParameter) {
+  seed();
+  const struct {
+    std::string sort, cursor_from, where;
+  } cases[] = {
+      {"owner_shoe_size", "", "sort"},
+      {"-", "", "sort"},
+      {"--model", "", "sort"},
+      {"model", "last_seen", "cursor"},   // a cursor of another order
+      {"-model", "model", "cursor"},      // or of the other direction
+      {"", "model", "cursor"},            // the default order does not take a named cursor
+      {"model", "", "cursor"},            // nor a named order the default's
+  };
+  for (const auto& c : cases) {
+    std::string cursor;
+    if (c.where == "cursor") {
+      R([&](Tx& tx) -> Status {
+        FW_TRY(auto pg, tx.list_devices({}, PageRequest{.cursor = "", .limit = 2, .sort = c.cursor_from}));
+        cursor = pg.next_cursor;
+        return {};
+      });
+      ASSERT_FALSE(cursor.empty());
+    }
+    auto st = store_->read([&](Tx& tx) -> Status {
+      FW_TRY(auto pg, tx.list_devices({}, PageRequest{.cursor = cursor, .limit = 2, .sort = c.sort}));
+      return {};
+    });
+    ASSERT_FALSE(st) << c.sort;
+    EXPECT_EQ(st.error().code, Errc::invalid_argument) << c.sort;
+    EXPECT_EQ(st.error().where, c.where) << c.sort;
+    if (c.where == "sort") {
+      EXPECT_NE(st.error().message.find("last_seen"), std::string::npos) << st.error().message;
+    }
+  }
+}
+
+TEST_P(DashboardStoreTest, PeopleSortAndNames) {
+  seed();
+  auto order = [&](const std::string& sort) {
+    std::vector<std::string> ids;
+    PageRequest p{.cursor = "", .limit = 2, .sort = sort};
+    for (;;) {
+      Page<Person> page;
+      R([&](Tx& tx) -> Status {
+        FW_TRY(page, tx.list_people({}, p));
+        return {};
+      });
+      for (const auto& x : page.items) {
+        ids.push_back(x.id);
+        EXPECT_TRUE(page.org_unit_names.contains(x.org_unit_path)) << x.id;
+        if (!x.manager_id.empty()) {
+          EXPECT_EQ(page.person_names.at(x.manager_id), "Boss Zorina");
+        }
+      }
+      if (page.next_cursor.empty()) return ids;
+      p.cursor = page.next_cursor;
+    }
+  };
+  using V = std::vector<std::string>;
+  // Names: Anna Orlova (4), Anna Petrova (0), Boris Kim (3), Boss Zorina, Ivan Ivanov (1), Olga Smirnova (2).
+  EXPECT_EQ(order("name"), (V{"p-4", "p-0", "p-3", "p-boss", "p-1", "p-2"}));
+  EXPECT_EQ(order("-name"), (V{"p-2", "p-1", "p-boss", "p-3", "p-0", "p-4"}));
+  // E-mails user0 (p-4) .. user4 (p-0), then zorina.
+  EXPECT_EQ(order("email"), (V{"p-4", "p-3", "p-2", "p-1", "p-0", "p-boss"}));
+  // Units, then names: /admin: Anna Orlova, Anna Petrova, Boss Zorina, Olga Smirnova; /regions: Boris Kim, Ivan Ivanov.
+  EXPECT_EQ(order("org_unit"), (V{"p-4", "p-0", "p-boss", "p-2", "p-3", "p-1"}));
+  EXPECT_EQ(order(""), (V{"p-0", "p-1", "p-2", "p-3", "p-4", "p-boss"}));
+  Page<Person> page;
+  R([&](Tx& tx) -> Status {
+    FW_TRY(page, tx.list_people({}, PageRequest{.cursor = "", .limit = 10, .sort = ""}));
+    return {};
+  });
+  EXPECT_EQ(page.org_unit_names.at("/regions"), "Regions");
+  auto bad = store_->read([](Tx& tx) -> Status {
+    FW_TRY(auto pg, tx.list_people({}, PageRequest{.cursor = "", .limit = 2, .sort = "shoe_size"}));
+    return {};
+  });
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where, "sort");
+}
+
+TEST_P(DashboardStoreTest, FindingsViewSortsAndNames) {
+  seed();
+  std::vector<Finding> fs;
+  const FindingStatus sts[] = {FindingStatus::fail, FindingStatus::pass, FindingStatus::exempt};
+  for (int i = 0; i < 6; ++i)
+    for (std::string rule : {"camp/no-ios", "camp/no-zoom"}) {
+      const Device& d = devices_[i];
+      Finding f;
+      f.device_id = d.id;
+      f.person_id = d.owner_id;
+      f.policy_id = "camp";
+      f.rule_key = rule;
+      f.status = sts[(i + rule.size()) % 3];
+      f.severity = "high";
+      f.last_evaluated_at = T(1000);
+      f.status_since = T(10 * (i % 3));
+      fs.push_back(f);
+    }
+  W([&](Tx& tx) { return tx.put_findings(fs); });
+  auto order = [&](const std::string& sort, Page<Finding>* first = nullptr) {
+    std::vector<std::pair<std::string, std::string>> keys;
+    PageRequest p{.cursor = "", .limit = 5, .sort = sort};
+    for (;;) {
+      Page<Finding> page;
+      R([&](Tx& tx) -> Status {
+        FW_TRY(page, tx.list_findings_view({.policy_id = "camp"}, p));
+        return {};
+      });
+      if (first && keys.empty()) *first = page;
+      for (const auto& x : page.items) keys.emplace_back(x.device_id, x.rule_key);
+      if (page.next_cursor.empty()) return keys;
+      p.cursor = page.next_cursor;
+    }
+  };
+  auto expect = [&](auto key, bool desc) {
+    auto v = fs;
+    std::sort(v.begin(), v.end(), [&](const Finding& a, const Finding& b) { return desc ? key(b) < key(a) : key(a) < key(b); });
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (const auto& x : v) keys.emplace_back(x.device_id, x.rule_key);
+    return keys;
+  };
+  auto by_device = [](const Finding& f) { return std::tie(f.device_id, f.rule_key); };
+  auto by_rule = [](const Finding& f) { return std::tie(f.rule_key, f.device_id); };
+  auto by_status = [](const Finding& f) {
+    return std::make_tuple(std::string(to_string(f.status)), f.device_id, f.rule_key);
+  };
+  auto by_since = [](const Finding& f) { return std::make_tuple(to_unix(f.status_since), f.device_id, f.rule_key); };
+  EXPECT_EQ(order(""), expect(by_device, false));
+  EXPECT_EQ(order("-device"), expect(by_device, true));
+  EXPECT_EQ(order("rule_key"), expect(by_rule, false));
+  EXPECT_EQ(order("status"), expect(by_status, false));
+  EXPECT_EQ(order("-status"), expect(by_status, true));
+  EXPECT_EQ(order("status_since"), expect(by_since, false));
+  EXPECT_EQ(order("-status_since"), expect(by_since, true));
+  Page<Finding> first;
+  order("", &first);
+  ASSERT_FALSE(first.items.empty());
+  const Finding& f0 = first.items[0];
+  EXPECT_FALSE(first.person_names.at(f0.person_id).empty());
+  EXPECT_EQ(first.device_labels.at(f0.device_id).substr(0, 7), "Vendor ");
+}
+
+TEST_P(DashboardStoreTest, DeviceFindingHistoryNewestFirst) {
+  seed();
+  std::vector<FindingChange> cs;
+  for (int i = 0; i < 5; ++i)
+    cs.push_back(FindingChange{.device_id = "d-a", .person_id = "p-0", .policy_id = "camp", .rule_key = "camp/no-ios",
+                               .status = i % 2 ? FindingStatus::pass : FindingStatus::fail, .at = T(100 * i)});
+  cs.push_back(FindingChange{.device_id = "d-b", .person_id = "p-1", .policy_id = "camp", .rule_key = "camp/no-ios",
+                             .status = FindingStatus::fail, .at = T(250)});
+  // Two changes in the same second keep the order they were recorded in (newest first).
+  cs.push_back(FindingChange{.device_id = "d-a", .person_id = "p-0", .policy_id = "camp", .rule_key = "camp/no-zoom",
+                             .status = FindingStatus::fail, .at = T(400)});
+  W([&](Tx& tx) { return tx.add_finding_changes(cs); });
+  std::vector<FindingChange> got;
+  R([&](Tx& tx) -> Status {
+    FW_TRY(got, tx.list_device_finding_changes("d-a", 100));
+    return {};
+  });
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[0].at, T(400));
+  EXPECT_EQ(got[0].rule_key, "camp/no-zoom");
+  EXPECT_EQ(got[1].at, T(400));
+  EXPECT_EQ(got[1].rule_key, "camp/no-ios");
+  EXPECT_EQ(got[5].at, T(0));
+  EXPECT_EQ(got[5].status, FindingStatus::fail);
+  for (size_t i = 1; i < got.size(); ++i) EXPECT_LE(got[i].at, got[i - 1].at);
+  R([&](Tx& tx) -> Status {
+    FW_TRY(got, tx.list_device_finding_changes("d-a", 2));
+    EXPECT_EQ(got.size(), 2u);
+    FW_TRY(got, tx.list_device_finding_changes("no-such-device", 10));
+    EXPECT_TRUE(got.empty());
+    return {};
+  });
+}
+
+TEST_P(DashboardStoreTest, WebSessionsExpireAndEndWithTheirToken) {
+  model::ApiToken tok{"t1", "night admin", model::Role::operator_, "/regions", std::string(64, 'a'), T(0), T(5000), false};
+  model::ApiToken other{"t2", "day admin", model::Role::admin, "", std::string(64, 'b'), T(0), std::nullopt, false};
+  W([&](Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.put_token(tok));
+    return tx.put_token(other);
+  });
+  auto sess = [](std::string hash, std::string token, int64_t expires) {
+    return WebSession{.id_hash = std::move(hash), .csrf = std::string(64, 'c'), .token_id = std::move(token),
+                      .created_at = T(0), .expires_at = T(expires)};
+  };
+  const std::string h1(64, '1'), h2(64, '2'), h3(64, '3'), h4(64, '4');
+  W([&](Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.put_web_session(sess(h1, "t1", 1000)));
+    FW_TRY_STATUS(tx.put_web_session(sess(h2, "t1", 9000)));  // outlives its token (t1 expires at 5000)
+    FW_TRY_STATUS(tx.put_web_session(sess(h3, "t2", 1000)));
+    return tx.put_web_session(sess(h4, "t2", 2000));
+  });
+  // A taken hash, a missing token, a malformed hash.
+  const struct {
+    WebSession s;
+    Errc code;
+  } bad[] = {{sess(h1, "t2", 10), Errc::already_exists},
+             {sess(std::string(64, '9'), "no-such-token", 10), Errc::conflict},
+             {sess("short", "t1", 10), Errc::invalid_argument}};
+  for (const auto& c : bad) {
+    auto st = store_->write([&](Tx& tx) { return tx.put_web_session(c.s); });
+    ASSERT_FALSE(st) << c.s.id_hash;
+    EXPECT_EQ(st.error().code, c.code) << st.error().to_string();
+  }
+  auto found = [&](const std::string& h, int64_t at) {
+    bool ok = false;
+    R([&](Tx& tx) -> Status {
+      auto s = tx.find_web_session(h, T(at));
+      if (s) {
+        ok = true;
+        EXPECT_EQ(s->csrf, std::string(64, 'c'));
+      } else {
+        EXPECT_EQ(s.error().code, Errc::not_found);
+      }
+      return {};
+    });
+    return ok;
+  };
+  R([&](Tx& tx) -> Status {
+    FW_TRY(auto s, tx.find_web_session(h1, T(10)));
+    EXPECT_EQ(s.token_name, "night admin");
+    EXPECT_EQ(s.role, model::Role::operator_);
+    EXPECT_EQ(s.scope_path, "/regions");
+    EXPECT_EQ(s.expires_at, T(1000));
+    return {};
+  });
+  EXPECT_TRUE(found(h1, 999));
+  EXPECT_FALSE(found(h1, 1000));  // ends exactly at expires_at
+  EXPECT_TRUE(found(h2, 4999));
+  EXPECT_FALSE(found(h2, 5000));  // the token expired
+  EXPECT_FALSE(found(std::string(64, 'f'), 0));
+  // Revoking the token ends its sessions at once.
+  other.revoked = true;
+  W([&](Tx& tx) { return tx.put_token(other); });
+  EXPECT_FALSE(found(h3, 10));
+  other.revoked = false;
+  W([&](Tx& tx) { return tx.put_token(other); });
+  EXPECT_TRUE(found(h3, 10));
+  // Sign-out, sign-out of a token everywhere, purge.
+  W([&](Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.delete_web_session(h3));
+    FW_TRY_STATUS(tx.delete_web_session(h3));  // again: ignored
+    FW_TRY(auto n, tx.purge_web_sessions(T(1500)));
+    EXPECT_EQ(n, 1);  // h1 (h3 is gone)
+    FW_TRY(n, tx.delete_web_sessions_of_token("t2"));
+    EXPECT_EQ(n, 1);  // h4
+    return {};
+  });
+  EXPECT_FALSE(found(h3, 10));
+  EXPECT_FALSE(found(h4, 10));
+  EXPECT_TRUE(found(h2, 10));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DashboardStoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace fw::store
