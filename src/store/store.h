@@ -19,6 +19,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,15 +33,25 @@ namespace fw::store {
 
 // Keyset pagination: items come in a stable order (by id); `cursor` is opaque text from a
 // previous page's next_cursor ("" = from the start). limit is clamped to [1, 1000].
+// sort: "" = the list's default order (by id); "field" ascending, "-field" descending, ties
+// broken by the id so that pages stay stable. Each list method names the fields it accepts;
+// another is invalid_argument (where "sort") naming it. A cursor is only valid with the
+// sort it was made for (invalid_argument, where "cursor", otherwise).
 struct PageRequest {
   std::string cursor;
   int limit = 100;
+  std::string sort;
 };
 
 template <class T>
 struct Page {
   std::vector<T> items;
   std::string next_cursor;  // "" when this is the last page
+  // Display names of what the items refer to, from the list query's own joins (no query per
+  // item): list_devices fills person_names (owners); list_people person_names (managers) and
+  // org_unit_names (by path); list_findings_view person_names and device_labels ("vendor
+  // model"). Ids whose entity is gone are absent. Other lists leave them empty.
+  std::map<std::string, std::string, std::less<>> person_names, org_unit_names, device_labels;
 };
 
 struct OrgUnitFilter {
@@ -139,6 +150,19 @@ struct ExchangeDevice {
   Time imported_at{};
 };
 
+// A dashboard sign-in session as stored (the cookie value itself never is, only its hash).
+struct WebSession {
+  std::string id_hash;   // hex SHA-256 of the cookie value
+  std::string csrf;      // the CSRF token the page sends back
+  std::string token_id;  // the API token it was made from
+  Time created_at{};
+  Time expires_at{};
+  // The token's, filled by find_web_session (ignored by put_web_session).
+  std::string token_name;
+  model::Role role = model::Role::admin;
+  std::string scope_path;
+};
+
 class Tx {
  public:
   virtual ~Tx() = default;
@@ -156,12 +180,15 @@ class Tx {
   // Finds a person by login or e-mail, case-insensitively; not_found if none.
   virtual Result<model::Person> find_person(std::string_view login_or_email) = 0;
   virtual Status delete_person(std::string_view id) = 0;
+  // Sort fields: name, email, org_unit (path, then name); person_names holds the managers,
+  // org_unit_names the units of the page.
   virtual Result<Page<model::Person>> list_people(const PersonFilter& f, const PageRequest& p) = 0;
 
   // Devices (with their apps, replaced as a whole on put).
   virtual Status put_device(const model::Device& d) = 0;  // conflict if owner missing
   virtual Result<model::Device> get_device(std::string_view id) = 0;
   virtual Status delete_device(std::string_view id) = 0;
+  // person_names holds the owners of the page.
   virtual Result<Page<model::Device>> list_devices(const DeviceFilter& f, const PageRequest& p) = 0;
   // Streams every device matching f in id order, with apps, without paging; stops early and
   // returns the callback's error if it fails. For evaluation and reports over the whole fleet.
@@ -185,6 +212,17 @@ class Tx {
   virtual Status put_token(const model::ApiToken& t) = 0;
   virtual Result<model::ApiToken> find_token_by_hash(std::string_view secret_hash) = 0;
 
+  // Dashboard sessions. put: inserts (already_exists if the hash is taken, conflict if the
+  // token does not exist). find: the session with this hash if it has not expired at `now`
+  // and its token is neither revoked nor expired, with the token's name, role and scope;
+  // not_found otherwise. delete_web_session ignores an unknown hash. Deleting a token
+  // deletes its sessions (foreign key); purge deletes those expired at `now`.
+  virtual Status put_web_session(const WebSession& s) = 0;
+  virtual Result<WebSession> find_web_session(std::string_view id_hash, Time now) = 0;
+  virtual Status delete_web_session(std::string_view id_hash) = 0;
+  virtual Result<int64_t> delete_web_sessions_of_token(std::string_view token_id) = 0;  // how many
+  virtual Result<int64_t> purge_web_sessions(Time now) = 0;  // how many
+
   // Policy documents: put stores a new version (version = previous + 1) and returns it.
   virtual Result<PolicyDoc> put_policy(PolicyDoc d) = 0;
   virtual Result<PolicyDoc> get_policy(std::string_view id) = 0;  // latest version
@@ -199,6 +237,15 @@ class Tx {
   virtual Status scan_finding_changes(std::string_view policy_id,
                                       const std::function<Status(const FindingChange&)>& fn) = 0;  // by time
   virtual Status delete_findings_for_device(std::string_view device_id) = 0;
+  // The findings list of the API and dashboard: like list_findings, plus p.sort (fields:
+  // device (the default: device, then rule), rule_key, status, status_since) and the names
+  // of the page's people and devices (Page::person_names, device_labels).
+  virtual Result<Page<Finding>> list_findings_view(const FindingFilter& f, const PageRequest& p) = 0;
+  // One device's finding history (every status change of its findings), newest first, at
+  // most `limit` (clamped to [1, 1000]). Empty, not not_found, for an unknown device: the
+  // history outlives devices.
+  virtual Result<std::vector<FindingChange>> list_device_finding_changes(std::string_view device_id,
+                                                                         int limit) = 0;
 
   // Exemptions.
   virtual Status put_exemption(const Exemption& e) = 0;

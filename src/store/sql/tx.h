@@ -15,6 +15,47 @@
 
 namespace fw::store::sql {
 
+// A list's sort order and position for keyset pagination (PageRequest::sort, ::cursor),
+// built by Keyset::make from the list's sortable fields (tx_sort.cpp).
+struct SortCol {
+  std::string_view sql;  // "d.last_seen"
+  bool integer = false;  // bound and encoded as an integer
+};
+struct SortField {
+  std::string_view name;        // "last_seen"
+  std::vector<SortCol> cols;    // most significant first, ending with the unique key
+};
+class Keyset {
+ public:
+  // sort: "" (fields[0], the list's default order), "name" or "-name"; cursor: "" or from
+  // cursor_after(). invalid_argument naming "sort" or "cursor" when they do not fit.
+  static Result<Keyset> make(std::string_view sort, std::string_view cursor, const std::vector<SortField>& fields);
+  // The list's default order from the start (scans).
+  static Keyset first(const SortField& field);
+  // Appends the "after the cursor" condition to a WHERE clause (" WHERE "/" AND ").
+  void add_after(std::string& where, std::vector<Param>& ps) const;
+  // "a DESC, b DESC" (no ORDER BY keyword).
+  std::string order_by() const;
+  // "a, b": the sort columns, for the select list (read back by key_of).
+  std::string select_cols() const;
+  size_t ncols() const { return field_.cols.size(); }
+  // The key of the row whose sort columns start at column `first` of r.
+  std::vector<std::string> key_of(const Row& r, int first) const;
+  // The cursor after a row with this key.
+  std::string cursor_after(const std::vector<std::string>& key) const;
+  // Moves the position to after this key (scans).
+  void set_after(std::vector<std::string> key) { after_ = std::move(key); }
+
+ private:
+  bool named() const { return desc_ || !default_; }
+  std::string canonical() const { return (desc_ ? "-" : "") + std::string(field_.name); }
+
+  SortField field_;
+  bool desc_ = false;
+  bool default_ = false;            // field_ is the list's default order
+  std::vector<std::string> after_;  // the last row's key; empty = from the start
+};
+
 class SqlTx final : public Tx {
  public:
   explicit SqlTx(Conn& c) : c_(c) {}
@@ -50,6 +91,13 @@ class SqlTx final : public Tx {
   Status put_token(const model::ApiToken& t) override;
   Result<model::ApiToken> find_token_by_hash(std::string_view secret_hash) override;
 
+  // tx_sessions.cpp
+  Status put_web_session(const WebSession& s) override;
+  Result<WebSession> find_web_session(std::string_view id_hash, Time now) override;
+  Status delete_web_session(std::string_view id_hash) override;
+  Result<int64_t> delete_web_sessions_of_token(std::string_view token_id) override;
+  Result<int64_t> purge_web_sessions(Time now) override;
+
   Result<PolicyDoc> put_policy(PolicyDoc d) override;
   Result<PolicyDoc> get_policy(std::string_view id) override;
   Result<std::vector<PolicyDoc>> list_policies(bool active_only) override;
@@ -61,6 +109,9 @@ class SqlTx final : public Tx {
   Status scan_finding_changes(std::string_view policy_id,
                               const std::function<Status(const FindingChange&)>& fn) override;
   Status delete_findings_for_device(std::string_view device_id) override;
+  // tx_history.cpp
+  Result<Page<Finding>> list_findings_view(const FindingFilter& f, const PageRequest& p) override;
+  Result<std::vector<FindingChange>> list_device_finding_changes(std::string_view device_id, int limit) override;
 
   Status put_exemption(const Exemption& e) override;
   Result<Exemption> get_exemption(std::string_view id) override;
@@ -99,9 +150,13 @@ class SqlTx final : public Tx {
   // 1,000 index probes, which measure 20x faster.
   Status nested_loops(const std::function<Status()>& fn);
 
-  // Devices: one page of up to `limit` devices after `after_id`, with apps.
-  Status device_page(const DeviceFilter& f, std::string_view after_id, int limit,
-                     std::vector<model::Device>& out);
+  // Devices: one page of up to `limit` devices after the keyset position `ks` (in its
+  // order), with apps. With `page`: also each device's sort key (for the cursor) and the
+  // owners' names (a join) into page->person_names.
+  Status device_page(const DeviceFilter& f, const Keyset& ks, int limit, std::vector<model::Device>& out,
+                     std::vector<std::vector<std::string>>* keys = nullptr, Page<model::Device>* page = nullptr);
+  // The same in id order after `after_id` ("" = from the start).
+  Status device_page(const DeviceFilter& f, std::string_view after_id, int limit, std::vector<model::Device>& out);
   Status finding_page(const FindingFilter& f, std::string_view after_device, std::string_view after_rule,
                       int limit, std::vector<Finding>& out);
 
