@@ -7,6 +7,9 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "detect/detect.h"
 #include "util/strings.h"
@@ -404,48 +407,84 @@ void finish_activesync(LogRecord& r) {
   if (is_activesync(r.path) && !r.query.empty()) parse_activesync_query_into(r.query, r.activesync);
 }
 
-// Position of the first occurrence of c followed by `next` (when not 0) at or after pos;
-// npos when there is none. memchr does the scanning.
-inline size_t find2(std::string_view s, size_t pos, char c, char next = 0, char next2 = 0) {
-  while (pos < s.size()) {
-    const void* p = std::memchr(s.data() + pos, c, s.size() - pos);
-    if (!p) return std::string_view::npos;
-    size_t i = static_cast<size_t>(static_cast<const char*>(p) - s.data());
-    if ((next == 0 || (i + 1 < s.size() && s[i + 1] == next)) &&
-        (next2 == 0 || (i + 2 < s.size() && s[i + 2] == next2)))
-      return i;
-    pos = i + 1;
-  }
+// Position of the first c at or after pos (a plain loop: the fields before the request are
+// a few bytes long, shorter than a memchr call costs); npos when none.
+inline size_t find_short(std::string_view s, size_t pos, char c) {
+  for (; pos < s.size(); ++pos)
+    if (s[pos] == c) return pos;
   return std::string_view::npos;
 }
 
-// The combined format without the token interpreter: the field ends are located with
-// memchr. Returns false, leaving the decision to the general parser, for every line where
-// the two could differ: a backslash in the quoted part (escapes), a missing separator, a bad
-// time or status. On true, r holds exactly what parse_with_tokens(kCombined) would give.
+// Position of the first '"' or '\\' at or after pos, 16 bytes at a time; npos when none.
+inline size_t find_quote_or_backslash(std::string_view s, size_t pos) {
+  const char* d = s.data();
+  size_t n = s.size();
+#if defined(__SSE2__)
+  const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+  while (pos + 16 <= n) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + pos));
+    int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)));
+    if (m) return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+    pos += 16;
+  }
+#endif
+  for (; pos < n; ++pos)
+    if (d[pos] == '"' || d[pos] == '\\') return pos;
+  return std::string_view::npos;
+}
+
+// The end of a quoted field that the general parser would find (the first '"' followed by
+// `next` and `next2`, when they are not 0), or npos when there is none or when a backslash
+// comes first (the general parser then handles the escapes).
+inline size_t find_quoted_end(std::string_view s, size_t pos, char next = 0, char next2 = 0) {
+  for (;;) {
+    size_t i = find_quote_or_backslash(s, pos);
+    if (i == std::string_view::npos || s[i] == '\\') return std::string_view::npos;
+    if ((next == 0 || (i + 1 < s.size() && s[i + 1] == next)) && (next2 == 0 || (i + 2 < s.size() && s[i + 2] == next2)))
+      return i;
+    pos = i + 1;
+  }
+}
+
+// The combined format without the token interpreter: the field ends are located by short
+// loops and a 16-byte scan for quotes. Returns false, leaving the decision to the general
+// parser, for every line where the two could differ: a backslash in a quoted field
+// (escapes), a missing separator, a bad time or status. On true, r holds exactly what
+// parse_with_tokens(kCombined) would give.
 bool parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   constexpr size_t npos = std::string_view::npos;
-  size_t p1 = find2(line, 0, ' ');
+  size_t p1 = find_short(line, 0, ' ');  // $remote_addr " "
   if (p1 == npos) return false;
-  size_t p2 = find2(line, p1 + 1, ' ');
+  size_t p2 = find_short(line, p1 + 1, ' ');  // $ident " "
   if (p2 == npos) return false;
-  size_t p3 = find2(line, p2 + 1, ' ', '[');
-  if (p3 == npos) return false;
-  size_t ts = p3 + 2;
-  size_t p4 = find2(line, ts, ']', ' ', '"');
-  if (p4 == npos) return false;
+  size_t p3 = p2 + 1;  // $remote_user " ["
+  for (;; ++p3) {
+    p3 = find_short(line, p3, ' ');
+    if (p3 == npos) return false;
+    if (p3 + 1 < line.size() && line[p3 + 1] == '[') break;
+  }
+  size_t ts = p3 + 2;  // $time_local "] \""
+  size_t p4 = ts;
+  for (;; ++p4) {
+    p4 = find_short(line, p4, ']');
+    if (p4 == npos) return false;
+    if (p4 + 2 < line.size() && line[p4 + 1] == ' ' && line[p4 + 2] == '"') break;
+  }
   size_t rq = p4 + 3;
-  if (std::memchr(line.data() + rq, '\\', line.size() - rq)) return false;
-  size_t p5 = find2(line, rq, '"', ' ');
+  size_t p5 = find_quoted_end(line, rq, ' ');  // $request "\" "
   if (p5 == npos) return false;
-  size_t p6 = find2(line, p5 + 2, ' ');
+  size_t p6 = find_short(line, p5 + 2, ' ');  // $status " "
   if (p6 == npos) return false;
-  size_t p7 = find2(line, p6 + 1, ' ', '"');
-  if (p7 == npos) return false;
-  size_t p8 = find2(line, p7 + 2, '"', ' ', '"');
+  size_t p7 = p6 + 1;  // $body_bytes_sent " \""
+  for (;; ++p7) {
+    p7 = find_short(line, p7, ' ');
+    if (p7 == npos) return false;
+    if (p7 + 1 < line.size() && line[p7 + 1] == '"') break;
+  }
+  size_t p8 = find_quoted_end(line, p7 + 2, ' ', '"');  // $http_referer "\" \""
   if (p8 == npos) return false;
   size_t ua = p8 + 3;
-  size_t p9 = find2(line, ua, '"');
+  size_t p9 = find_quoted_end(line, ua);  // $http_user_agent "\""
   if (p9 == npos) return false;
 
   std::string_view status = line.substr(p5 + 2, p6 - p5 - 2);

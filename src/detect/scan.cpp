@@ -36,17 +36,28 @@ struct Progress {
 };
 
 // One part of one file: its parser, its table, its counts (line numbers local to the part).
+// Requests are handed to the table in batches; the lines they point into must stay put
+// until flush() (read_range flushes before it moves its buffer; `batching` = false flushes
+// after every line, for callers whose line buffer does not stay put).
 struct Part {
   LineParser parser;
-  LogRecord rec;
   SightingTable* table = nullptr;
   size_t keep = 0;
+  bool batching = true;
   uint64_t lines = 0, records = 0, unparsed = 0;
   std::vector<std::pair<uint64_t, Error>> first_unparsed;
   Status status;
+  LogRecord recs[SightingTable::kBatch];
+  const LogRecord* ptrs[SightingTable::kBatch];
+  size_t pending = 0;
 
+  void flush() {
+    if (pending) table->add_batch(ptrs, pending);
+    pending = 0;
+  }
   void on_line(std::string_view line) {
     ++lines;
+    LogRecord& rec = recs[pending];
     auto r = parser.parse_into(line, rec);
     if (!r) {
       ++unparsed;
@@ -55,7 +66,13 @@ struct Part {
     }
     if (!*r) return;
     ++records;
-    table->add(rec);
+    ptrs[pending] = &rec;
+    ++pending;
+    // A User-Agent unescaped into the parser's scratch buffer is only valid until the next
+    // line: such a record is folded right away.
+    bool in_line = rec.user_agent.empty() ||
+                   (rec.user_agent.data() >= line.data() && rec.user_agent.data() <= line.data() + line.size());
+    if (!batching || !in_line || pending == SightingTable::kBatch) flush();
   }
 };
 
@@ -102,6 +119,7 @@ Status read_range(int fd, const std::string& path, uint64_t begin, uint64_t end,
     bool done = off >= end;
     if (done) {
       if (!skipping && rem > 0) part.on_line(std::string_view(buf.get() + pos, rem));
+      part.flush();
     } else if (skipping) {
       rem = 0;
     } else if (rem > kMaxLogLine) {
@@ -112,6 +130,7 @@ Status read_range(int fd, const std::string& path, uint64_t begin, uint64_t end,
     prog.bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
     prog.lines.fetch_add(part.lines - lines_before, std::memory_order_relaxed);
     if (tick) tick();
+    part.flush();
     if (done) return {};
     if (rem > 0) std::memmove(buf.get(), buf.get() + pos, rem);
     have = rem;
@@ -204,6 +223,7 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
       // gzip, standard input, pipes: zlib streams it on this thread.
       if (fd >= 0) ::close(fd);
       FW_TRY(auto part, make_part(opts.format, res.table.get()));
+      part->batching = false;
       uint64_t lines_seen = 0;
       auto st = read_log_lines(
           file, [&](std::string_view line) { part->on_line(line); },

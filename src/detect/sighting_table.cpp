@@ -44,10 +44,9 @@ void Interner::grow() {
   }
 }
 
-// ---- IndexMap -----------------------------------------------------------------------------
+// ---- SightingTable ------------------------------------------------------------------------
 
 namespace {
-constexpr uint64_t kEmpty = ~uint64_t{0};
 inline size_t mix(uint64_t k) {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdull;
@@ -56,43 +55,8 @@ inline size_t mix(uint64_t k) {
 }
 }  // namespace
 
-IndexMap::IndexMap() : keys_(64, kEmpty), values_(64) {}
-
-uint32_t IndexMap::find_or_insert(uint64_t key, uint32_t value_if_new, bool& inserted) {
-  size_t mask = keys_.size() - 1;
-  for (size_t i = mix(key) & mask;; i = (i + 1) & mask) {
-    if (keys_[i] == key) {
-      inserted = false;
-      return values_[i];
-    }
-    if (keys_[i] == kEmpty) {
-      keys_[i] = key;
-      values_[i] = value_if_new;
-      inserted = true;
-      if (++used_ * 2 > keys_.size()) grow();
-      return value_if_new;
-    }
-  }
-}
-
-void IndexMap::grow() {
-  std::vector<uint64_t> old_keys(keys_.size() * 2, kEmpty);
-  std::vector<uint32_t> old_values(values_.size() * 2);
-  old_keys.swap(keys_);
-  old_values.swap(values_);
-  size_t mask = keys_.size() - 1;
-  for (size_t j = 0; j < old_keys.size(); ++j) {
-    if (old_keys[j] == kEmpty) continue;
-    size_t i = mix(old_keys[j]) & mask;
-    while (keys_[i] != kEmpty) i = (i + 1) & mask;
-    keys_[i] = old_keys[j];
-    values_[i] = old_values[j];
-  }
-}
-
-// ---- SightingTable ------------------------------------------------------------------------
-
-SightingTable::SightingTable(std::vector<std::string> strip_domains) : strip_domains_(std::move(strip_domains)) {
+SightingTable::SightingTable(std::vector<std::string> strip_domains)
+    : strip_domains_(std::move(strip_domains)), raw_slots_(1024), hot_(1024) {
   device_types_.intern("");  // id 0 = no DeviceType
 }
 
@@ -116,42 +80,146 @@ void SightingTable::normalize(std::string_view raw_user, std::string& out) const
   }
 }
 
-uint32_t SightingTable::user_id(std::string_view raw_user) {
-  uint32_t raw = raw_users_.intern(raw_user);
-  if (raw < raw_to_user_.size()) return raw_to_user_[raw];
-  normalize(raw_user, scratch_);
-  uint32_t u = users_.intern(scratch_);
-  raw_to_user_.push_back(u);
-  return u;
+// Ids of a raw user name: the normalized user (returned) and the raw spelling (raw_id).
+uint32_t SightingTable::user_id(std::string_view raw_user, uint64_t h, uint32_t& raw_id) {
+  bool inline_ok = raw_user.size() <= sizeof(RawSlot::text);
+  size_t mask = raw_slots_.size() - 1;
+  size_t i = h & mask;
+  if (inline_ok) {
+    for (;; i = (i + 1) & mask) {
+      const RawSlot& sl = raw_slots_[i];
+      if (sl.user_plus1 == 0) break;
+      if (sl.hash == h && sl.len == raw_user.size() && std::memcmp(sl.text, raw_user.data(), raw_user.size()) == 0) {
+        raw_id = sl.raw;
+        return sl.user_plus1 - 1;
+      }
+    }
+  }
+  raw_id = raw_users_.intern(raw_user, h);
+  if (raw_id >= raw_to_user_.size()) {
+    normalize(raw_user, scratch_);
+    raw_to_user_.push_back(users_.intern(scratch_));
+  }
+  uint32_t user = raw_to_user_[raw_id];
+  if (inline_ok) {  // i is the empty slot the probe ended on
+    RawSlot& sl = raw_slots_[i];
+    sl.hash = h;
+    sl.user_plus1 = user + 1;
+    sl.raw = raw_id;
+    sl.len = static_cast<uint8_t>(raw_user.size());
+    std::memcpy(sl.text, raw_user.data(), raw_user.size());
+    if (++raw_used_ * 2 > raw_slots_.size()) grow_raw();
+  }
+  return user;
 }
 
-void SightingTable::add(const LogRecord& rec) {
-  std::string_view raw_user = trim(rec.user.empty() ? std::string_view(rec.activesync.user) : rec.user);
-  uint32_t user = user_id(raw_user);
-  uint32_t ua = uas_.intern(rec.user_agent);
-  uint32_t client = rec.activesync.device_id.empty() ? ua : kActiveSync | device_ids_.intern(rec.activesync.device_id);
-  bool inserted = false;
-  uint32_t idx = index_.find_or_insert(uint64_t{user} << 32 | client, static_cast<uint32_t>(entries_.size()), inserted);
-  if (inserted) {
-    Entry e;
-    e.raw_user = raw_users_.intern(raw_user);
-    e.ua = ua;
-    e.device_type = device_types_.intern(rec.activesync.device_type);
-    e.client = client;
-    e.user = user;
-    e.first_seen = e.last_seen = rec.time;
-    e.count = 1;
-    e.client_ip.assign(rec.client_ip);
-    entries_.push_back(std::move(e));
-    return;
+void SightingTable::grow_raw() {
+  std::vector<RawSlot> old(raw_slots_.size() * 2);
+  old.swap(raw_slots_);
+  size_t mask = raw_slots_.size() - 1;
+  for (const RawSlot& sl : old) {
+    if (sl.user_plus1 == 0) continue;
+    size_t i = sl.hash & mask;
+    while (raw_slots_[i].user_plus1 != 0) i = (i + 1) & mask;
+    raw_slots_[i] = sl;
   }
-  Entry& e = entries_[idx];
-  if (rec.time < e.first_seen) e.first_seen = rec.time;
-  if (rec.time > e.last_seen) {
-    e.last_seen = rec.time;
-    if (e.client_ip != rec.client_ip) e.client_ip.assign(rec.client_ip);
+}
+
+SightingTable::Hot& SightingTable::hot_slot(uint64_t key, bool& inserted) {
+  size_t mask = hot_.size() - 1;
+  for (size_t i = mix(key) & mask;; i = (i + 1) & mask) {
+    if (hot_[i].key == key) {
+      inserted = false;
+      return hot_[i];
+    }
+    if (hot_[i].key == kEmpty) {
+      inserted = true;
+      if ((entries_.size() + 1) * 2 > hot_.size()) {
+        grow_hot();
+        return hot_slot(key, inserted);
+      }
+      hot_[i].key = key;
+      return hot_[i];
+    }
   }
-  ++e.count;
+}
+
+void SightingTable::grow_hot() {
+  std::vector<Hot> old(hot_.size() * 2);
+  old.swap(hot_);
+  size_t mask = hot_.size() - 1;
+  for (const Hot& h : old) {
+    if (h.key == kEmpty) continue;
+    size_t i = mix(h.key) & mask;
+    while (hot_[i].key != kEmpty) i = (i + 1) & mask;
+    hot_[i] = h;
+  }
+}
+
+const SightingTable::Hot& SightingTable::hot_of(const Entry& e) const {
+  size_t mask = hot_.size() - 1;
+  size_t i = mix(e.key) & mask;
+  while (hot_[i].key != e.key) i = (i + 1) & mask;  // every entry has its slot
+  return hot_[i];
+}
+
+void SightingTable::set_ip(Hot& h, Entry& e, std::string_view ip) {
+  if (ip.size() <= sizeof h.ip) {
+    std::memcpy(h.ip, ip.data(), ip.size());
+    h.ip_len = static_cast<uint8_t>(ip.size());
+  } else {
+    h.ip_len = kIpInEntry;
+    e.client_ip.assign(ip);
+  }
+}
+
+std::string SightingTable::ip_of(const Hot& h, const Entry& e) {
+  return h.ip_len == kIpInEntry ? e.client_ip : std::string(h.ip, h.ip_len);
+}
+
+void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
+  // Three passes so that the memory loads of one record overlap those of the others:
+  // hash the user names and prefetch their slots; resolve users and clients and prefetch
+  // the sighting slots; then update the sightings in order.
+  std::string_view users[kBatch];
+  uint64_t hashes[kBatch], keys[kBatch];
+  uint32_t raws[kBatch], uas[kBatch];
+  if (n > kBatch) n = kBatch;
+  for (size_t i = 0; i < n; ++i) {
+    const LogRecord& rec = *recs[i];
+    users[i] = trim(rec.user.empty() ? std::string_view(rec.activesync.user) : rec.user);
+    hashes[i] = hash_bytes(users[i]);
+    __builtin_prefetch(&raw_slots_[hashes[i] & (raw_slots_.size() - 1)]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const LogRecord& rec = *recs[i];
+    uint32_t user = user_id(users[i], hashes[i], raws[i]);
+    uas[i] = uas_.intern(rec.user_agent);
+    uint32_t client =
+        rec.activesync.device_id.empty() ? uas[i] : kActiveSync | device_ids_.intern(rec.activesync.device_id);
+    keys[i] = uint64_t{user} << 32 | client;
+    __builtin_prefetch(&hot_[mix(keys[i]) & (hot_.size() - 1)]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const LogRecord& rec = *recs[i];
+    bool inserted = false;
+    Hot& h = hot_slot(keys[i], inserted);
+    if (inserted) {
+      h.entry = static_cast<uint32_t>(entries_.size());
+      h.first_seen = h.last_seen = rec.time;
+      h.count = 1;
+      Entry& e =
+          entries_.emplace_back(Entry{keys[i], raws[i], uas[i], device_types_.intern(rec.activesync.device_type), {}});
+      set_ip(h, e, rec.client_ip);
+      continue;
+    }
+    if (rec.time < h.first_seen) h.first_seen = rec.time;
+    if (rec.time > h.last_seen) {
+      h.last_seen = rec.time;
+      set_ip(h, entries_[h.entry], rec.client_ip);
+    }
+    ++h.count;
+  }
 }
 
 void SightingTable::merge_from(const SightingTable& later) {
@@ -167,29 +235,29 @@ void SightingTable::merge_from(const SightingTable& later) {
     if (raw_map[i] >= raw_to_user_.size()) raw_to_user_.push_back(user_map[later.raw_to_user_[i]]);
   }
   for (const Entry& le : later.entries_) {
-    uint32_t user = user_map[le.user];
-    uint32_t client = (le.client & kActiveSync) ? kActiveSync | dev_map[le.client & ~kActiveSync] : ua_map[le.client];
+    const Hot& lh = later.hot_of(le);
+    auto luser = static_cast<uint32_t>(le.key >> 32), lclient = static_cast<uint32_t>(le.key);
+    uint32_t client = (lclient & kActiveSync) ? kActiveSync | dev_map[lclient & ~kActiveSync] : ua_map[lclient];
+    uint64_t key = uint64_t{user_map[luser]} << 32 | client;
     bool inserted = false;
-    uint32_t idx = index_.find_or_insert(uint64_t{user} << 32 | client, static_cast<uint32_t>(entries_.size()), inserted);
+    Hot& h = hot_slot(key, inserted);
     if (inserted) {
-      Entry e = le;
-      e.raw_user = raw_map[le.raw_user];
-      e.ua = ua_map[le.ua];
-      e.device_type = type_map[le.device_type];
-      e.client = client;
-      e.user = user;
-      entries_.push_back(std::move(e));
+      h.entry = static_cast<uint32_t>(entries_.size());
+      h.first_seen = lh.first_seen;
+      h.last_seen = lh.last_seen;
+      h.count = lh.count;
+      Entry& e = entries_.emplace_back(Entry{key, raw_map[le.raw_user], ua_map[le.ua], type_map[le.device_type], {}});
+      set_ip(h, e, ip_of(lh, le));
       continue;
     }
     // This table's records came first: it keeps the first record's user, UA and DeviceType;
     // the client IP is the one of the first record at the latest time.
-    Entry& e = entries_[idx];
-    e.first_seen = std::min(e.first_seen, le.first_seen);
-    if (le.last_seen > e.last_seen) {
-      e.last_seen = le.last_seen;
-      e.client_ip = le.client_ip;
+    h.first_seen = std::min(h.first_seen, lh.first_seen);
+    if (lh.last_seen > h.last_seen) {
+      h.last_seen = lh.last_seen;
+      set_ip(h, entries_[h.entry], ip_of(lh, le));
     }
-    e.count += le.count;
+    h.count += lh.count;
   }
 }
 
@@ -200,17 +268,19 @@ std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifi
   out.reserve(entries_.size());
   for (const Entry& e : entries_) {
     model::Sighting s;
+    const Hot& h = hot_of(e);
+    auto client = static_cast<uint32_t>(e.key);
     std::string_view raw = raw_users_.get(e.raw_user);
     s.user = std::string(raw == "-" ? std::string_view() : raw);
     std::string_view ua = uas_.get(e.ua);
-    if (e.client & kActiveSync) {
-      s.activesync_id = std::string(device_ids_.get(e.client & ~kActiveSync));
+    if (client & kActiveSync) {
+      s.activesync_id = std::string(device_ids_.get(client & ~kActiveSync));
       s.fingerprint = "as:" + s.activesync_id;
     } else {
       s.fingerprint = fingerprint(ua, {});
     }
     s.user_agent = std::string(ua);
-    s.client_ip = e.client_ip;
+    s.client_ip = ip_of(h, e);
     auto [it, fresh] = memo.try_emplace(uint64_t{e.ua} << 32 | e.device_type);
     if (fresh) {
       ActiveSyncHints h;
@@ -223,9 +293,9 @@ std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifi
     s.vendor = c.vendor;
     s.model = c.model;
     s.type = c.device_type();
-    s.first_seen = e.first_seen;
-    s.last_seen = e.last_seen;
-    s.count = e.count;
+    s.first_seen = h.first_seen;
+    s.last_seen = h.last_seen;
+    s.count = h.count;
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const model::Sighting& a, const model::Sighting& b) {

@@ -17,23 +17,35 @@ namespace fw::detect {
 
 // A fast non-cryptographic 64-bit hash of bytes (8 at a time). For table slots only; the
 // fingerprints shown to users stay fnv1a64 (see fingerprint()).
+// Two independent lanes of 8 bytes, so that the multiplications overlap.
 inline uint64_t hash_bytes(std::string_view s) noexcept {
   const char* p = s.data();
   size_t n = s.size();
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull);
-  while (n >= 8) {
+  uint64_t a = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull), b = 0xC2B2AE3D27D4EB4Full;
+  while (n >= 16) {
+    uint64_t w1, w2;
+    std::memcpy(&w1, p, 8);
+    std::memcpy(&w2, p + 8, 8);
+    a = (a ^ w1) * 0xff51afd7ed558ccdull;
+    b = (b ^ w2) * 0xc4ceb9fe1a85ec53ull;
+    a ^= a >> 32;
+    b ^= b >> 29;
+    p += 16;
+    n -= 16;
+  }
+  if (n >= 8) {
     uint64_t w;
     std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
+    a = (a ^ w) * 0xff51afd7ed558ccdull;
+    a ^= a >> 32;
     p += 8;
     n -= 8;
   }
   uint64_t w = 0;
   std::memcpy(&w, p, n);
-  h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 29;
-  return h;
+  b = (b ^ w) * 0xc4ceb9fe1a85ec53ull;
+  uint64_t h = (a ^ (b >> 31) ^ (b << 33)) * 0x9E3779B97F4A7C15ull;
+  return h ^ (h >> 29);
 }
 
 // Byte strings -> dense ids 0, 1, 2... in first-seen order.
@@ -59,24 +71,17 @@ class Interner {
   std::string arena_;
 };
 
-// uint64 -> uint32 (entry index), open addressing; key ~0 is reserved.
-class IndexMap {
- public:
-  IndexMap();
-  // The value for key, or inserts `value_if_new` and returns it (inserted = true).
-  uint32_t find_or_insert(uint64_t key, uint32_t value_if_new, bool& inserted);
-
- private:
-  void grow();
-  std::vector<uint64_t> keys_;
-  std::vector<uint32_t> values_;
-  size_t used_ = 0;
-};
-
 class SightingTable {
  public:
   explicit SightingTable(std::vector<std::string> strip_domains);
-  void add(const LogRecord& rec);
+  void add(const LogRecord& rec) {
+    const LogRecord* one = &rec;
+    add_batch(&one, 1);
+  }
+  // The same as add() on each record in order; the table slots of the whole batch are
+  // fetched from memory together (up to kBatch records).
+  static constexpr size_t kBatch = 16;
+  void add_batch(const LogRecord* const* recs, size_t n);
   // Folds a table that saw the lines right after this one's (same semantics as if this
   // table had seen them itself).
   void merge_from(const SightingTable& later);
@@ -85,24 +90,50 @@ class SightingTable {
   size_t size() const { return entries_.size(); }
 
  private:
+  static constexpr uint32_t kActiveSync = 0x80000000u;
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  // What every line touches, in one cache line: the key, the times, the count and (when it
+  // is short, as IPv4 and most IPv6 addresses are) the client IP of the latest record.
+  struct alignas(64) Hot {
+    uint64_t key = kEmpty;  // user << 32 | client
+    Time first_seen{}, last_seen{};
+    int64_t count = 0;
+    uint32_t entry = 0;     // entries_ index
+    uint8_t ip_len = 0;     // kIpInEntry: the IP is entries_[entry].client_ip
+    char ip[23] = {};
+  };
+  static constexpr uint8_t kIpInEntry = 255;
+  // A raw user name (as written, up to 43 bytes) -> its ids, in one cache line.
+  struct alignas(64) RawSlot {
+    uint64_t hash = 0;
+    uint32_t user_plus1 = 0;  // 0 = empty slot
+    uint32_t raw = 0;         // raw_users_ id
+    uint8_t len = 0;
+    char text[43] = {};
+  };
+  // The rest of a sighting, touched once when it is created and at the end.
   struct Entry {
+    uint64_t key;
     uint32_t raw_user;     // raw_users_ id of the first record's user (as written)
     uint32_t ua;           // uas_ id of the first record's User-Agent
     uint32_t device_type;  // device_types_ id of the first record's ActiveSync DeviceType
-    uint32_t client;       // uas_ id, or kActiveSync | device_ids_ id
-    uint32_t user;         // users_ id (normalized)
-    Time first_seen{}, last_seen{};
-    int64_t count = 0;
-    std::string client_ip;
+    std::string client_ip; // when longer than Hot::ip
   };
-  static constexpr uint32_t kActiveSync = 0x80000000u;
-  uint32_t user_id(std::string_view raw_user);
+  uint32_t user_id(std::string_view raw_user, uint64_t hash, uint32_t& raw_id);
   void normalize(std::string_view raw_user, std::string& out) const;
+  Hot& hot_slot(uint64_t key, bool& inserted);
+  const Hot& hot_of(const Entry& e) const;
+  static void set_ip(Hot& h, Entry& e, std::string_view ip);
+  static std::string ip_of(const Hot& h, const Entry& e);
+  void grow_hot();
+  void grow_raw();
 
   std::vector<std::string> strip_domains_;
   Interner raw_users_, users_, uas_, device_ids_, device_types_;
   std::vector<uint32_t> raw_to_user_;  // raw_users_ id -> users_ id
-  IndexMap index_;                     // (user << 32 | client) -> entries_ index
+  std::vector<RawSlot> raw_slots_;     // power of two, at most half full
+  size_t raw_used_ = 0;
+  std::vector<Hot> hot_;               // power of two, at most half full
   std::vector<Entry> entries_;
   std::string scratch_;
 };
