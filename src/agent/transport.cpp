@@ -394,7 +394,7 @@ class Conn {
       if (ssl_on_) {
         int rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(buf), cap);
         if (rc >= 0) return size_t(rc);
-        if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return size_t(0);
+        if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_SSL_CONN_EOF) return size_t(0);
         if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
           FW_TRY_STATUS(wait_fd(fd_, rc == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT, deadline, "waiting for the answer"));
           continue;
