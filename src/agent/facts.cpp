@@ -206,24 +206,38 @@ model::DeviceType device_type_for(std::string_view chassis, std::string_view dmi
   return model::DeviceType::other;
 }
 
-std::vector<model::App> parse_dpkg_status(std::string_view text) {
+namespace {
+
+// Calls fn with each line of text (without '\n' or a final '\r').
+template <class Fn>
+void for_each_line_of(std::string_view text, Fn&& fn) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    fn(line);
+  }
+}
+
+// Line-at-a-time readers of the package databases (fed from a file or from a string).
+struct DpkgStatusReader {
   std::vector<model::App> apps;
   model::App cur;
   bool installed = false;
-  auto flush = [&] {
-    if (installed && !cur.id.empty()) apps.push_back(cur);
+  void flush() {
+    if (installed && !cur.id.empty()) apps.push_back(std::move(cur));
     cur = {};
     installed = false;
-  };
-  for (std::string_view line : split(text, '\n')) {
+  }
+  void line(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (trim(line).empty()) {
       flush();
-      continue;
+      return;
     }
-    if (line.front() == ' ' || line.front() == '\t') continue;  // continuation
+    if (line.front() == ' ' || line.front() == '\t') return;  // continuation
     size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
+    if (colon == std::string_view::npos) return;
     std::string_view key = line.substr(0, colon);
     std::string_view val = trim(line.substr(colon + 1));
     if (key == "Package") {
@@ -235,24 +249,26 @@ std::vector<model::App> parse_dpkg_status(std::string_view text) {
       cur.version = std::string(val);
     }
   }
-  flush();
-  return sorted_unique(std::move(apps));
-}
+  std::vector<model::App> finish() {
+    flush();
+    return sorted_unique(std::move(apps));
+  }
+};
 
-std::vector<model::App> parse_apk_installed(std::string_view text) {
+struct ApkInstalledReader {
   std::vector<model::App> apps;
   model::App cur;
-  auto flush = [&] {
-    if (!cur.id.empty()) apps.push_back(cur);
+  void flush() {
+    if (!cur.id.empty()) apps.push_back(std::move(cur));
     cur = {};
-  };
-  for (std::string_view line : split(text, '\n')) {
+  }
+  void line(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) {
       flush();
-      continue;
+      return;
     }
-    if (line.size() < 2 || line[1] != ':') continue;
+    if (line.size() < 2 || line[1] != ':') return;
     std::string_view val = line.substr(2);
     switch (line[0]) {
       case 'P':
@@ -266,8 +282,24 @@ std::vector<model::App> parse_apk_installed(std::string_view text) {
         break;
     }
   }
-  flush();
-  return sorted_unique(std::move(apps));
+  std::vector<model::App> finish() {
+    flush();
+    return sorted_unique(std::move(apps));
+  }
+};
+
+}  // namespace
+
+std::vector<model::App> parse_dpkg_status(std::string_view text) {
+  DpkgStatusReader r;
+  for_each_line_of(text, [&](std::string_view l) { r.line(l); });
+  return r.finish();
+}
+
+std::vector<model::App> parse_apk_installed(std::string_view text) {
+  ApkInstalledReader r;
+  for_each_line_of(text, [&](std::string_view l) { r.line(l); });
+  return r.finish();
 }
 
 std::vector<model::App> parse_rpm_qa(std::string_view text) {
@@ -360,6 +392,33 @@ std::string RootFs::path(std::string_view p) const {
   if (p.empty() || p.front() != '/') out.push_back('/');
   out.append(p);
   return out;
+}
+
+bool RootFs::for_each_line(std::string_view p, const std::function<void(std::string_view)>& fn,
+                           size_t max_bytes) const {
+  std::ifstream in(path(p), std::ios::binary);
+  if (!in) return false;
+  constexpr size_t kMaxLine = 64u << 10;
+  std::string line;
+  char buf[8192];
+  size_t total = 0;
+  while (in && total < max_bytes) {
+    in.read(buf, std::streamsize(std::min(sizeof buf, max_bytes - total)));
+    size_t n = size_t(in.gcount());
+    total += n;
+    std::string_view piece(buf, n);
+    while (!piece.empty()) {
+      size_t nl = piece.find('\n');
+      std::string_view part = piece.substr(0, nl);
+      if (line.size() < kMaxLine) line.append(part.substr(0, kMaxLine - line.size()));
+      if (nl == std::string_view::npos) break;
+      fn(line);
+      line.clear();
+      piece.remove_prefix(nl + 1);
+    }
+  }
+  if (!line.empty()) fn(line);
+  return !in.bad();
 }
 
 std::optional<std::string> RootFs::read(std::string_view p, size_t max_bytes) const {
@@ -571,11 +630,13 @@ boost::json::object collect_facts(const CollectOptions& opts) {
   // Installed packages: the first package database found wins.
   std::vector<model::App> apps;
   std::string apps_source;
-  if (auto st = fs.read("/var/lib/dpkg/status", 64u << 20)) {
-    apps = parse_dpkg_status(*st);
+  DpkgStatusReader dpkg;
+  ApkInstalledReader apk;
+  if (fs.for_each_line("/var/lib/dpkg/status", [&](std::string_view l) { dpkg.line(l); })) {
+    apps = dpkg.finish();
     apps_source = "dpkg";
-  } else if (auto apk = fs.read("/lib/apk/db/installed", 64u << 20)) {
-    apps = parse_apk_installed(*apk);
+  } else if (fs.for_each_line("/lib/apk/db/installed", [&](std::string_view l) { apk.line(l); })) {
+    apps = apk.finish();
     apps_source = "apk";
   } else if (opts.rpm_query &&
              (fs.exists("/var/lib/rpm") || fs.exists("/usr/lib/sysimage/rpm"))) {

@@ -87,6 +87,11 @@ class RootFs {
   const std::string& root() const { return root_; }
   std::string path(std::string_view p) const;  // root + p
   std::optional<std::string> read(std::string_view p, size_t max_bytes = 8u << 20) const;
+  // Calls fn with each line of the file (without the '\n'), reading it in 8 KiB pieces so a
+  // large package database is never held whole (memory budget). Lines longer than 64 KiB are
+  // cut. Stops after max_bytes. False when the file cannot be opened.
+  bool for_each_line(std::string_view p, const std::function<void(std::string_view)>& fn,
+                     size_t max_bytes = 64u << 20) const;
   bool exists(std::string_view p) const;
   // Names of the entries of a directory, sorted; empty when missing.
   std::vector<std::string> list(std::string_view dir) const;
