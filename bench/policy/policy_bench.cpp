@@ -4,9 +4,12 @@
 //          campaign report (build_report) over 1,000,000 devices / 300,000 people with their
 //          findings and 60 days of history, beside a baseline that only walks the rows.
 //  sqlite: the same organisation stored in SQLite; evaluate_all (first run, then a re-run
-//          where nothing changed) and the report (load + build), beside a baseline that reads
-//          the same rows from the store (devices, people, findings, history) without evaluating.
-// Usage: policy_bench [--devices N] [--people P] [--sqlite] [--dir DIR]
+//          where nothing changed), the campaign report from the aggregates the evaluation
+//          keeps (and, for comparison, from scratch), and the campaign actions; beside a
+//          baseline that reads the same rows from the store (people, devices with apps and
+//          their findings, as the evaluation reads them) without evaluating.
+// Usage: policy_bench [--devices N] [--people P] [--sqlite] [--sqlite-only] [--no-scratch] [--dir DIR]
+// Times: wall, and CPU of the whole process (evaluation runs a reader and worker threads).
 // Single process; writes its database under DIR (default: a temp directory), removed after.
 #include <sys/resource.h>
 #include <unistd.h>
@@ -38,6 +41,22 @@ double thread_cpu() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+// CPU time of the whole process (all threads).
+double process_cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+std::string loadavg() {
+  FILE* f = std::fopen("/proc/loadavg", "r");
+  if (!f) return "?";
+  char buf[128] = {};
+  if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+  std::fclose(f);
+  std::string s(buf);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
 }
 
 [[noreturn]] void die(const std::string& what) {
@@ -227,7 +246,7 @@ void report_memory(const Org& o, const policy::Document& doc, Time now) {
               build_cpu, render, html.size(), base, sink % 10);
 }
 
-void sqlite_part(const Org& o, const std::string& dir, Time now) {
+void sqlite_part(const Org& o, const std::string& dir, Time now, bool scratch) {
   std::filesystem::create_directories(dir);
   std::string db = dir + "/bench.db";
   std::filesystem::remove(db);
@@ -253,10 +272,11 @@ void sqlite_part(const Org& o, const std::string& dir, Time now) {
   ok = s.write([&](store::Tx& tx) { return tx.put_setting("clock.now", format_time(now)); });
   auto ap = service::apply_policy_text(s, clock, "bench", kPolicy, "bench.yaml");
   if (!ap) die(ap.error().to_string());
-  // Baseline: read devices and people as the evaluation does, without evaluating.
-  auto read_rows = [&](bool findings) {
+  // Baseline: read the rows the evaluation reads (people; devices with apps and their
+  // findings, slice by slice), without evaluating, on one thread.
+  auto read_rows = [&]() {
     auto t = SteadyClock::now();
-    double tc = thread_cpu();
+    double tc = process_cpu();
     size_t n = 0;
     auto r = s.read([&](store::Tx& tx) -> Status {
       store::PageRequest page;
@@ -267,62 +287,72 @@ void sqlite_part(const Org& o, const std::string& dir, Time now) {
         if (pg.next_cursor.empty()) break;
         page.cursor = pg.next_cursor;
       }
-      FW_TRY_STATUS(tx.scan_devices({}, [&](const model::Device&) -> Status {
-        ++n;
-        return {};
-      }));
-      if (findings) {
-        FW_TRY_STATUS(tx.scan_findings({}, [&](const store::Finding&) -> Status {
-          ++n;
-          return {};
-        }));
-        FW_TRY_STATUS(tx.scan_finding_changes("", [&](const store::FindingChange&) -> Status {
-          ++n;
-          return {};
-        }));
+      std::string after;
+      std::vector<model::Device> ds;
+      std::vector<store::Finding> fs;
+      for (;;) {
+        FW_TRY_STATUS(tx.read_eval_batch(after, 2000, "", ds, fs));
+        if (ds.empty()) return {};
+        n += ds.size() + fs.size();
+        after = ds.back().id;
       }
-      return {};
     });
     if (!r) die(r.error().to_string());
-    std::printf("          (CPU %.2f s)\n", thread_cpu() - tc);
-    return std::pair<double, size_t>{since(t), n};
+    return std::tuple<double, double, size_t>{since(t), process_cpu() - tc, n};
   };
-  auto [b1, n1] = read_rows(false);
-  std::printf("sqlite  baseline: read people + devices: %.2f s (%zu rows)\n", b1, n1);
   t0 = SteadyClock::now();
+  double c0 = process_cpu();
   auto e1 = service::evaluate_all(s, clock);
   if (!e1) die(e1.error().to_string());
-  std::printf("sqlite  first evaluation (writes every finding): %.2f s (%lld written, %lld changes)\n", since(t0),
-              (long long)e1->written, (long long)e1->changes);
-  auto [b2, n2] = read_rows(true);
-  std::printf("sqlite  baseline: read people + devices + findings + history: %.2f s (%zu rows)\n", b2, n2);
+  std::printf("sqlite  first evaluation (writes every finding, keeps the report aggregates, reconstructs the "
+              "burn-down since the start): %.2f s wall / %.2f s CPU (%lld written, %lld changes) [load %s]\n",
+              since(t0), process_cpu() - c0, (long long)e1->written, (long long)e1->changes, loadavg().c_str());
+  auto [bw, bc, bn] = read_rows();
+  std::printf("sqlite  baseline: read people + devices with apps + findings (%zu rows): %.2f s wall / %.2f s CPU "
+              "[load %s]\n", bn, bw, bc, loadavg().c_str());
   clock.advance(std::chrono::hours{1});
   ok = s.write([&](store::Tx& tx) { return tx.put_setting("clock.now", format_time(clock.now())); });
   t0 = SteadyClock::now();
-  double c0 = thread_cpu();
+  c0 = process_cpu();
   auto e2 = service::evaluate_all(s, clock);
   if (!e2) die(e2.error().to_string());
-  double re = since(t0);
-  std::printf("          (re-evaluation CPU %.2f s)\n", thread_cpu() - c0);
-  std::printf("sqlite  full re-evaluation (%lld devices x 10 rules, %lld written): %.2f s; "
-              "ratio to its baseline (read people+devices+findings+history) %.2fx\n",
-              (long long)e2->devices, (long long)e2->written, re, re / b2);
+  double re = since(t0), re_cpu = process_cpu() - c0;
+  std::printf("sqlite  full re-evaluation (%lld devices x 10 rules, %lld written): %.2f s wall / %.2f s CPU; "
+              "ratio to the baseline read: %.2fx wall, %.2fx CPU [load %s]\n",
+              (long long)e2->devices, (long long)e2->written, re, re_cpu, re / bw, re_cpu / bc, loadavg().c_str());
   t0 = SteadyClock::now();
-  c0 = thread_cpu();
-  policy::ReportInput in;
-  ok = s.read([&](store::Tx& tx) -> Status {
-    FW_TRY(in, service::load_report_input(tx, clock, "bench"));
-    return {};
-  });
-  if (!ok) die(ok.error().to_string());
-  double load = since(t0);
+  c0 = process_cpu();
+  auto rep = service::report(s, clock, "bench", "json", "en");
+  if (!rep) die(rep.error().to_string());
+  double rw = since(t0), rc = process_cpu() - c0;
+  std::printf("sqlite  campaign report (json, from the evaluation's aggregates, %zu bytes): %.3f s wall / %.3f s CPU; "
+              "ratio to the baseline read: %.3fx wall [load %s]\n",
+              rep->body.size(), rw, rc, rw / bw, loadavg().c_str());
   t0 = SteadyClock::now();
-  auto rep = policy::build_report(in);
-  double build = since(t0);
-  std::printf("          (report CPU %.2f s)\n", thread_cpu() - c0);
-  std::printf("sqlite  report: load rows %.2f s + build %.3f s = %.2f s (%zu findings, %zu changes); "
-              "ratio to baseline read %.2fx\n",
-              load, build, load + build, in.findings.size(), in.history.size(), (load + build) / b2);
+  c0 = process_cpu();
+  auto acts = service::campaign_actions(s, clock, "bench");
+  if (!acts) die(acts.error().to_string());
+  std::printf("sqlite  campaign actions (%zu non-compliant people, %zu due): %.3f s wall / %.3f s CPU [load %s]\n",
+              acts->people.size(), acts->due.size(), since(t0), process_cpu() - c0, loadavg().c_str());
+  if (scratch) {
+    t0 = SteadyClock::now();
+    c0 = process_cpu();
+    policy::ReportInput in;
+    ok = s.read([&](store::Tx& tx) -> Status {
+      FW_TRY(in, service::load_report_input(tx, clock, "bench"));
+      return {};
+    });
+    if (!ok) die(ok.error().to_string());
+    double load = since(t0);
+    t0 = SteadyClock::now();
+    auto full = policy::build_report(in);
+    double build = since(t0);
+    std::printf("sqlite  (comparison) report from scratch: load rows %.2f s + build %.3f s wall, %.2f s CPU "
+                "(%zu findings, %zu changes); people %lld/%lld non-compliant in both: %s\n",
+                load, build, process_cpu() - c0, in.findings.size(), in.history.size(), (long long)full.people_noncompliant,
+                (long long)full.people, rep->body.find("\"people_noncompliant\":" + std::to_string(full.people_noncompliant)) !=
+                        std::string::npos ? "yes" : "NO");
+  }
   st->reset();
   std::filesystem::remove_all(dir);
 }
@@ -331,15 +361,17 @@ void sqlite_part(const Org& o, const std::string& dir, Time now) {
 
 int main(int argc, char** argv) {
   size_t n_devices = 1000000, n_people = 300000;
-  bool sqlite = false;
+  bool sqlite = false, memory = true, scratch = true;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--devices" && i + 1 < argc) n_devices = std::strtoul(argv[++i], nullptr, 10);
     else if (a == "--people" && i + 1 < argc) n_people = std::strtoul(argv[++i], nullptr, 10);
     else if (a == "--sqlite") sqlite = true;
+    else if (a == "--sqlite-only") sqlite = true, memory = false;
+    else if (a == "--no-scratch") scratch = false;
     else if (a == "--dir" && i + 1 < argc) dir = argv[++i];
-    else die("usage: policy_bench [--devices N] [--people P] [--sqlite] [--dir DIR]");
+    else die("usage: policy_bench [--devices N] [--people P] [--sqlite] [--sqlite-only] [--no-scratch] [--dir DIR]");
   }
   if (n_people == 0 || n_devices == 0) die("need at least one device and one person");
   if (dir.empty()) dir = (std::filesystem::temp_directory_path() / ("fw-policy-bench-" + std::to_string(getpid()))).string();
@@ -351,8 +383,12 @@ int main(int argc, char** argv) {
   auto cp = policy::CompiledPolicy::compile(parsed.documents[0]);
   if (!cp) die(cp.error().to_string());
   Time now = *parse_time("2023-03-01T06:00:00Z");
-  memory_part(o, *cp, now);
-  report_memory(o, parsed.documents[0], now);
-  if (sqlite) sqlite_part(o, dir, now);
+  std::printf("machine: %u hardware threads; load average at start %s\n", std::thread::hardware_concurrency(),
+              loadavg().c_str());
+  if (memory) {
+    memory_part(o, *cp, now);
+    report_memory(o, parsed.documents[0], now);
+  }
+  if (sqlite) sqlite_part(o, dir, now, scratch);
   return 0;
 }

@@ -19,6 +19,7 @@ constexpr std::array kMessages{
     Msg{"start", "Начало", "Start"},
     Msg{"deadline", "Срок", "Deadline"},
     Msg{"now", "На момент", "As of"},
+    Msg{"now_eval", "По последней оценке", "As of the last evaluation"},
     Msg{"timezone", "Часовой пояс", "Time zone"},
     Msg{"people", "Сотрудники", "People"},
     Msg{"devices", "Устройства", "Devices"},

@@ -346,6 +346,7 @@ struct Report {
   std::string campaign_id, title;
   bool is_campaign = false;
   Time start{}, deadline{}, now{};
+  bool as_of_evaluation = false;  // read from the aggregates of the last full evaluation, at `now`
   std::string tz_name;
   int64_t people = 0, people_noncompliant = 0, people_unknown = 0, people_exempt = 0;
   int64_t devices = 0, devices_noncompliant = 0;
@@ -364,6 +365,10 @@ struct Snapshot {
 Snapshot state_at(const ReportInput& in, Time at);
 
 Report build_report(const ReportInput& in);
+
+// The projection build_report() makes from its burn-down (the method is stated in the
+// result); for a report assembled from stored daily points.
+Projection project_burndown(const std::vector<BurnPoint>& pts, Time deadline, Time now);
 
 enum class Lang { ru, en };
 std::optional<Lang> parse_lang(std::string_view s) noexcept;

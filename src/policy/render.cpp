@@ -122,7 +122,7 @@ std::string render_table(const Report& r, Lang lang, const TimeZone& tz) {
     o += std::string(tr(lang, "start")) + ": " + tz.format_short(r.start) + "   " + std::string(tr(lang, "deadline")) +
          ": " + tz.format_short(r.deadline) + "\n";
   }
-  o += std::string(tr(lang, "now")) + ": " + tz.format_short(r.now) + " (" + std::string(tr(lang, "timezone")) + " " +
+  o += std::string(tr(lang, r.as_of_evaluation ? "now_eval" : "now")) + ": " + tz.format_short(r.now) + " (" + std::string(tr(lang, "timezone")) + " " +
        tz.name() + ")\n\n";
   o += std::string(tr(lang, "summary")) + ": " + std::string(tr(lang, "people")) + " " + std::to_string(r.people) +
        ", " + std::string(tr(lang, "noncompliant")) + " " + std::to_string(r.people_noncompliant) + "; " +
@@ -202,7 +202,8 @@ std::string render_json(const Report& r, const TimeZone& tz) {
   o += "\"campaign\":" + js(r.campaign_id) + ",\"title\":" + js(r.title) +
        ",\"kind\":" + js(r.is_campaign ? "campaign" : "policy");
   if (r.is_campaign) o += ",\"start\":" + js(tz.format(r.start)) + ",\"deadline\":" + js(tz.format(r.deadline));
-  o += ",\"now\":" + js(tz.format(r.now)) + ",\"timezone\":" + js(tz.name());
+  o += ",\"now\":" + js(tz.format(r.now)) + ",\"timezone\":" + js(tz.name()) +
+       ",\"as_of\":" + js(r.as_of_evaluation ? "last_evaluation" : "now");
   o += ",\"summary\":{\"people\":" + std::to_string(r.people) +
        ",\"people_noncompliant\":" + std::to_string(r.people_noncompliant) +
        ",\"people_unknown\":" + std::to_string(r.people_unknown) +
@@ -431,7 +432,7 @@ std::string render_html(const Report& r, Lang lang, const TimeZone& tz) {
   if (r.is_campaign)
     o += t("start") + ": " + xml(tz.format_short(r.start)) + " · " + t("deadline") + ": " +
          xml(tz.format_short(r.deadline)) + " · ";
-  o += t("now") + ": " + xml(tz.format_short(r.now)) + " · " + t("timezone") + ": " + xml(tz.name()) + "</p>\n";
+  o += t(r.as_of_evaluation ? "now_eval" : "now") + ": " + xml(tz.format_short(r.now)) + " · " + t("timezone") + ": " + xml(tz.name()) + "</p>\n";
   o += "<p><b>" + t("people") + "</b>: " + std::to_string(r.people) + ", " + t("noncompliant") + ": <span class=\"bad\">" +
        std::to_string(r.people_noncompliant) + "</span> · <b>" + t("devices") + "</b>: " + std::to_string(r.devices) +
        ", " + t("noncompliant") + ": <span class=\"bad\">" + std::to_string(r.devices_noncompliant) + "</span></p>\n";

@@ -69,7 +69,9 @@ class Replay {
   int64_t people_ = 0, devices_ = 0;
 };
 
-Projection project(const std::vector<BurnPoint>& pts, Time deadline, Time now) {
+}  // namespace
+
+Projection project_burndown(const std::vector<BurnPoint>& pts, Time deadline, Time now) {
   Projection pr;
   pr.method = "least-squares line over the last 14 daily values of non-compliant people; "
               "completion = the day the line reaches zero";
@@ -103,8 +105,6 @@ Projection project(const std::vector<BurnPoint>& pts, Time deadline, Time now) {
   pr.on_track = *pr.completion <= deadline;
   return pr;
 }
-
-}  // namespace
 
 Snapshot state_at(const ReportInput& in, Time at) {
   Replay r(in);
@@ -252,7 +252,7 @@ Report build_report(const ReportInput& in) {
       rep.burndown.push_back(BurnPoint{day, in.tz.format_date(day), snap.people, snap.devices});
       day = next;
     }
-    rep.projection = project(rep.burndown, rep.deadline, in.now);
+    rep.projection = project_burndown(rep.burndown, rep.deadline, in.now);
   }
 
   // Overdue people (mandatory scope only), with their failing devices and rules.

@@ -1,16 +1,27 @@
-// Evaluation use case: read devices, people, exemptions and current findings; evaluate with
-// the compiled policies; write changed findings and status changes. See evaluate.h.
+// Evaluation use case: read devices (with apps) and their current findings slice by slice in
+// device-id order, merge the two, evaluate with the compiled policies on worker threads, write
+// changed findings and status changes, and close findings of rules no longer in an active
+// policy. See evaluate.h.
 #include "service/evaluate.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "service/policies.h"
+#include "service/reports.h"
 
 namespace fw::service {
 
 namespace {
 
 constexpr std::string_view kNotApplicable = "not_applicable";
+constexpr int kBatchDevices = 2000;     // devices per read_eval_batch
+constexpr size_t kChunkDevices = 100000;  // devices per read transaction (then changes are written)
+constexpr size_t kWriteBatch = 50000;   // rows per write transaction
 
 store::FindingStatus to_store(policy::RuleStatus s) {
   switch (s) {
@@ -21,85 +32,155 @@ store::FindingStatus to_store(policy::RuleStatus s) {
   }
 }
 
-// Everything one evaluation run needs besides the devices.
+// Everything one evaluation run shares between its threads; read-only once loaded.
 struct Context {
   Time now{};
   std::vector<LoadedPolicy> policies;
   std::vector<std::vector<std::string>> rule_keys;  // per policy, per rule
-  std::unordered_map<std::string, model::Person> people;
+  // evaluate_all only (else empty): everyone, and id -> index into people.
+  std::vector<model::Person> people;
+  std::unordered_map<std::string_view, uint32_t> person_index;
+  // Per policy: true for campaigns whose report aggregates this run keeps (evaluate_all only).
+  std::vector<bool> aggregate;
+  // Per policy, per rule: the rank of its rule key in string order (the store's order).
+  std::vector<std::vector<uint16_t>> rule_rank;
   std::vector<policy::Exemption> exemptions;
   std::unordered_map<std::string, std::vector<const policy::Exemption*>> ex_by_subject;  // person or device id
-  // Current findings per device: rule_key -> finding.
-  std::unordered_map<std::string, std::unordered_map<std::string, store::Finding>> findings;
 };
 
-Status load_context(store::Tx& tx, Context& c, std::string_view policy_id, std::string_view device_id) {
-  FW_TRY(c.policies, load_policies(tx, policy_id));
+// Loads the active documents (`policy_id` "" = all; a withdrawn one gives none, so its
+// findings get closed) and the exemptions.
+Status load_policies_and_exemptions(store::Tx& tx, Context& c, std::string_view policy_id) {
+  bool withdrawn = false;
+  if (!policy_id.empty()) {
+    FW_TRY(auto d, tx.get_policy(policy_id));
+    withdrawn = !d.active;
+  }
+  if (!withdrawn) {
+    FW_TRY(c.policies, load_policies(tx, policy_id));
+  }
   for (const auto& p : c.policies) {
     std::vector<std::string> keys;
     for (const auto& r : p.compiled.document().rules) keys.push_back(p.stored.id + "/" + r.id);
+    std::vector<uint16_t> order(keys.size()), rank(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) order[i] = uint16_t(i);
+    std::sort(order.begin(), order.end(), [&](uint16_t a, uint16_t b) { return keys[a] < keys[b]; });
+    for (size_t i = 0; i < order.size(); ++i) rank[order[i]] = uint16_t(i);
+    c.rule_rank.push_back(std::move(rank));
     c.rule_keys.push_back(std::move(keys));
   }
-  if (device_id.empty()) {
-    store::PageRequest page;
-    page.limit = 1000;
-    for (;;) {
-      FW_TRY(auto pg, tx.list_people({}, page));
-      for (auto& p : pg.items) {
-        std::string id = p.id;
-        c.people.emplace(std::move(id), std::move(p));
-      }
-      if (pg.next_cursor.empty()) break;
-      page.cursor = pg.next_cursor;
-    }
-  }
+  c.aggregate.assign(c.policies.size(), false);
   FW_TRY(auto ex, tx.list_exemptions(policy_id));
   for (const auto& e : ex) c.exemptions.push_back(to_policy(e));
   for (const auto& e : c.exemptions)
     c.ex_by_subject[e.person_id.empty() ? e.device_id : e.person_id].push_back(&e);
-  store::FindingFilter f;
-  f.policy_id = std::string(policy_id);
-  f.device_id = std::string(device_id);
-  return tx.scan_findings(f, [&](const store::Finding& x) -> Status {
-    c.findings[x.device_id].emplace(x.rule_key, x);
-    return {};
-  });
+  return {};
 }
 
-class Evaluation {
- public:
-  explicit Evaluation(Context& c) : c_(c) {}
+Status load_people(store::Tx& tx, Context& c) {
+  store::PageRequest page;
+  page.limit = 1000;
+  for (;;) {
+    FW_TRY(auto pg, tx.list_people({}, page));
+    for (auto& p : pg.items) c.people.push_back(std::move(p));
+    if (pg.next_cursor.empty()) break;
+    page.cursor = pg.next_cursor;
+  }
+  c.person_index.reserve(c.people.size());  // after loading: the vector no longer moves
+  for (size_t i = 0; i < c.people.size(); ++i) c.person_index.emplace(c.people[i].id, uint32_t(i));
+  return {};
+}
 
-  Status device(store::Tx& tx, const model::Device& d) {
-    const model::Person* owner = nullptr;
-    model::Person fetched;
-    if (!d.owner_id.empty()) {
-      if (auto it = c_.people.find(d.owner_id); it != c_.people.end()) {
-        owner = &it->second;
-      } else if (auto p = tx.get_person(d.owner_id); p) {
-        fetched = std::move(*p);
-        owner = &fetched;
-      }
+// A slice of devices with their owners resolved and their findings, ready to evaluate
+// without the store. findings are grouped by device in the devices' order.
+struct Batch {
+  uint32_t base = 0;  // index of devices[0] in the whole run
+  std::vector<model::Device> devices;
+  std::vector<const model::Person*> owners;  // per device; null when none
+  std::vector<uint32_t> owner_index;         // per device: index into Context::people or kNone
+  std::deque<model::Person> fetched;         // owners not in Context::people
+  std::vector<store::Finding> findings;
+};
+
+// Resolves owners on the thread that holds the Tx (people outside the preloaded map are read
+// one by one: evaluate_devices, or someone added after the map was loaded).
+void resolve_owners(store::Tx& tx, const Context& c, Batch& b) {
+  b.owners.assign(b.devices.size(), nullptr);
+  b.owner_index.assign(b.devices.size(), policy::kNone);
+  for (size_t i = 0; i < b.devices.size(); ++i) {
+    const auto& oid = b.devices[i].owner_id;
+    if (oid.empty()) continue;
+    if (auto it = c.person_index.find(oid); it != c.person_index.end()) {
+      b.owners[i] = &c.people[it->second];
+      b.owner_index[i] = it->second;
+      continue;
     }
+    for (const auto& p : b.fetched)
+      if (p.id == oid) b.owners[i] = &p;
+    if (b.owners[i]) continue;
+    if (auto p = tx.get_person(oid); p) {
+      b.fetched.push_back(std::move(*p));
+      b.owners[i] = &b.fetched.back();
+    }
+  }
+}
+
+// What evaluating some batches produced; one per worker, merged before writing.
+struct Output {
+  EvalStats stats;
+  std::vector<store::Finding> writes;
+  std::vector<store::FindingChange> changes;
+  std::vector<store::Finding> deletes;  // keys of findings whose rule is gone
+  // Report rows of the aggregated campaigns: every device (with its run index), and per
+  // policy the findings as they stand after this run, with the rule key's rank for sorting.
+  std::vector<std::pair<uint32_t, policy::DeviceRow>> devices;
+  std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>> findings;
+};
+
+// Evaluates batches; one per thread (own Evaluator and scratch space), Context shared.
+class Worker {
+ public:
+  explicit Worker(const Context& c) : c_(c) {
+    gather_ = std::find(c.aggregate.begin(), c.aggregate.end(), true) != c.aggregate.end();
+    out.findings.resize(c.policies.size());
+  }
+
+  void batch(const Batch& b) {
+    size_t j = 0;
+    for (size_t i = 0; i < b.devices.size(); ++i) {
+      const auto& d = b.devices[i];
+      size_t lo = j;
+      while (j < b.findings.size() && b.findings[j].device_id == d.id) ++j;
+      index_ = b.base + uint32_t(i);
+      owner_index_ = b.owner_index[i];
+      if (gather_)
+        out.devices.emplace_back(index_, policy::DeviceRow{d.id, owner_index_, d.os_family, d.os_version, d.model});
+      device(d, b.owners[i], b.findings.data() + lo, j - lo);
+    }
+  }
+
+  Output out;
+
+ private:
+  void device(const model::Device& d, const model::Person* owner, const store::Finding* old, size_t n_old) {
     exs_.clear();
     if (auto it = c_.ex_by_subject.find(d.id); it != c_.ex_by_subject.end())
       exs_.insert(exs_.end(), it->second.begin(), it->second.end());
     if (owner)
       if (auto it = c_.ex_by_subject.find(owner->id); it != c_.ex_by_subject.end())
         exs_.insert(exs_.end(), it->second.begin(), it->second.end());
-    auto old_it = c_.findings.find(d.id);
-    const auto* old = old_it == c_.findings.end() ? nullptr : &old_it->second;
+    used_.assign(n_old, false);
     std::string_view path = owner ? std::string_view(owner->org_unit_path) : std::string_view();
     std::string_view person_id = owner ? std::string_view(owner->id) : std::string_view();
     bool built = false;
-    ++stats.devices;
+    ++out.stats.devices;
     for (size_t pi = 0; pi < c_.policies.size(); ++pi) {
       const auto& cp = c_.policies[pi].compiled;
       if (!cp.document().level_for(path)) {
         // Out of scope: every rule is not applicable; only earlier results need closing.
-        if (old) {
+        if (n_old) {
           results_.assign(cp.rule_count(), policy::RuleResult{});
-          record(d, person_id, pi);
+          record(d, person_id, pi, old, n_old);
         }
         continue;
       }
@@ -109,36 +190,49 @@ class Evaluation {
         built = true;
       }
       cp.evaluate_values(dev_, per_, person_id, d.id, path, c_.now, exs_, ev_, results_);
-      stats.evaluations += int64_t(results_.size());
-      record(d, person_id, pi);
+      out.stats.evaluations += int64_t(results_.size());
+      record(d, person_id, pi, old, n_old);
     }
-    (void)old;
-    return {};
+    // Findings no active rule produced: their rule left its policy, or the policy was withdrawn.
+    for (size_t k = 0; k < n_old; ++k) {
+      if (used_[k]) continue;
+      const auto& f = old[k];
+      if (f.status != store::FindingStatus::pass) {
+        out.changes.push_back(store::FindingChange{f.device_id, f.person_id, f.policy_id, f.rule_key,
+                                                   store::FindingStatus::pass, c_.now});
+        ++out.stats.changes;
+      }
+      out.deletes.push_back(f);
+    }
   }
 
-  EvalStats stats;
-  std::vector<store::Finding> writes;
-  std::vector<store::FindingChange> changes;
-
- private:
-  void record(const model::Device& d, std::string_view person_id, size_t pi) {
+  void record(const model::Device& d, std::string_view person_id, size_t pi, const store::Finding* old,
+              size_t n_old) {
     const auto& lp = c_.policies[pi];
     const auto& doc = lp.compiled.document();
-    auto old_it = c_.findings.find(d.id);
     for (size_t i = 0; i < results_.size(); ++i) {
       const auto& r = results_[i];
       const std::string& key = c_.rule_keys[pi][i];
       const store::Finding* prev = nullptr;
-      if (old_it != c_.findings.end())
-        if (auto it = old_it->second.find(key); it != old_it->second.end()) prev = &it->second;
-      if (r.status == policy::RuleStatus::unknown) ++stats.unknown;
+      for (size_t k = 0; k < n_old; ++k)
+        if (old[k].rule_key == key) {
+          prev = &old[k];
+          used_[k] = true;
+          break;
+        }
+      if (r.status == policy::RuleStatus::unknown) ++out.stats.unknown;
       store::FindingStatus st = to_store(r.status);
       std::string_view detail = r.status == policy::RuleStatus::not_applicable ? kNotApplicable
                                                                               : std::string_view(r.detail);
       if (r.status == policy::RuleStatus::not_applicable &&
-          (!prev || (prev->status == store::FindingStatus::pass && prev->detail == kNotApplicable)))
+          (!prev || (prev->status == store::FindingStatus::pass && prev->detail == kNotApplicable))) {
+        if (prev) keep(pi, i, r.status, prev->first_failed_at);
         continue;
-      if (prev && prev->status == st && prev->detail == detail && prev->person_id == person_id) continue;
+      }
+      if (prev && prev->status == st && prev->detail == detail && prev->person_id == person_id) {
+        keep(pi, i, r.status, prev->first_failed_at);
+        continue;
+      }
       store::Finding f;
       f.device_id = d.id;
       f.person_id = std::string(person_id);
@@ -155,51 +249,204 @@ class Evaluation {
                                 ? prev->first_failed_at
                                 : std::optional<Time>(c_.now);
       if (changed || (prev && prev->person_id != person_id)) {
-        changes.push_back(store::FindingChange{f.device_id, f.person_id, f.policy_id, f.rule_key, st, c_.now});
-        ++stats.changes;
+        out.changes.push_back(store::FindingChange{f.device_id, f.person_id, f.policy_id, f.rule_key, st, c_.now});
+        ++out.stats.changes;
       }
-      writes.push_back(std::move(f));
-      ++stats.written;
+      keep(pi, i, r.status, f.first_failed_at);
+      out.writes.push_back(std::move(f));
+      ++out.stats.written;
     }
   }
 
-  Context& c_;
+  // The finding of rule i of policy pi on the current device as it stands after this run.
+  void keep(size_t pi, size_t i, policy::RuleStatus status, const std::optional<Time>& first_failed) {
+    if (!c_.aggregate[pi]) return;
+    out.findings[pi].emplace_back(c_.rule_rank[pi][i],
+                                  policy::FindingRow{index_, owner_index_, uint16_t(i), status, first_failed});
+  }
+
+  const Context& c_;
   policy::Evaluator ev_;
   std::vector<policy::RuleResult> results_;
   std::vector<const policy::Exemption*> exs_;
+  std::vector<bool> used_;
   cel::Value dev_, per_;
+  bool gather_ = false;
+  uint32_t index_ = 0, owner_index_ = policy::kNone;
 };
 
-Status flush(store::Store& s, Evaluation& ev) {
-  if (ev.writes.empty() && ev.changes.empty()) return {};
-  constexpr size_t kBatch = 50000;
-  for (size_t i = 0; i < ev.writes.size(); i += kBatch) {
-    std::vector<store::Finding> part(ev.writes.begin() + long(i),
-                                     ev.writes.begin() + long(std::min(ev.writes.size(), i + kBatch)));
+void add(EvalStats& a, const EvalStats& b) {
+  a.devices += b.devices;
+  a.evaluations += b.evaluations;
+  a.written += b.written;
+  a.changes += b.changes;
+  a.unknown += b.unknown;
+}
+
+// Writes what the workers produced, in transactions of kWriteBatch rows, and clears it.
+Status flush(store::Store& s, Output& o) {
+  for (size_t i = 0; i < o.writes.size(); i += kWriteBatch) {
+    std::vector<store::Finding> part(o.writes.begin() + long(i),
+                                     o.writes.begin() + long(std::min(o.writes.size(), i + kWriteBatch)));
     FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.put_findings(part); }));
   }
-  for (size_t i = 0; i < ev.changes.size(); i += kBatch) {
-    std::vector<store::FindingChange> part(ev.changes.begin() + long(i),
-                                           ev.changes.begin() + long(std::min(ev.changes.size(), i + kBatch)));
+  for (size_t i = 0; i < o.deletes.size(); i += kWriteBatch) {
+    std::vector<store::Finding> part(o.deletes.begin() + long(i),
+                                     o.deletes.begin() + long(std::min(o.deletes.size(), i + kWriteBatch)));
+    FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.delete_findings(part); }));
+  }
+  for (size_t i = 0; i < o.changes.size(); i += kWriteBatch) {
+    std::vector<store::FindingChange> part(o.changes.begin() + long(i),
+                                           o.changes.begin() + long(std::min(o.changes.size(), i + kWriteBatch)));
     FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.add_finding_changes(part); }));
+  }
+  o.writes.clear();
+  o.deletes.clear();
+  o.changes.clear();
+  return {};
+}
+
+// A bounded hand-off of batches from the reading thread to the evaluating workers.
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t cap) : cap_(cap) {}
+  void push(std::unique_ptr<Batch> b) {
+    std::unique_lock l(m_);
+    not_full_.wait(l, [&] { return q_.size() < cap_; });
+    q_.push_back(std::move(b));
+    not_empty_.notify_one();
+  }
+  void close() {
+    std::lock_guard l(m_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+  std::unique_ptr<Batch> pop() {  // null once closed and drained
+    std::unique_lock l(m_);
+    not_empty_.wait(l, [&] { return closed_ || !q_.empty(); });
+    if (q_.empty()) return nullptr;
+    auto b = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return b;
+  }
+
+ private:
+  std::mutex m_;  // guards q_ and closed_
+  std::condition_variable not_full_, not_empty_;
+  std::deque<std::unique_ptr<Batch>> q_;
+  size_t cap_;
+  bool closed_ = false;
+};
+
+// Hands the rows this run saw to the report aggregates of each campaign it evaluated.
+Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::DeviceRow>& devrows,
+                        std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>>& findrows) {
+  for (size_t pi = 0; pi < c.policies.size(); ++pi) {
+    if (!c.aggregate[pi]) continue;
+    policy::ReportInput in;
+    in.campaign = c.policies[pi].compiled.document();
+    in.now = c.now;
+    // The store's order, (device, rule key), as load_report_input reads them.
+    auto& rows = findrows[pi];
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return a.second.device != b.second.device ? a.second.device < b.second.device : a.first < b.first;
+    });
+    in.findings.reserve(rows.size());
+    for (const auto& r : rows) in.findings.push_back(r.second);
+    rows = {};
+    in.devices = std::move(devrows);
+    in.people.reserve(c.people.size());
+    for (const auto& p : c.people) {
+      auto m = c.person_index.find(p.manager_id);
+      in.people.push_back(policy::PersonRow{p.id, p.name, p.email, p.org_unit_path,
+                                            m == c.person_index.end() ? policy::kNone : m->second});
+    }
+    CampaignAggregates agg;
+    auto st = s.read([&](store::Tx& tx) -> Status {
+      in.tz = org_timezone(tx);
+      store::PageRequest page;
+      page.limit = 1000;
+      for (;;) {
+        FW_TRY(auto pg, tx.list_org_units({}, page));
+        for (auto& u : pg.items) in.units.push_back(policy::OrgUnitRow{std::move(u.path), std::move(u.name)});
+        if (pg.next_cursor.empty()) break;
+        page.cursor = pg.next_cursor;
+      }
+      FW_TRY(agg, compute_campaign_aggregates(tx, in, c.policies[pi].stored.version));
+      return {};
+    });
+    devrows = std::move(in.devices);  // for the next campaign
+    FW_TRY_STATUS(st);
+    FW_TRY_STATUS(s.write([&](store::Tx& tx) { return put_campaign_aggregates(tx, agg); }));
   }
   return {};
 }
 
+size_t worker_count() {
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw <= 2 ? 1 : std::min<size_t>(hw - 1, 8);  // the reading thread keeps one core busy
+}
+
 Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* clock, std::string_view policy_id) {
   Context c;
-  std::optional<Evaluation> ev;
   FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
     c.now = at ? *at : policy_now(tx, *clock);
-    FW_TRY_STATUS(load_context(tx, c, policy_id, ""));
-    ev.emplace(c);
-    return tx.scan_devices({}, [&](const model::Device& d) { return ev->device(tx, d); });
+    FW_TRY_STATUS(load_policies_and_exemptions(tx, c, policy_id));
+    for (size_t i = 0; i < c.policies.size(); ++i) c.aggregate[i] = c.policies[i].compiled.document().is_campaign();
+    return load_people(tx, c);
   }));
-  FW_TRY_STATUS(flush(s, *ev));
+  EvalStats total;
+  std::string after;
+  bool done = false;
+  uint32_t run_index = 0;
+  std::vector<policy::DeviceRow> devrows;
+  std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>> findrows(c.policies.size());
+  while (!done) {
+    // One chunk: a read transaction streaming slices to the workers, then its writes.
+    BatchQueue q(4);
+    std::vector<std::unique_ptr<Worker>> workers;
+    for (size_t i = 0; i < worker_count(); ++i) workers.push_back(std::make_unique<Worker>(c));
+    std::vector<std::thread> threads;
+    for (auto& w : workers)
+      threads.emplace_back([&q, w = w.get()] {
+        while (auto b = q.pop()) w->batch(*b);
+      });
+    size_t n = 0;
+    auto st = s.read([&](store::Tx& tx) -> Status {
+      while (n < kChunkDevices) {
+        auto b = std::make_unique<Batch>();
+        FW_TRY_STATUS(tx.read_eval_batch(after, kBatchDevices, policy_id, b->devices, b->findings));
+        if (b->devices.empty()) {
+          done = true;
+          return {};
+        }
+        after = b->devices.back().id;
+        n += b->devices.size();
+        b->base = run_index;
+        run_index += uint32_t(b->devices.size());
+        resolve_owners(tx, c, *b);
+        q.push(std::move(b));
+      }
+      return {};
+    });
+    q.close();
+    for (auto& t : threads) t.join();
+    FW_TRY_STATUS(st);
+    for (auto& w : workers) {
+      add(total, w->out.stats);
+      FW_TRY_STATUS(flush(s, w->out));
+      if (devrows.size() < run_index) devrows.resize(run_index);
+      for (auto& [i, row] : w->out.devices) devrows[i] = std::move(row);
+      for (size_t pi = 0; pi < c.policies.size(); ++pi)
+        findrows[pi].insert(findrows[pi].end(), w->out.findings[pi].begin(), w->out.findings[pi].end());
+    }
+  }
+  FW_TRY_STATUS(store_aggregates(s, c, devrows, findrows));
   if (policy_id.empty()) {
     FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.put_setting("eval.last_run", format_time(c.now)); }));
   }
-  return ev->stats;
+  return total;
 }
 
 }  // namespace
@@ -212,18 +459,51 @@ Result<EvalStats> evaluate_all_at(store::Store& s, Time now, std::string_view po
   return run_all(s, now, nullptr, policy_id);
 }
 
-Result<EvalStats> evaluate_device(store::Store& s, const Clock& clock, std::string_view device_id) {
+Result<EvalStats> evaluate_devices(store::Store& s, const Clock& clock, const std::vector<std::string>& device_ids) {
+  constexpr size_t kIdsPerRead = 1000;
   Context c;
-  std::optional<Evaluation> ev;
   FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
     c.now = policy_now(tx, clock);
-    FW_TRY(auto d, tx.get_device(device_id));
-    FW_TRY_STATUS(load_context(tx, c, "", device_id));
-    ev.emplace(c);
-    return ev->device(tx, d);
+    return load_policies_and_exemptions(tx, c, "");
   }));
-  FW_TRY_STATUS(flush(s, *ev));
-  return ev->stats;
+  std::vector<std::string> ids = device_ids;  // each id once, or its findings would be written twice
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  Worker w(c);
+  for (size_t i = 0; i < ids.size(); i += kIdsPerRead) {
+    Batch b;
+    FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
+      for (size_t k = i; k < std::min(ids.size(), i + kIdsPerRead); ++k) {
+        auto d = tx.get_device(ids[k]);
+        if (!d) {
+          if (d.error().code == Errc::not_found) continue;  // deleted since it was queued
+          return std::unexpected(d.error());
+        }
+        store::FindingFilter f;
+        f.device_id = d->id;
+        FW_TRY_STATUS(tx.scan_findings(f, [&](const store::Finding& x) -> Status {
+          b.findings.push_back(x);
+          return {};
+        }));
+        b.devices.push_back(std::move(*d));
+      }
+      resolve_owners(tx, c, b);
+      return {};
+    }));
+    // scan_findings gives each device's findings contiguously; the worker expects them in the
+    // devices' order, which is how they were appended.
+    w.batch(b);
+    FW_TRY_STATUS(flush(s, w.out));
+  }
+  return w.out.stats;
+}
+
+Result<EvalStats> evaluate_device(store::Store& s, const Clock& clock, std::string_view device_id) {
+  FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
+    FW_TRY(auto d, tx.get_device(device_id));
+    return {};
+  }));
+  return evaluate_devices(s, clock, {std::string(device_id)});
 }
 
 }  // namespace fw::service

@@ -2,13 +2,19 @@
 // Runs when a device changes (evaluate_device), when a policy changes (evaluate_all with its
 // id) and on a schedule (evaluate_all: time passes, exemptions expire, deadlines arrive).
 // Only findings whose status, detail or owner changed are written; each status change also
-// goes into the history (store::FindingChange), so any past day can be reconstructed. A rule
+// goes into the history (store::FindingChange), so any past day can be reconstructed. A
+// finding whose rule is no longer in an active document (rule removed, policy withdrawn) is
+// deleted when its device is next evaluated, with a change to pass in the history if it was
+// not passing. evaluate_all reads the fleet in device-id order in slices (devices, apps and
+// their findings merged by id) and evaluates on worker threads while the next slice is read. A rule
 // that does not apply to a device (its `when` is false, or the owner is outside the scope) is
 // stored as pass with detail "not_applicable" only when it replaces an earlier result.
 // Thread-safe (runs its own transactions); a Clock decides "now" (see policy_now()).
 #pragma once
 
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/store.h"
 #include "util/error.h"
@@ -28,6 +34,12 @@ struct EvalStats {
 Result<EvalStats> evaluate_all(store::Store& s, const Clock& clock, std::string_view policy_id = "");
 // One device against every active document; not_found if the device does not exist.
 Result<EvalStats> evaluate_device(store::Store& s, const Clock& clock, std::string_view device_id);
+// These devices (any number; duplicates count once) against every active document, at
+// policy_now(): loads the policies and exemptions once, then reads each device, its owner and
+// its findings by key (never all people or all findings), in read transactions of 1,000 ids,
+// writing each slice's changes before the next. An id that does not exist (any more) is
+// skipped; other store errors stop the run (slices already written stay written).
+Result<EvalStats> evaluate_devices(store::Store& s, const Clock& clock, const std::vector<std::string>& device_ids);
 
 // The same at an explicit time, for the demo's simulated history and for tests.
 Result<EvalStats> evaluate_all_at(store::Store& s, Time now, std::string_view policy_id = "");

@@ -222,30 +222,13 @@ Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, st
     FW_TRY(auto loaded, load_policies(tx, campaign_id));
     const auto& doc = loaded.at(0).compiled.document();
     if (!doc.is_campaign()) return fail(Errc::invalid_argument, "'" + doc.id + "' is a policy, not a campaign", "id");
-    // Per person: failing or not, and the earliest first failure.
-    struct St {
-      bool failing = false;
-      std::optional<Time> first;
-    };
-    std::unordered_map<std::string, St> by_person;
-    store::FindingFilter f;
-    f.policy_id = doc.id;
-    f.status = store::FindingStatus::fail;
-    FW_TRY_STATUS(tx.scan_findings(f, [&](const store::Finding& x) -> Status {
-      if (x.person_id.empty()) return {};
-      auto& st = by_person[x.person_id];
-      st.failing = true;
-      if (x.first_failed_at && (!st.first || *x.first_failed_at < *st.first)) st.first = x.first_failed_at;
+    // The people with a failing finding: one grouped query (no history, no per-person reads).
+    std::vector<policy::PersonState> states;
+    FW_TRY_STATUS(tx.scan_failing_people(doc.id, [&](const store::FailingPerson& p) -> Status {
+      if (auto level = doc.level_for(p.org_unit_path))
+        states.push_back(policy::PersonState{p.person_id, *level, false, p.first_failed_at});
       return {};
     }));
-    std::vector<policy::PersonState> states;
-    for (auto& [id, st] : by_person) {
-      auto p = tx.get_person(id);
-      if (!p) continue;
-      auto level = doc.level_for(p->org_unit_path);
-      if (!level) continue;
-      states.push_back(policy::PersonState{id, *level, false, st.first});
-    }
     std::sort(states.begin(), states.end(), [](auto& a, auto& b) { return a.person_id < b.person_id; });
     out.due = policy::actions_due(doc, states, out.now, window);
     for (const auto& st : states) out.people.push_back(policy::person_timeline(doc, st, out.now));

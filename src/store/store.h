@@ -125,6 +125,26 @@ struct FindingFilter {
   std::optional<FindingStatus> status;
 };
 
+// The campaign report's aggregates as of a full evaluation (the service encodes body).
+struct CampaignSnapshot {
+  std::string policy_id;
+  int64_t version = 0;  // the document version that was evaluated
+  Time evaluated_at{};
+  std::string body;
+};
+// One day of a campaign's burn-down: day = the UTC instant of the local midnight starting it.
+struct BurnDay {
+  Time day{};
+  int64_t people = 0, devices = 0;
+};
+
+// A person with at least one failing finding of a document (campaign actions).
+struct FailingPerson {
+  std::string person_id;
+  std::string org_unit_path;
+  std::optional<Time> first_failed_at;  // the earliest among their failing findings
+};
+
 struct Exemption {
   std::string id;
   std::string person_id;   // exactly one of person_id / device_id is set
@@ -237,6 +257,28 @@ class Tx {
   virtual Status scan_finding_changes(std::string_view policy_id,
                                       const std::function<Status(const FindingChange&)>& fn) = 0;  // by time
   virtual Status delete_findings_for_device(std::string_view device_id) = 0;
+  // Deletes the findings with the (device_id, rule_key) of each element (other fields are
+  // ignored); missing ones are skipped. For findings of rules no longer in an active policy.
+  virtual Status delete_findings(const std::vector<Finding>& keys) = 0;
+  // One slice of the fleet for evaluation: up to `limit` devices with id > after_id in id
+  // order, with apps (as scan_devices gives them), and the current findings of exactly those
+  // devices (of `policy_id`, "" = all documents) in (device_id, rule_key) order, so a caller
+  // merges the two by walking both. Replaces the contents of both vectors; devices comes back
+  // empty at the end of the fleet. A few index range reads per call, no whole-table work.
+  virtual Status read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
+                                 std::vector<model::Device>& devices, std::vector<Finding>& findings) = 0;
+
+  // The people (present in people) owning a failing finding of policy_id, by person id:
+  // one grouped query over the failing findings, for the campaign timeline.
+  virtual Status scan_failing_people(std::string_view policy_id,
+                                     const std::function<Status(const FailingPerson&)>& fn) = 0;
+  // Campaign report aggregates (see service/reports.h): put replaces the campaign's snapshot;
+  // get is not_found when there is none. put_burndown upserts days; list_burndown is by day.
+  virtual Status put_campaign_snapshot(const CampaignSnapshot& s) = 0;
+  virtual Result<CampaignSnapshot> get_campaign_snapshot(std::string_view policy_id) = 0;
+  virtual Status put_burndown(std::string_view policy_id, const std::vector<BurnDay>& days) = 0;
+  virtual Result<std::vector<BurnDay>> list_burndown(std::string_view policy_id) = 0;
+
   // The findings list of the API and dashboard: like list_findings, plus p.sort (fields:
   // device (the default: device, then rule), rule_key, status, status_since) and the names
   // of the page's people and devices (Page::person_names, device_labels).

@@ -109,6 +109,17 @@ class SqlTx final : public Tx {
   Status scan_finding_changes(std::string_view policy_id,
                               const std::function<Status(const FindingChange&)>& fn) override;
   Status delete_findings_for_device(std::string_view device_id) override;
+  Status delete_findings(const std::vector<Finding>& keys) override;
+  Status read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
+                         std::vector<model::Device>& devices, std::vector<Finding>& findings) override;
+
+  Status scan_failing_people(std::string_view policy_id,
+                             const std::function<Status(const FailingPerson&)>& fn) override;
+  Status put_campaign_snapshot(const CampaignSnapshot& s) override;
+  Result<CampaignSnapshot> get_campaign_snapshot(std::string_view policy_id) override;
+  Status put_burndown(std::string_view policy_id, const std::vector<BurnDay>& days) override;
+  Result<std::vector<BurnDay>> list_burndown(std::string_view policy_id) override;
+
   // tx_history.cpp
   Result<Page<Finding>> list_findings_view(const FindingFilter& f, const PageRequest& p) override;
   Result<std::vector<FindingChange>> list_device_finding_changes(std::string_view device_id, int limit) override;

@@ -168,9 +168,9 @@ Status SqlTx::finding_page(const FindingFilter& f, std::string_view after_device
   if (!f.person_id.empty()) cond("f.person_id = ?", f.person_id);
   if (f.status) cond("f.status = ?", std::string(to_string(*f.status)));
   if (!after_device.empty() || !after_rule.empty()) {
-    cond("(f.device_id > ? OR (f.device_id = ? AND f.rule_key > ?))", std::string(after_device));
-    texts.emplace_back(after_device);
-    ps.emplace_back(texts.back());
+    // A row-value comparison, so both engines seek the (device_id, rule_key) key instead of
+    // filtering an OR from the start of the table on every page (quadratic over a scan).
+    cond("(f.device_id, f.rule_key) > (?, ?)", std::string(after_device));
     texts.emplace_back(after_rule);
     ps.emplace_back(texts.back());
   }
@@ -265,6 +265,90 @@ Status SqlTx::scan_finding_changes(std::string_view policy_id, const std::functi
 Status SqlTx::delete_findings_for_device(std::string_view device_id) {
   FW_TRY_STATUS(exec("DELETE FROM findings WHERE device_id = ?", {device_id}));
   return {};
+}
+
+Status SqlTx::delete_findings(const std::vector<Finding>& keys) {
+  for (const auto& k : keys)
+    FW_TRY_STATUS(exec("DELETE FROM findings WHERE device_id = ? AND rule_key = ?", {k.device_id, k.rule_key}));
+  return {};
+}
+
+Status SqlTx::read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
+                              std::vector<model::Device>& devices, std::vector<Finding>& findings) {
+  devices.clear();
+  findings.clear();
+  if (limit < 1) limit = 1;
+  FW_TRY_STATUS(device_page({}, after_id, limit, devices));
+  if (devices.empty()) return {};
+  // The findings of exactly these devices: a range of the primary key.
+  std::string sql = "SELECT " + std::string(kFindingCols) + " FROM findings f WHERE f.device_id > ? AND f.device_id <= ?";
+  std::vector<Param> ps{after_id, devices.back().id};
+  if (!policy_id.empty()) {
+    sql += " AND f.policy_id = ?";
+    ps.emplace_back(policy_id);
+  }
+  sql += " ORDER BY f.device_id, f.rule_key";
+  return query(sql, ps, [&](const Row& r) -> Status {
+    FW_TRY(auto fi, finding_from(r));
+    findings.push_back(std::move(fi));
+    return {};
+  });
+}
+
+Status SqlTx::scan_failing_people(std::string_view policy_id,
+                                  const std::function<Status(const FailingPerson&)>& fn) {
+  std::vector<FailingPerson> out;  // collected first: fn may use this Tx
+  FW_TRY_STATUS(query("SELECT f.person_id, p.org_unit_path, MIN(f.first_failed_at) FROM findings f "
+                      "JOIN people p ON p.id = f.person_id WHERE f.policy_id = ? AND f.status = 'fail' "
+                      "GROUP BY f.person_id, p.org_unit_path ORDER BY f.person_id",
+                      {policy_id}, [&](const Row& r) -> Status {
+                        out.push_back(FailingPerson{r.text(0), r.text(1), r.opt_time(2)});
+                        return {};
+                      }));
+  for (const auto& p : out) FW_TRY_STATUS(fn(p));
+  return {};
+}
+
+// ===== campaign report aggregates =====
+
+Status SqlTx::put_campaign_snapshot(const CampaignSnapshot& s) {
+  if (s.policy_id.empty()) return fail(Errc::invalid_argument, "campaign snapshot needs a policy id", "policy_id");
+  FW_TRY_STATUS(exec("INSERT INTO campaign_snapshots (policy_id, version, evaluated_at, body) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (policy_id) DO UPDATE SET version = excluded.version, "
+                     "evaluated_at = excluded.evaluated_at, body = excluded.body",
+                     {s.policy_id, s.version, s.evaluated_at, s.body}));
+  return {};
+}
+
+Result<CampaignSnapshot> SqlTx::get_campaign_snapshot(std::string_view policy_id) {
+  CampaignSnapshot s;
+  FW_TRY_STATUS(query_one("SELECT policy_id, version, evaluated_at, body FROM campaign_snapshots WHERE policy_id = ?",
+                          {policy_id}, "campaign snapshot " + std::string(policy_id), [&](const Row& r) -> Status {
+                            s.policy_id = r.text(0);
+                            s.version = r.i64(1);
+                            s.evaluated_at = r.time(2);
+                            s.body = r.text(3);
+                            return {};
+                          }));
+  return s;
+}
+
+Status SqlTx::put_burndown(std::string_view policy_id, const std::vector<BurnDay>& days) {
+  for (const auto& d : days)
+    FW_TRY_STATUS(exec("INSERT INTO campaign_burndown (policy_id, day, people, devices) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (policy_id, day) DO UPDATE SET people = excluded.people, devices = excluded.devices",
+                       {policy_id, d.day, d.people, d.devices}));
+  return {};
+}
+
+Result<std::vector<BurnDay>> SqlTx::list_burndown(std::string_view policy_id) {
+  std::vector<BurnDay> out;
+  FW_TRY_STATUS(query("SELECT day, people, devices FROM campaign_burndown WHERE policy_id = ? ORDER BY day",
+                      {policy_id}, [&](const Row& r) -> Status {
+                        out.push_back(BurnDay{r.time(0), r.i64(1), r.i64(2)});
+                        return {};
+                      }));
+  return out;
 }
 
 // ===== exemptions =====

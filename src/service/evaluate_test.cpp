@@ -1,0 +1,388 @@
+// Tests of the evaluation use case over a real SQLite store: the sliced, threaded evaluate_all
+// agrees with evaluating every device in memory (several slices, apps, owners, scope); a re-run
+// writes nothing; the report from the aggregates a full run keeps equals the report built
+// from scratch (findings + history) on a random organisation; evaluate_devices evaluates just the given ids (missing skipped, duplicates
+// once); findings of removed rules and withdrawn policies are closed with a history entry.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "service/evaluate.h"
+#include "service/inventory.h"
+#include "service/policies.h"
+#include "service/reports.h"
+
+namespace fw::service {
+namespace {
+
+Time T(const char* s) { return *parse_time(s); }
+
+const char* kTwoRules = R"Y(kind: campaign
+id: replace-ios
+scope: [/admin, {path: /regions, level: advisory}]
+start: 2023-03-01T00:00:00+03:00
+deadline: 2023-03-31T23:59:59+03:00
+rules:
+  - {id: no-ios, severity: critical, require: 'device.os.family != "iOS"'}
+  - {id: no-zoom, require: '!device.apps.exists(a, a.id.startsWith("us.zoom."))'}
+  - {id: trueconf, when: 'device.type == "phone" && person.org_unit.startsWith("/admin")', require: 'device.apps.exists(a, a.id == "ru.trueconf.client")'}
+  - {id: encrypted, require: 'device.facts.encrypted == true'}
+)Y";
+
+// The same campaign after "encrypted" and "trueconf" were dropped from it.
+const char* kOneRuleLess = R"Y(kind: campaign
+id: replace-ios
+scope: [/admin, {path: /regions, level: advisory}]
+start: 2023-03-01T00:00:00+03:00
+deadline: 2023-03-31T23:59:59+03:00
+rules:
+  - {id: no-ios, severity: critical, require: 'device.os.family != "iOS"'}
+  - {id: no-zoom, require: '!device.apps.exists(a, a.id.startsWith("us.zoom."))'}
+)Y";
+
+class Evaluate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("fw-eval-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto s = store::Store::open((dir_ / "t.db").string());
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // A random organisation: units inside and outside the campaign's scope, people (some
+  // without devices), devices (some without owner) with and without apps and facts.
+  void make_org(size_t n_people, size_t n_devices) {
+    uint64_t x = 12345;
+    auto rnd = [&] {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      return x;
+    };
+    Change c{"test", T("2023-02-01T00:00:00Z")};
+    const char* units[] = {"/admin", "/admin/it", "/regions", "/regions/tver", "/other"};
+    const char* fams[] = {"iOS", "Android", "HarmonyOS", "Windows"};
+    ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
+      for (const char* path : units) {
+        model::OrgUnit u;
+        u.path = path;
+        FW_TRY_STATUS(put_org_unit(tx, c, u, PutMode::create));
+      }
+      for (size_t i = 0; i < n_people; ++i) {
+        model::Person p{"p" + std::to_string(i), "P", "p" + std::to_string(i) + "@x", "p" + std::to_string(i),
+                        units[rnd() % 5], "", ""};
+        FW_TRY_STATUS(put_person(tx, c, p, PutMode::create));
+      }
+      for (size_t i = 0; i < n_devices; ++i) {
+        model::Device d;
+        char id[32];
+        std::snprintf(id, sizeof id, "d%06zu", i);
+        d.id = id;
+        if (rnd() % 10) d.owner_id = "p" + std::to_string(rnd() % n_people);
+        d.os_family = fams[rnd() % 4];
+        d.os_version = "1";
+        d.type = rnd() % 3 ? model::DeviceType::phone : model::DeviceType::desktop;
+        d.facts_json = rnd() % 3 == 0 ? "{}" : (rnd() % 2 ? R"({"encrypted": true})" : R"({"encrypted": false})");
+        if (rnd() % 4 == 0) d.apps.push_back({"us.zoom.videomeetings", "Zoom", "5"});
+        if (rnd() % 2 == 0) d.apps.push_back({"ru.trueconf.client", "TrueConf", "8"});
+        d.first_seen = d.last_seen = T("2023-02-01T00:00:00Z");
+        FW_TRY_STATUS(put_device(tx, c, d, PutMode::create));
+      }
+      return {};
+    }));
+  }
+
+  std::map<std::pair<std::string, std::string>, store::Finding> findings() {
+    std::map<std::pair<std::string, std::string>, store::Finding> out;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) {
+      return tx.scan_findings({}, [&](const store::Finding& f) -> Status {
+        out.emplace(std::pair{f.device_id, f.rule_key}, f);
+        return {};
+      });
+    }));
+    return out;
+  }
+  std::vector<store::FindingChange> changes() {
+    std::vector<store::FindingChange> out;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) {
+      return tx.scan_finding_changes("", [&](const store::FindingChange& c) -> Status {
+        out.push_back(c);
+        return {};
+      });
+    }));
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Store> store_;
+};
+
+// evaluate_all reads in slices of 2,000 devices and evaluates on worker threads: 4,500 devices
+// make three slices. Every stored finding must equal evaluating that device in memory.
+TEST_F(Evaluate, SlicedEvaluationEqualsInMemoryEvaluation) {
+  make_org(700, 4500);
+  FixedClock clock(T("2023-03-02T10:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kTwoRules, "c.yaml"));
+  auto st = evaluate_all(*store_, clock);
+  ASSERT_TRUE(st) << st.error().to_string();
+  EXPECT_EQ(st->devices, 4500);
+  auto got = findings();
+  EXPECT_EQ(int64_t(got.size()), st->written);
+
+  // Reference: every device through CompiledPolicy::evaluate, one by one.
+  size_t expected = 0, fails = 0;
+  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+    FW_TRY(auto loaded, load_policies(tx, "replace-ios"));
+    const auto& cp = loaded.at(0).compiled;
+    policy::Evaluator ev;
+    std::vector<policy::RuleResult> out;
+    return tx.scan_devices({}, [&](const model::Device& d) -> Status {
+      std::optional<model::Person> owner;
+      if (!d.owner_id.empty()) {
+        FW_TRY(owner, tx.get_person(d.owner_id));
+      }
+      cp.evaluate(d, owner ? &*owner : nullptr, clock.now(), {}, ev, out);
+      for (size_t i = 0; i < out.size(); ++i) {
+        std::pair key{d.id, "replace-ios/" + cp.document().rules[i].id};
+        auto it = got.find(key);
+        if (out[i].status == policy::RuleStatus::not_applicable) {
+          EXPECT_EQ(it, got.end()) << key.first << " " << key.second;  // never stored first time
+          continue;
+        }
+        ++expected;
+        if (it == got.end()) {
+          ADD_FAILURE() << "missing finding " << key.first << " " << key.second;
+          continue;
+        }
+        auto want = out[i].status == policy::RuleStatus::fail      ? store::FindingStatus::fail
+                    : out[i].status == policy::RuleStatus::unknown ? store::FindingStatus::unknown
+                                                                   : store::FindingStatus::pass;
+        EXPECT_EQ(it->second.status, want) << key.first << " " << key.second;
+        EXPECT_EQ(it->second.person_id, d.owner_id) << key.first;
+        fails += want == store::FindingStatus::fail;
+      }
+      return {};
+    });
+  }));
+  EXPECT_EQ(expected, got.size());
+  EXPECT_GT(fails, 100u);  // the organisation is not trivially compliant
+
+  // Nothing changed: nothing is written and the history does not grow.
+  size_t n_changes = changes().size();
+  clock.advance(std::chrono::hours{1});
+  auto again = evaluate_all(*store_, clock);
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->devices, 4500);
+  EXPECT_EQ(again->written, 0);
+  EXPECT_EQ(again->changes, 0);
+  EXPECT_EQ(changes().size(), n_changes);
+}
+
+TEST_F(Evaluate, EvaluateDevicesDoesJustThoseIds) {
+  make_org(50, 300);
+  FixedClock clock(T("2023-03-02T10:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kTwoRules, "c.yaml"));
+  auto st = evaluate_devices(*store_, clock, {"d000007", "no-such-device", "d000003", "d000007", "d000250"});
+  ASSERT_TRUE(st) << st.error().to_string();
+  EXPECT_EQ(st->devices, 3);  // the missing id is skipped, the duplicate counted once
+  auto some = findings();
+  std::set<std::string> devs;
+  for (const auto& [k, f] : some) devs.insert(k.first);
+  EXPECT_EQ(devs, (std::set<std::string>{"d000003", "d000007", "d000250"}));
+  // The same findings as a full run gives for those devices, and a full run after it only
+  // adds the other devices' findings.
+  auto all = evaluate_all(*store_, clock);
+  ASSERT_TRUE(all);
+  auto full = findings();
+  for (const auto& [k, f] : some) {
+    ASSERT_TRUE(full.count(k));
+    EXPECT_EQ(full.at(k).status, f.status);
+    EXPECT_EQ(full.at(k).detail, f.detail);
+  }
+  // Re-evaluating them when nothing changed writes nothing; an empty list is fine.
+  auto again = evaluate_devices(*store_, clock, {"d000003", "d000007"});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->written, 0);
+  ASSERT_TRUE(evaluate_devices(*store_, clock, {}));
+  // evaluate_device still says not_found for a missing device.
+  EXPECT_EQ(evaluate_device(*store_, clock, "no-such-device").error().code, Errc::not_found);
+}
+
+TEST_F(Evaluate, FindingsOfRemovedRulesAndWithdrawnPoliciesAreClosed) {
+  make_org(40, 200);
+  FixedClock clock(T("2023-03-02T10:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kTwoRules, "c.yaml"));
+  ASSERT_TRUE(evaluate_all(*store_, clock));
+  auto before = findings();
+  size_t removed = 0, removed_not_pass = 0;
+  for (const auto& [k, f] : before)
+    if (k.second == "replace-ios/encrypted" || k.second == "replace-ios/trueconf") {
+      ++removed;
+      removed_not_pass += f.status != store::FindingStatus::pass;
+    }
+  ASSERT_GT(removed_not_pass, 0u);
+  size_t n_changes = changes().size();
+
+  clock.set(T("2023-03-03T10:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kOneRuleLess, "c.yaml"));
+  auto st = evaluate_all(*store_, clock, "replace-ios");
+  ASSERT_TRUE(st) << st.error().to_string();
+  auto after = findings();
+  EXPECT_EQ(after.size(), before.size() - removed);
+  for (const auto& [k, f] : after)
+    EXPECT_TRUE(k.second == "replace-ios/no-ios" || k.second == "replace-ios/no-zoom") << k.second;
+  // Each closed failure/unknown is a change to pass in the history, at the evaluation time.
+  auto hist = changes();
+  ASSERT_EQ(hist.size(), n_changes + removed_not_pass);
+  for (size_t i = n_changes; i < hist.size(); ++i) {
+    EXPECT_EQ(hist[i].status, store::FindingStatus::pass);
+    EXPECT_EQ(hist[i].at, clock.now());
+    EXPECT_TRUE(hist[i].rule_key == "replace-ios/encrypted" || hist[i].rule_key == "replace-ios/trueconf");
+  }
+  // Once closed, a re-run changes nothing.
+  auto again = evaluate_all(*store_, clock);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->written + again->changes, 0);
+
+  // Withdrawn: every finding of the campaign goes, failures closed in the history.
+  size_t failing = 0;
+  for (const auto& [k, f] : after) failing += f.status != store::FindingStatus::pass;
+  n_changes = changes().size();
+  clock.set(T("2023-03-04T10:00:00Z"));
+  ASSERT_TRUE(withdraw_policy(*store_, clock, "t", "replace-ios"));
+  ASSERT_TRUE(evaluate_all(*store_, clock, "replace-ios"));
+  EXPECT_TRUE(findings().empty());
+  EXPECT_EQ(changes().size(), n_changes + failing);
+}
+
+void expect_same_report(const policy::Report& a, const policy::Report& b) {
+  EXPECT_EQ(a.campaign_id, b.campaign_id);
+  EXPECT_EQ(a.now, b.now);
+  EXPECT_EQ(a.start, b.start);
+  EXPECT_EQ(a.deadline, b.deadline);
+  EXPECT_EQ(a.people, b.people);
+  EXPECT_EQ(a.people_noncompliant, b.people_noncompliant);
+  EXPECT_EQ(a.people_unknown, b.people_unknown);
+  EXPECT_EQ(a.people_exempt, b.people_exempt);
+  EXPECT_EQ(a.devices, b.devices);
+  EXPECT_EQ(a.devices_noncompliant, b.devices_noncompliant);
+  ASSERT_EQ(a.units.size(), b.units.size());
+  for (size_t i = 0; i < a.units.size(); ++i) {
+    const auto &x = a.units[i], &y = b.units[i];
+    EXPECT_EQ(x.path, y.path);
+    EXPECT_EQ(x.depth, y.depth);
+    EXPECT_EQ(x.level, y.level) << x.path;
+    EXPECT_EQ(x.people, y.people) << x.path;
+    EXPECT_EQ(x.people_noncompliant, y.people_noncompliant) << x.path;
+    EXPECT_EQ(x.people_unknown, y.people_unknown) << x.path;
+    EXPECT_EQ(x.devices, y.devices) << x.path;
+    EXPECT_EQ(x.devices_noncompliant, y.devices_noncompliant) << x.path;
+    EXPECT_EQ(x.devices_exempt, y.devices_exempt) << x.path;
+    EXPECT_DOUBLE_EQ(x.compliance_pct, y.compliance_pct) << x.path;
+  }
+  ASSERT_EQ(a.rules.size(), b.rules.size());
+  for (size_t i = 0; i < a.rules.size(); ++i) {
+    const auto &x = a.rules[i], &y = b.rules[i];
+    EXPECT_EQ(x.id, y.id);
+    EXPECT_EQ(x.severity, y.severity);
+    EXPECT_EQ(std::tuple(x.pass, x.fail, x.exempt, x.unknown, x.not_applicable),
+              std::tuple(y.pass, y.fail, y.exempt, y.unknown, y.not_applicable))
+        << x.id;
+  }
+  ASSERT_EQ(a.platforms.size(), b.platforms.size());
+  for (size_t i = 0; i < a.platforms.size(); ++i)
+    EXPECT_EQ(std::tuple(a.platforms[i].family, a.platforms[i].devices, a.platforms[i].noncompliant),
+              std::tuple(b.platforms[i].family, b.platforms[i].devices, b.platforms[i].noncompliant));
+  ASSERT_EQ(a.burndown.size(), b.burndown.size());
+  for (size_t i = 0; i < a.burndown.size(); ++i)
+    EXPECT_EQ(std::tuple(a.burndown[i].date, a.burndown[i].people, a.burndown[i].devices),
+              std::tuple(b.burndown[i].date, b.burndown[i].people, b.burndown[i].devices))
+        << i;
+  EXPECT_EQ(a.projection.completion, b.projection.completion);
+  EXPECT_DOUBLE_EQ(a.projection.slope_per_day, b.projection.slope_per_day);
+  EXPECT_EQ(a.projection.on_track, b.projection.on_track);
+  ASSERT_EQ(a.overdue.size(), b.overdue.size());
+  for (size_t i = 0; i < a.overdue.size(); ++i) {
+    const auto &x = a.overdue[i], &y = b.overdue[i];
+    EXPECT_EQ(std::tuple(x.person_id, x.name, x.email, x.unit, x.manager_name, x.manager_email, x.days_overdue),
+              std::tuple(y.person_id, y.name, y.email, y.unit, y.manager_name, y.manager_email, y.days_overdue));
+    EXPECT_EQ(x.devices, y.devices) << x.person_id;
+    EXPECT_EQ(x.rules, y.rules) << x.person_id;
+    EXPECT_EQ(x.deadline, y.deadline);
+  }
+}
+
+// Evaluations on some days (not all), with devices changing between them, and the last one
+// past the deadline (overdue people): the report read from the stored aggregates equals
+// build_report() over the findings and the whole history at the same time.
+TEST_F(Evaluate, ReportFromAggregatesEqualsReportFromScratch) {
+  make_org(300, 1200);
+  FixedClock clock(T("2023-03-02T10:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kTwoRules, "c.yaml"));
+  uint64_t x = 777;
+  auto rnd = [&] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x;
+  };
+  const char* fams[] = {"iOS", "Android", "HarmonyOS", "Windows"};
+  for (const char* at : {"2023-03-02T10:00:00Z", "2023-03-05T18:00:00Z", "2023-03-06T09:00:00Z",
+                         "2023-03-20T12:00:00Z", "2023-04-10T08:00:00Z"}) {
+    clock.set(T(at));
+    // Some devices change: platform, apps, facts.
+    ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
+      for (int k = 0; k < 150; ++k) {
+        char id[32];
+        std::snprintf(id, sizeof id, "d%06d", int(rnd() % 1200));
+        FW_TRY(auto d, tx.get_device(id));
+        d.os_family = fams[rnd() % 4];
+        d.apps.clear();
+        if (rnd() % 3 == 0) d.apps.push_back({"us.zoom.videomeetings", "Zoom", "5"});
+        if (rnd() % 2 == 0) d.apps.push_back({"ru.trueconf.client", "TrueConf", "8"});
+        FW_TRY_STATUS(put_device(tx, Change{"t", clock.now()}, d, PutMode::replace));
+      }
+      return {};
+    }));
+    auto st = evaluate_all(*store_, clock);
+    ASSERT_TRUE(st) << at << ": " << st.error().to_string();
+    std::optional<policy::Report> agg;
+    policy::Report scratch;
+    ASSERT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+      FW_TRY(auto loaded, load_policies(tx, "replace-ios"));
+      FW_TRY(agg, report_from_aggregates(tx, loaded.at(0).compiled.document(), loaded.at(0).stored.version,
+                                         org_timezone(tx)));
+      FW_TRY(auto in, load_report_input(tx, clock, "replace-ios", clock.now()));
+      scratch = policy::build_report(in);
+      return {};
+    }));
+    ASSERT_TRUE(agg) << at << ": no aggregates after a full evaluation";
+    EXPECT_TRUE(agg->as_of_evaluation);
+    SCOPED_TRACE(at);
+    expect_same_report(*agg, scratch);
+    if (std::string(at) == "2023-04-10T08:00:00Z") {
+      EXPECT_GT(scratch.overdue.size(), 10u);
+      EXPECT_EQ(scratch.burndown.size(), 41u);  // 1 March .. 10 April
+    }
+  }
+  // service::report uses them and says so.
+  auto rep = report(*store_, clock, "replace-ios", "json", "en");
+  ASSERT_TRUE(rep) << rep.error().to_string();
+  EXPECT_NE(rep->body.find("\"as_of\":\"last_evaluation\""), std::string::npos);
+  // A new version of the document has no aggregates yet: built from scratch, "as of now".
+  clock.advance(std::chrono::hours{1});
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kOneRuleLess, "c.yaml"));
+  rep = report(*store_, clock, "replace-ios", "json", "en");
+  ASSERT_TRUE(rep) << rep.error().to_string();
+  EXPECT_NE(rep->body.find("\"as_of\":\"now\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fw::service

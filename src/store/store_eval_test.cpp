@@ -1,0 +1,198 @@
+// Store tests of what evaluation and the campaign report use, on both backends (TEST_P over
+// "sqlite" and "postgres"; PostgreSQL needs FW_TEST_PG_URL): read_eval_batch (devices with
+// apps merged with their findings by id range), delete_findings, scan_failing_people, campaign
+// snapshots and burn-down days. Each test gets a fresh database (TestDb).
+#include <gtest/gtest.h>
+
+#include "store/store_test_util.h"
+
+namespace fw::store {
+namespace {
+
+Time T(int64_t s) { return from_unix(1'700'000'000 + s); }
+
+class StoreEvalTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<testing::TestDb>(GetParam());
+    if (!db_->available()) {
+      if (GetParam() == "postgres" && db_->skip_reason().empty())
+        GTEST_SKIP() << "FW_TEST_PG_URL is not set: PostgreSQL store tests skipped";
+      FAIL() << db_->skip_reason();
+    }
+    auto s = db_->open();
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+    // Two people, 25 devices d00..d24 (every third with two apps), findings for most of them.
+    auto st = store_->write([](Tx& tx) -> Status {
+      FW_TRY_STATUS(tx.put_org_unit(model::OrgUnit{"ou-a", "/a", "A", "department", ""}));
+      FW_TRY_STATUS(tx.put_org_unit(model::OrgUnit{"ou-b", "/b", "B", "department", ""}));
+      FW_TRY_STATUS(tx.put_person(model::Person{"p1", "One", "one@x", "one", "/a", "", ""}));
+      FW_TRY_STATUS(tx.put_person(model::Person{"p2", "Two", "two@x", "two", "/b", "", ""}));
+      std::vector<Finding> fs;
+      for (int i = 0; i < 25; ++i) {
+        model::Device d;
+        char id[8];
+        std::snprintf(id, sizeof id, "d%02d", i);
+        d.id = id;
+        d.owner_id = i % 2 ? "p1" : "p2";
+        d.os_family = "iOS";
+        d.type = model::DeviceType::phone;
+        d.first_seen = d.last_seen = T(0);
+        if (i % 3 == 0) d.apps = {{"a.one", "One", "1"}, {"a.two", "Two", "2"}};
+        FW_TRY_STATUS(tx.put_device(d));
+        if (i % 5 == 4) continue;  // some devices have no findings
+        for (const char* rule : {"c/r1", "c/r2", "other/r"}) {
+          Finding f;
+          f.device_id = id;
+          f.person_id = d.owner_id;
+          f.rule_key = rule;
+          f.policy_id = std::string(rule).substr(0, std::string(rule).find('/'));
+          f.status = (i % 4 == 0 && rule[2] == 'r' && rule[3] == '1') ? FindingStatus::fail : FindingStatus::pass;
+          f.severity = "high";
+          if (f.status == FindingStatus::fail) f.first_failed_at = T(100 + i);
+          f.last_evaluated_at = f.status_since = T(200);
+          fs.push_back(f);
+        }
+      }
+      return tx.put_findings(fs);
+    });
+    ASSERT_TRUE(st) << st.error().to_string();
+  }
+
+  std::unique_ptr<testing::TestDb> db_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreEvalTest, ReadEvalBatchWalksTheFleetWithFindings) {
+  struct Case {
+    const char* name;
+    std::string policy;
+    int limit;
+    size_t per_device;  // findings of a device that has any
+  };
+  for (const auto& c : std::vector<Case>{{"all documents, 7 at a time", "", 7, 3},
+                                         {"one document, 10 at a time", "c", 10, 2},
+                                         {"one at a time", "other", 1, 1}}) {
+    std::vector<std::string> seen;
+    size_t findings = 0;
+    auto st = store_->read([&](Tx& tx) -> Status {
+      std::string after;
+      std::vector<model::Device> ds;
+      std::vector<Finding> fs;
+      for (;;) {
+        FW_TRY_STATUS(tx.read_eval_batch(after, c.limit, c.policy, ds, fs));
+        if (ds.empty()) return {};
+        EXPECT_LE(ds.size(), size_t(c.limit)) << c.name;
+        // Findings belong to this batch's devices, grouped in the devices' order.
+        size_t j = 0;
+        for (const auto& d : ds) {
+          seen.push_back(d.id);
+          int i = std::stoi(d.id.substr(1));
+          EXPECT_EQ(d.apps.size(), i % 3 == 0 ? 2u : 0u) << c.name << " " << d.id;
+          size_t n = 0;
+          while (j < fs.size() && fs[j].device_id == d.id) {
+            if (!c.policy.empty()) EXPECT_EQ(fs[j].policy_id, c.policy);
+            ++j, ++n;
+          }
+          EXPECT_EQ(n, i % 5 == 4 ? 0u : c.per_device) << c.name << " " << d.id;
+        }
+        EXPECT_EQ(j, fs.size()) << c.name << ": findings of devices outside the batch";
+        findings += fs.size();
+        after = ds.back().id;
+      }
+    });
+    ASSERT_TRUE(st) << st.error().to_string();
+    ASSERT_EQ(seen.size(), 25u) << c.name;
+    EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end())) << c.name;
+    EXPECT_EQ(findings, 20u * c.per_device) << c.name;
+  }
+}
+
+TEST_P(StoreEvalTest, DeleteFindingsAndFailingPeople) {
+  auto failing = [&] {
+    std::vector<FailingPerson> out;
+    auto st = store_->read([&](Tx& tx) {
+      return tx.scan_failing_people("c", [&](const FailingPerson& p) -> Status {
+        out.push_back(p);
+        return {};
+      });
+    });
+    EXPECT_TRUE(st) << st.error().to_string();
+    return out;
+  };
+  // Failing: d00, d08, d12, d16 (p2, first at 100) and... i % 4 == 0 and i % 5 != 4 -> 0, 8, 12, 16, 20
+  // (all even -> p2); none for p1.
+  auto f = failing();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].person_id, "p2");
+  EXPECT_EQ(f[0].org_unit_path, "/b");
+  EXPECT_EQ(f[0].first_failed_at, T(100));
+  auto st = store_->write([](Tx& tx) -> Status {
+    Finding k;
+    k.device_id = "d00";
+    k.rule_key = "c/r1";
+    Finding missing;
+    missing.device_id = "d01";
+    missing.rule_key = "c/none";
+    return tx.delete_findings({k, missing});
+  });
+  ASSERT_TRUE(st) << st.error().to_string();
+  f = failing();
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].first_failed_at, T(108));  // d00's failure is gone, d08's is the earliest
+  size_t left = 0;
+  ASSERT_TRUE(store_->read([&](Tx& tx) {
+    return tx.scan_findings({"c", "", "d00", "", "", std::nullopt}, [&](const Finding&) -> Status {
+      ++left;
+      return {};
+    });
+  }));
+  EXPECT_EQ(left, 1u);
+}
+
+TEST_P(StoreEvalTest, CampaignSnapshotsAndBurndown) {
+  auto st = store_->read([](Tx& tx) -> Status {
+    auto none = tx.get_campaign_snapshot("c");
+    EXPECT_FALSE(none);
+    if (!none) {
+      EXPECT_EQ(none.error().code, Errc::not_found);
+    }
+    FW_TRY(auto days, tx.list_burndown("c"));
+    EXPECT_TRUE(days.empty());
+    return {};
+  });
+  ASSERT_TRUE(st) << st.error().to_string();
+  st = store_->write([](Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.put_campaign_snapshot({"c", 1, T(10), "{\"a\":1}"}));
+    FW_TRY_STATUS(tx.put_campaign_snapshot({"c", 2, T(20), "{\"b\":2}"}));  // replaces
+    FW_TRY_STATUS(tx.put_burndown("c", {{T(86400 * 2), 5, 7}, {T(0), 9, 11}}));
+    FW_TRY_STATUS(tx.put_burndown("c", {{T(86400 * 2), 4, 6}}));  // upsert
+    return tx.put_burndown("other", {{T(0), 1, 1}});
+  });
+  ASSERT_TRUE(st) << st.error().to_string();
+  st = store_->read([](Tx& tx) -> Status {
+    FW_TRY(auto s, tx.get_campaign_snapshot("c"));
+    EXPECT_EQ(s.version, 2);
+    EXPECT_EQ(s.evaluated_at, T(20));
+    EXPECT_EQ(s.body, "{\"b\":2}");
+    FW_TRY(auto days, tx.list_burndown("c"));
+    EXPECT_EQ(days.size(), 2u);
+    if (days.size() == 2) {
+      EXPECT_EQ(days[0].day, T(0));
+      EXPECT_EQ(days[0].people, 9);
+      EXPECT_EQ(days[1].day, T(86400 * 2));
+      EXPECT_EQ(days[1].people, 4);
+      EXPECT_EQ(days[1].devices, 6);
+    }
+    return {};
+  });
+  ASSERT_TRUE(st) << st.error().to_string();
+  EXPECT_FALSE(store_->write([](Tx& tx) { return tx.put_campaign_snapshot({"", 1, T(0), ""}); }));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreEvalTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace fw::store
