@@ -174,7 +174,32 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     if (impl->rules[i].caseless) f |= HS_FLAG_CASELESS;
     return f;
   };
-  for (size_t i = 0; i < n; ++i) {
+  // Which rules Hyperscan takes as they are (0), as prefilters (1) or not at all (2) is
+  // kept in the cache directory too, keyed by every pattern and flag: asking Hyperscan about
+  // each of ~1,200 patterns is most of the start-up time. A missing or stale file only costs
+  // time (the compile loop below still corrects a mode that does not compile).
+  uint64_t modes_key = fnv1a64(hs_version());
+  for (size_t i = 0; i < n; ++i)
+    modes_key = fnv1a64(impl->rules[i].regex + "\x01" + std::to_string(base_flags(i)) + (impl->re2[i] ? "\x01" : "\x02"),
+                        modes_key);
+  std::string modes_path;
+  if (std::string dir = cache_dir(); !dir.empty()) {
+    char name[64];
+    std::snprintf(name, sizeof name, "/detect-modes-%016llx.txt", static_cast<unsigned long long>(modes_key));
+    modes_path = dir + name;
+  }
+  bool modes_cached = false;
+  if (!modes_path.empty()) {
+    std::ifstream in(modes_path, std::ios::binary);
+    std::string line;
+    if (in && std::getline(in, line) && line.size() == n &&
+        line.find_first_not_of("012") == std::string::npos) {
+      for (size_t i = 0; i < n; ++i) mode[i] = std::max(mode[i], line[i] - '0');
+      modes_cached = true;
+    }
+  }
+  const std::vector<int> modes_read = mode;
+  for (size_t i = 0; i < n && !modes_cached; ++i) {
     if (mode[i] == 2) continue;
     for (; mode[i] < 2; ++mode[i]) {
       hs_expr_info_t* info = nullptr;
@@ -226,6 +251,20 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     if (bad < 0) return fail(Errc::internal, "Hyperscan could not compile the rule database: " + msg);
     size_t rid = ids[static_cast<size_t>(bad)];
     mode[rid] = mode[rid] == 0 ? 1 : 2;
+  }
+  if (impl->db && !modes_path.empty() && (!modes_cached || mode != modes_read)) {
+    std::string line;
+    for (int m : mode) line.push_back(static_cast<char>('0' + m));
+    std::string tmp = modes_path + ".tmp" + std::to_string(::getpid());
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(modes_path).parent_path(), ec);
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      out << line << "\n";
+      if (!out) ec = std::make_error_code(std::errc::io_error);
+    }
+    if (!ec) std::filesystem::rename(tmp, modes_path, ec);
+    if (ec) std::filesystem::remove(tmp, ec);
   }
   if (!impl->db) {
     // Nothing compiled (or too many failures): every rule goes through RE2.
