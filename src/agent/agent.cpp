@@ -186,11 +186,13 @@ Result<CycleOutcome> Agent::enroll() {
   FW_TRY_STATUS(deps_.state_dir->save_state(state_));
   log("enrolled as device " + c.device_id);
   cred_ = std::move(c);
+  enrol_facts_ = std::move(facts);  // the first report uses them: collected once per run --once
   return CycleOutcome::ok;
 }
 
 Status Agent::build_and_enqueue() {
-  json::object facts = deps_.collect();
+  json::object facts = enrol_facts_ ? std::move(*enrol_facts_) : deps_.collect();
+  enrol_facts_.reset();
   apply_fact_limits(facts);
   uint64_t seq = state_.next_seq;
   bool full = state_.force_full || !state_.have_last || state_.reports_since_full + 1 >= deps_.config.full_report_every;

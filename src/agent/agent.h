@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,7 @@ class Agent {
   int failures_ = 0;
   std::optional<int> retry_after_s_;
   bool followup_ = false;  // commands ran / refresh asked: report again within this cycle
+  std::optional<boost::json::object> enrol_facts_;  // collected for enrolment, not yet reported
 };
 
 }  // namespace fw::agent

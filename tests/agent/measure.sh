@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Measures fleetward-agent for docs/PERFORMANCE.md (## Agent): binary size (Release,
 # stripped), peak RSS and CPU time of `facts` and of one full check-in (enrol + report,
-# `run --once`) over http and https (pinned CA) against tests/agent/stub_server.py.
+# `run --once`) over http, https with a pinned CA, and https verified against the whole
+# system bundle (/etc/ssl/certs/ca-certificates.crt with the test CA appended last, so every
+# certificate in it is scanned) against tests/agent/stub_server.py.
 # Baselines in the same run: dpkg-query listing the packages, curl POSTing the same report.
 # Usage: tests/agent/measure.sh [BUILD_DIR]   (default build-agent-rel; builds only the agent)
 set -euo pipefail
@@ -16,16 +18,20 @@ trap cleanup EXIT
 A=$T/fleetward-agent
 strip -o "$A" "$B/src/agent/fleetward-agent"
 
-measure() {  # label, command...: 7 runs; median peak RSS (GNU time) and median CPU user+sys
-  local label=$1; shift
+measure() {  # label, setup (shell, run before each run, not measured), command...: 7 runs;
+  # median peak RSS (GNU time) and median CPU user+sys. The command is run directly (no
+  # shell around it: a shell's own resident pages would count, since the peak survives exec).
+  local label=$1 setup=$2; shift 2
   # CPU comes from wait4 on /usr/bin/time, which includes its waited-for child (time itself
   # adds ~0.5 ms); RSS comes from time's own report, since a child forked from Python would
   # carry Python's resident size across exec.
-  python3 - "$T/time.txt" "$label" "$@" <<'PY'
+  python3 - "$T/time.txt" "$label" "$setup" "$@" <<'PY'
 import os, statistics, subprocess, sys
-out, label, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+out, label, setup, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 cpu, rss = [], []
 for _ in range(7):
+    if setup:
+        subprocess.run(setup, shell=True, check=True)
     p = subprocess.Popen(["/usr/bin/time", "-o", out, "-f", "%M"] + cmd,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
@@ -33,7 +39,7 @@ for _ in range(7):
         sys.exit(f"{label}: exit status {status}: {p.stderr.read().decode()}")
     cpu.append((ru.ru_utime + ru.ru_stime) * 1000)
     rss.append(int(open(out).read().split()[-1]))
-print(f"| {label} | {statistics.median(rss):.0f} KB | {statistics.median(cpu):.1f} ms |")
+print(f"| {label} | {statistics.median(rss):,.0f} KB | {statistics.median(cpu):.1f} ms |")
 PY
 }
 
@@ -50,17 +56,23 @@ start_stub "$T/https.port" "$T/cert.pem" "$T/key.pem"
 HTTP=http://127.0.0.1:$(cat "$T/http.port")
 HTTPS=https://127.0.0.1:$(cat "$T/https.port")
 
+cat "$(readlink -f /etc/ssl/certs/ca-certificates.crt)" "$T/cert.pem" > "$T/bundle.pem"
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "system bundle: $(grep -c 'BEGIN CERTIFICATE' "$T/bundle.pem") certificates, $(stat -c %s "$T/bundle.pem") bytes"
 echo "binary: $(stat -c %s "$A") bytes stripped ($(stat -c %s "$B/src/agent/fleetward-agent") unstripped)"
 echo "packages on this machine: $(dpkg-query -W | wc -l); facts JSON: $("$A" facts --compact | wc -c) bytes"
 "$A" facts --compact > "$T/facts.json"
 python3 -c "import json,sys; f=json.load(open(sys.argv[1])); print(json.dumps({'protocol':1,'device_id':'d_bench','seq':1,'kind':'full','collected_at':'2026-01-01T00:00:00Z','facts':f,'command_results':[]}))" "$T/facts.json" > "$T/report.json"
 echo "| what | peak RSS (median of 7) | CPU user+sys (median of 7) |"
 echo "|---|---|---|"
-measure "fleetward-agent facts" "$A" facts --compact
-measure "baseline: dpkg-query -W (package list only)" dpkg-query -W
-measure "fleetward-agent run --once, http (enrol + full report)" \
-  bash -c "rm -rf $T/s1; exec $A run --server $HTTP --enroll-secret x --state-dir $T/s1 --once --insecure-http"
-measure "fleetward-agent run --once, https, pinned CA (enrol + full report)" \
-  bash -c "rm -rf $T/s2; exec $A run --server $HTTPS --enroll-secret x --state-dir $T/s2 --once --ca-file $T/cert.pem"
-measure "baseline: curl POST of the same report, https" \
+measure "fleetward-agent facts" "" "$A" facts --compact
+measure "baseline: dpkg-query -W (package list only)" "" dpkg-query -W
+measure "fleetward-agent run --once, http (enrol + full report)" "rm -rf $T/s1" \
+  "$A" run --server "$HTTP" --enroll-secret x --state-dir "$T/s1" --once --insecure-http
+measure "fleetward-agent run --once, https, pinned CA (enrol + full report)" "rm -rf $T/s2" \
+  "$A" run --server "$HTTPS" --enroll-secret x --state-dir "$T/s2" --once --ca-file "$T/cert.pem"
+measure "fleetward-agent run --once, https, system bundle + test CA (enrol + full report)" "rm -rf $T/s3" \
+  "$A" run --server "$HTTPS" --enroll-secret x --state-dir "$T/s3" --once --ca-file "$T/bundle.pem"
+measure "baseline: curl POST of the same report, https" "" \
   curl -s --cacert "$T/cert.pem" -H 'Content-Type: application/json' --data-binary @"$T/report.json" "$HTTPS/api/v1/agent/checkin"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
