@@ -280,7 +280,8 @@ class Tx {
   virtual Result<std::vector<BurnDay>> list_burndown(std::string_view policy_id) = 0;
 
   // The findings list of the API and dashboard: like list_findings, plus p.sort (fields:
-  // device (the default: device, then rule), rule_key, status, status_since) and the names
+  // device (the default: device, then rule), rule_key, status (then status_since),
+  // status_since) and the names
   // of the page's people and devices (Page::person_names, device_labels).
   virtual Result<Page<Finding>> list_findings_view(const FindingFilter& f, const PageRequest& p) = 0;
   // One device's finding history (every status change of its findings), newest first, at

@@ -288,7 +288,7 @@ TEST_P(DashboardStoreTest, FindingsViewSortsAndNames) {
   auto by_device = [](const Finding& f) { return std::tie(f.device_id, f.rule_key); };
   auto by_rule = [](const Finding& f) { return std::tie(f.rule_key, f.device_id); };
   auto by_status = [](const Finding& f) {
-    return std::make_tuple(std::string(to_string(f.status)), f.device_id, f.rule_key);
+    return std::make_tuple(std::string(to_string(f.status)), to_unix(f.status_since), f.device_id, f.rule_key);
   };
   auto by_since = [](const Finding& f) { return std::make_tuple(to_unix(f.status_since), f.device_id, f.rule_key); };
   EXPECT_EQ(order(""), expect(by_device, false));

@@ -32,7 +32,8 @@ CREATE INDEX people_email_sort ON people (email, id);
 CREATE INDEX people_org_unit_sort ON people (org_unit_path, name, id);
 
 -- Sort orders of GET /api/v1/findings (?sort=rule_key|status|status_since; the default is
--- the primary key, device then rule).
+-- the primary key, device then rule). "status" orders by status, then status_since, so the
+-- same index also serves the common "status = fail, by status_since" page.
 CREATE INDEX findings_rule_sort ON findings (rule_key, device_id);
-CREATE INDEX findings_status_sort ON findings (status, device_id, rule_key);
+CREATE INDEX findings_status_sort ON findings (status, status_since, device_id, rule_key);
 CREATE INDEX findings_since_sort ON findings (status_since, device_id, rule_key);

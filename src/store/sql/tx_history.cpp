@@ -26,7 +26,7 @@ const std::vector<SortField>& finding_sorts() {
   static const std::vector<SortField> fields{
       {"device", {{"f.device_id"}, {"f.rule_key"}}},
       {"rule_key", {{"f.rule_key"}, {"f.device_id"}}},
-      {"status", {{"f.status"}, {"f.device_id"}, {"f.rule_key"}}},
+      {"status", {{"f.status"}, {"f.status_since", true}, {"f.device_id"}, {"f.rule_key"}}},
       {"status_since", {{"f.status_since", true}, {"f.device_id"}, {"f.rule_key"}}},
   };
   return fields;
