@@ -19,27 +19,29 @@ A=$T/fleetward-agent
 strip -o "$A" "$B/src/agent/fleetward-agent"
 
 measure() {  # label, setup (shell, run before each run, not measured), command...: 7 runs;
-  # median peak RSS (GNU time) and median CPU user+sys. The command is run directly (no
+  # median peak RSS (GNU time), median CPU user+sys and median wall time. The command is run directly (no
   # shell around it: a shell's own resident pages would count, since the peak survives exec).
   local label=$1 setup=$2; shift 2
   # CPU comes from wait4 on /usr/bin/time, which includes its waited-for child (time itself
   # adds ~0.5 ms); RSS comes from time's own report, since a child forked from Python would
   # carry Python's resident size across exec.
   python3 - "$T/time.txt" "$label" "$setup" "$@" <<'PY'
-import os, statistics, subprocess, sys
+import os, statistics, subprocess, sys, time
 out, label, setup, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-cpu, rss = [], []
+cpu, rss, wall = [], [], []
 for _ in range(7):
     if setup:
         subprocess.run(setup, shell=True, check=True)
+    t0 = time.monotonic()
     p = subprocess.Popen(["/usr/bin/time", "-o", out, "-f", "%M"] + cmd,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
+    wall.append((time.monotonic() - t0) * 1000)
     if status != 0:
         sys.exit(f"{label}: exit status {status}: {p.stderr.read().decode()}")
     cpu.append((ru.ru_utime + ru.ru_stime) * 1000)
     rss.append(int(open(out).read().split()[-1]))
-print(f"| {label} | {statistics.median(rss):,.0f} KB | {statistics.median(cpu):.1f} ms |")
+print(f"| {label} | {statistics.median(rss):,.0f} KB | {statistics.median(cpu):.1f} ms | {statistics.median(wall):.1f} ms |")
 PY
 }
 
@@ -63,8 +65,8 @@ echo "binary: $(stat -c %s "$A") bytes stripped ($(stat -c %s "$B/src/agent/flee
 echo "packages on this machine: $(dpkg-query -W | wc -l); facts JSON: $("$A" facts --compact | wc -c) bytes"
 "$A" facts --compact > "$T/facts.json"
 python3 -c "import json,sys; f=json.load(open(sys.argv[1])); print(json.dumps({'protocol':1,'device_id':'d_bench','seq':1,'kind':'full','collected_at':'2026-01-01T00:00:00Z','facts':f,'command_results':[]}))" "$T/facts.json" > "$T/report.json"
-echo "| what | peak RSS (median of 7) | CPU user+sys (median of 7) |"
-echo "|---|---|---|"
+echo "| what | peak RSS (median of 7) | CPU user+sys (median of 7) | wall (median of 7) |"
+echo "|---|---|---|---|"
 measure "fleetward-agent facts" "" "$A" facts --compact
 measure "baseline: dpkg-query -W (package list only)" "" dpkg-query -W
 measure "fleetward-agent run --once, http (enrol + full report)" "rm -rf $T/s1" \
