@@ -1,31 +1,46 @@
 #!/usr/bin/env bash
 # Benchmark (b) of issue 5: `fleetward discover --dry-run` over a 1 GB synthetic combined
-# log, beside `wc -l` over the same file in the same run, with peak memory.
+# log, beside `wc -l` over the same file in the same run, with peak memory. Runs wc -l,
+# discover on one thread, discover on two threads (the default), and wc -l again; prints
+# wall and CPU time of each, the rates, the ratios to wc -l and the load average.
 # Usage: bench/detect/run_discover_bench.sh BUILD_DIR [BYTES]
 #   BUILD_DIR holds src/cli/fleetward and bench/detect/fw_gen_log (a Release build).
 set -euo pipefail
 build=${1:?usage: run_discover_bench.sh BUILD_DIR [BYTES]}
 bytes=${2:-1073741824}
 log=${TMPDIR:-/tmp}/fw-bench-$bytes.log
+out=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-discover.XXXXXX")
+trap 'rm -rf "$out"' EXIT
 if [ ! -s "$log" ]; then "$build/bench/detect/fw_gen_log" "$bytes" > "$log"; fi
-cat "$log" > /dev/null  # warm the page cache for both runs
-t0=$(date +%s.%N); /usr/bin/time -f "%U %S" -o /tmp/fw-bench-wc.time wc -l < "$log" > /tmp/fw-bench-wc.out; t1=$(date +%s.%N)
-lines=$(cat /tmp/fw-bench-wc.out)
-/usr/bin/time -v "$build/src/cli/fleetward" discover --dry-run --no-progress "$log" > /tmp/fw-bench-discover.out 2> /tmp/fw-bench-discover.time
-t2=$(date +%s.%N)
-python3 - "$lines" "$bytes" "$t0" "$t1" "$t2" <<'PY'
-import re, sys
-lines, size, t0, t1, t2 = int(sys.argv[1]), int(sys.argv[2]), *map(float, sys.argv[3:])
-wc, disc = t1 - t0, t2 - t1
-rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open("/tmp/fw-bench-discover.time").read())
-print(f"lines {lines}, bytes {size}")
-print(f"wc -l:     {wc:.2f} s  {lines / wc / 1e6:.2f} M lines/s  {size / wc / 1e6:.0f} MB/s")
-print(f"discover:  {disc:.2f} s  {lines / disc / 1e6:.2f} M lines/s  {size / disc / 1e6:.0f} MB/s")
-print(f"ratio discover/wc: {disc / wc:.2f}x; peak RSS {int(rss.group(1)) / 1024:.0f} MB" if rss else "no RSS")
-# CPU time (user+sys): on a shared, loaded machine wall time includes waiting for a core.
-t = open("/tmp/fw-bench-discover.time").read()
-cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
-wcu = sum(map(float, open("/tmp/fw-bench-wc.time").read().split()))
-print(f"CPU time: wc -l {wcu:.2f} s, discover {cpu:.2f} s = {lines / cpu / 1e6:.2f} M lines/s, {size / cpu / 1e6:.0f} MB/s; ratio {cpu / max(wcu, 1e-3):.2f}x")
+cat "$log" > /dev/null  # warm the page cache for every run
+# The classifier's Hyperscan database and rule modes are cached in ~/.cache/fleetward on
+# first use; one small run makes sure that is not timed.
+head -c 100000 "$log" | "$build/src/cli/fleetward" discover --dry-run --no-progress - > /dev/null
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+run() {  # name, command...: wall user sys maxrss_kb -> $out/name.time, stdout -> $out/name.out
+  local name=$1; shift
+  /usr/bin/time -f "%e %U %S %M" -o "$out/$name.time" "$@" > "$out/$name.out"
+}
+run wc1 wc -l "$log"
+run one "$build/src/cli/fleetward" discover --dry-run --no-progress --threads 1 "$log"
+run two "$build/src/cli/fleetward" discover --dry-run --no-progress "$log"
+run wc2 wc -l "$log"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+cmp -s "$out/one.out" "$out/two.out" || { echo "one and two threads disagree:"; diff "$out/one.out" "$out/two.out"; exit 1; }
+lines=$(cut -d' ' -f1 "$out/wc1.out")
+python3 - "$out" "$lines" "$(stat -c %s "$log")" "$load_before" "$load_after" <<'PY'
+import sys
+out, lines, size, lb, la = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+def t(name):
+    wall, user, sys_, rss = open(f"{out}/{name}.time").read().split()[-4:]
+    return float(wall), float(user) + float(sys_), int(rss)
+wc = [t("wc1"), t("wc2")]
+wc_wall = min(w for w, _, _ in wc); wc_cpu = min(c for _, c, _ in wc)
+print(f"file: {size} bytes, {lines} lines; load average before {lb}, after {la}")
+print(f"{'':24} {'wall s':>7} {'CPU s':>7} {'M lines/s wall':>15} {'M lines/s CPU':>14} {'MB/s wall':>10} {'x wc wall':>10} {'x wc CPU':>9} {'peak RSS MB':>12}")
+print(f"{'wc -l (best of 2)':24} {wc_wall:7.2f} {wc_cpu:7.2f} {lines/wc_wall/1e6:15.2f} {lines/wc_cpu/1e6:14.2f} {size/wc_wall/1e6:10.0f} {1:10.2f} {1:9.2f}")
+for name, label in (("one", "discover, 1 thread"), ("two", "discover, 2 threads")):
+    w, c, rss = t(name)
+    print(f"{label:24} {w:7.2f} {c:7.2f} {lines/w/1e6:15.2f} {lines/c/1e6:14.2f} {size/w/1e6:10.0f} {w/wc_wall:10.2f} {c/wc_cpu:9.2f} {rss/1024:12.0f}")
 PY
-tail -3 /tmp/fw-bench-discover.out
+tail -3 "$out/two.out"
