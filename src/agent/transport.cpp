@@ -344,6 +344,9 @@ class Conn {
                                                   nullptr, &mbedtls_x509_crt_profile_default,
                                                   ip_len ? nullptr : u.host.c_str(), &flags, nullptr, nullptr);
     mbedtls_x509_crt_free(&trusted);
+    // What only the handshake checks: the leaf's (extended) key usage fits a TLS server.
+    flags |= mbedtls_ssl_get_verify_result(&ssl_) &
+             (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE | MBEDTLS_X509_BADCERT_NS_CERT_TYPE);
     std::string why;
     if (rc != 0 || flags != 0) {
       char buf[512];

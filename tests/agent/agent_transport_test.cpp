@@ -1,7 +1,7 @@
 // The agent's HTTP client (make_http_transport) against a real server on 127.0.0.1:
 // tests/agent/stub_server.py over plain http and over https with certificates made here by
 // the openssl command: a pinned CA that matches and one that does not, host name and IP
-// mismatches, the system trust store, chunked and Content-Length answers, a server that
+// mismatches, a certificate for clients only, the system trust store, chunked and Content-Length answers, a server that
 // closes mid-answer, oversized answers, a redirect, a timeout and kept-alive connections.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -32,11 +32,12 @@ struct TempDir {
 };
 
 // A self-signed certificate (key + cert PEM) with the given subjectAltName.
-void make_cert(const std::string& dir, const std::string& name, const std::string& san) {
-  auto r = run_process({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=" + name,
-                        "-addext", "subjectAltName=" + san, "-keyout", dir + "/" + name + ".key", "-out",
-                        dir + "/" + name + ".pem"},
-                       std::chrono::seconds(60), 1 << 16);
+void make_cert(const std::string& dir, const std::string& name, const std::string& san, const std::string& extra = "") {
+  std::vector<std::string> argv{"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                                "/CN=" + name, "-addext", "subjectAltName=" + san, "-keyout", dir + "/" + name + ".key",
+                                "-out", dir + "/" + name + ".pem"};
+  if (!extra.empty()) argv.insert(argv.end(), {"-addext", extra});
+  auto r = run_process(argv, std::chrono::seconds(60), 1 << 16);
   ASSERT_TRUE(r && r->exit_code == 0) << (r ? r->output : r.error().to_string());
 }
 
@@ -73,14 +74,16 @@ struct Stub {
 
 struct Env {
   TempDir tmp;
-  std::unique_ptr<Stub> http, https, https_dns;
+  std::unique_ptr<Stub> http, https, https_dns, https_client_only;
   Env() {
     make_cert(tmp.path, "ip", "IP:127.0.0.1,DNS:localhost");
     make_cert(tmp.path, "dns", "DNS:fleet.example");
     make_cert(tmp.path, "stranger", "IP:127.0.0.1");
+    make_cert(tmp.path, "client", "IP:127.0.0.1", "extendedKeyUsage=clientAuth");
     http = std::make_unique<Stub>(tmp.path);
     https = std::make_unique<Stub>(tmp.path, "ip");
     https_dns = std::make_unique<Stub>(tmp.path, "dns");
+    https_client_only = std::make_unique<Stub>(tmp.path, "client");
   }
   std::string pem(const std::string& n) const { return tmp.path + "/" + n + ".pem"; }
 };
@@ -176,6 +179,14 @@ TEST(AgentTransport, HostNameMismatchIsRefused) {
   ASSERT_FALSE(r2);
   EXPECT_NE(r2.error().to_string().find("not valid for IP address 127.0.0.1"), std::string::npos)
       << r2.error().to_string();
+}
+
+TEST(AgentTransport, CertificateNotForServersIsRefused) {
+  // Trusted (pinned) and valid for 127.0.0.1, but its extendedKeyUsage allows only clients.
+  auto t = transport("https://127.0.0.1:" + std::to_string(env().https_client_only->port), env().pem("client"));
+  auto r = t->post_json("/t/echo", "{}", "");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().to_string().find("extendedKeyUsage"), std::string::npos) << r.error().to_string();
 }
 
 TEST(AgentTransport, AwkwardAnswers) {
