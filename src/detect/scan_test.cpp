@@ -279,6 +279,23 @@ TEST_F(ScanTest, GzipStdinLikeAndSeveralFiles) {
   check({write_gz("a.log.gz", a), write("b.log", b), write("a.log", a)}, LogFormat::auto_detect, {"*"});
 }
 
+TEST_F(ScanTest, UnparsedLinesInLaterPartsNameTheirFileLine) {
+  // Bad lines only near the end: with 2 or 3 threads they are in the last part, whose line
+  // numbers start after the earlier parts' lines.
+  std::string log = synthetic_log(10000, 0);
+  for (int i = 0; i < 5; ++i) log += "broken line " + std::to_string(i) + "\n";
+  log += synthetic_log(50, 0);
+  check({write("tail.log", log)}, LogFormat::combined);
+  ScanOptions o;
+  o.threads = 2;
+  o.min_part_bytes = 1;
+  auto got = scan_logs({(dir_ / "tail.log").string()}, o);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->first_unparsed.size(), 5u);
+  EXPECT_EQ(got->first_unparsed[0].line, 10001u);
+  EXPECT_EQ(got->first_unparsed[4].line, 10005u);
+}
+
 TEST_F(ScanTest, FormatSettledLateStaysOnOneThread) {
   // Garbage first: auto-detection settles only in the second half, so the file must not be
   // cut (the second part would not know the format yet); errors name the right lines.
