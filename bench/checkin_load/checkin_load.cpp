@@ -127,8 +127,11 @@ struct Device {
   int napps = 100;
 };
 
-std::string make_facts(const Device& d, std::mt19937& rng, bool full) {
+// A full report's facts, or a delta's changed keys: with probability `change` a delta
+// carries a new kernel release (a changed fact), else it is a heartbeat ({}).
+std::string make_facts(const Device& d, std::mt19937& rng, bool full, double change = 1.0) {
   json::object f;
+  if (!full && std::uniform_real_distribution<double>(0, 1)(rng) >= change) return "{}";
   f["kernel"] = json::object{{"release", "4.19." + std::to_string(rng() % 300)}};
   f["agent"] = json::object{{"version", "0.1.0"}};
   if (full) {
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
   double rate = 0, duration = 10;
   int64_t max_checkins = 0;
   bool full_every = false;
+  double delta_change = 0.1;
   app.add_option("--server", server, "http://HOST:PORT (IPv4 literal)")->capture_default_str();
   app.add_option("--enroll-secret", secret, "secret to enrol devices missing from --devices-file");
   app.add_option("--devices", ndevices, "simulated devices")->capture_default_str();
@@ -173,6 +177,9 @@ int main(int argc, char** argv) {
   app.add_option("--checkins", max_checkins, "stop after this many check-ins (0 = by duration)");
   app.add_option("--acked", acked_file, "append '<device_id> <seq>' for each acknowledged check-in");
   app.add_flag("--full", full_every, "every check-in is a full report (default: full first, then deltas)");
+  app.add_option("--delta-change", delta_change, "fraction of deltas that change a fact (the rest are heartbeats)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--raw-post", raw_path, "ceiling mode: POST a 2 KB body to this path, count 2xx (e.g. nginx)");
   CLI11_PARSE(app, argc, argv);
 
@@ -266,7 +273,7 @@ int main(int argc, char** argv) {
                            {"kind", full ? "full" : "delta"},
                            {"collected_at", "2026-11-27T19:00:00Z"},
                            {"command_results", json::array()}};
-          rep["facts"] = json::parse(make_facts(d, rng, full));
+          rep["facts"] = json::parse(make_facts(d, rng, full, delta_change));
           if (!full) {
             rep["base_seq"] = d.seq;
             rep["removed"] = json::array();

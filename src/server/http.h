@@ -55,6 +55,14 @@ struct Response {
 // error_response() (errors.h), so handlers never write error bodies themselves.
 using Handler = std::function<Result<Response>(Request&)>;
 
+// An asynchronous handler, for work that finishes on another thread (a check-in waits for
+// its group commit): it must copy what it needs from the Request before returning (the
+// Request dies then) and call `respond` exactly once, from any thread, when the answer is
+// ready. No I/O thread is held meanwhile; the connection stays open until `respond` runs.
+// Errors go through error_response() like a Handler's. Register with Router::add_async.
+using Respond = std::function<void(Result<Response>)>;
+using AsyncHandler = std::function<void(Request&, Respond)>;
+
 // Who may call a route. public_: anyone. read: any admin-API token (admin, operator,
 // auditor). write: admin or operator tokens.
 enum class Access { public_, read, write };

@@ -27,6 +27,11 @@ void Router::add(Verb method, std::string pattern, Access access, Handler handle
   routes_.push_back(std::move(r));
 }
 
+void Router::add_async(Verb method, std::string pattern, Access access, AsyncHandler handler) {
+  add(method, std::move(pattern), access, Handler{});
+  routes_.back().async = std::move(handler);
+}
+
 Router::Match Router::match(Verb method, std::string_view path) const {
   Match m;
   auto segs = segments_of(path);

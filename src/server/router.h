@@ -16,7 +16,8 @@ struct Route {
   std::string pattern;                 // also the metrics label
   std::vector<std::string> segments;   // "{name}" segments are parameters
   Access access = Access::read;
-  Handler handler;
+  Handler handler;         // set for routes added with add()
+  AsyncHandler async;      // set for routes added with add_async()
 };
 
 class Router {
@@ -24,6 +25,8 @@ class Router {
   // Adds a route. Patterns start with '/'; a segment "{name}" matches any one segment.
   // Adding the same (method, pattern) twice is a programming error (asserts).
   void add(Verb method, std::string pattern, Access access, Handler handler);
+  // The same for an asynchronous handler (http.h, AsyncHandler).
+  void add_async(Verb method, std::string pattern, Access access, AsyncHandler handler);
 
   // The handler for GET/HEAD requests that match no route (static files); none by default.
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }

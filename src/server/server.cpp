@@ -1,7 +1,10 @@
 // The HTTP server (see server.h): listener, connections, dispatch, and the central list
 // of route areas. Threading: one io_context run by N threads; each connection lives on
 // its own strand, so a Connection's members are touched by one thread at a time. The
-// session registry is guarded by ServerImpl::mu_. Handlers run on the I/O threads.
+// session registry is guarded by ServerImpl::mu_. Handlers run on the I/O threads;
+// asynchronous handlers (Router::add_async) answer later from any thread: the answer is
+// dispatched back onto the connection's strand, and a work guard keeps the io_context
+// running until it is written.
 #include "server/server.h"
 
 #include <atomic>
@@ -184,8 +187,13 @@ class ServerImpl final : public Server {
     sessions_.insert(s);
   }
 
-  // Runs one request through auth, the router and the handler; never throws.
-  Response handle(Request& req, std::string& route_label);
+  // Runs one request through auth, the router and the handler; never throws. Sets
+  // route_label first, then calls finish exactly once with the response: before returning
+  // for ordinary handlers, possibly later and from another thread for asynchronous ones.
+  void handle(Request& req, std::string& route_label, const std::function<void(Response)>& finish);
+  Response handle_sync(Request& req, std::string& route_label, const Route*& async_route);
+
+  net::io_context& io_context() { return ioc_; }
 
   Metrics& metrics() { return services_.metrics; }
 
@@ -251,7 +259,27 @@ Status ServerImpl::check_role(Request& req, model::ApiToken token, Access access
   return {};
 }
 
-Response ServerImpl::handle(Request& req, std::string& route_label) {
+void ServerImpl::handle(Request& req, std::string& route_label, const std::function<void(Response)>& finish) {
+  const Route* async_route = nullptr;
+  Response res = handle_sync(req, route_label, async_route);
+  if (!async_route) return finish(std::move(res));
+  std::string what = std::string(http::to_string(req.method)) + " " + req.path;
+  Respond respond = [finish, what](Result<Response> r) {
+    if (r) return finish(std::move(*r));
+    if (http_status(r.error().code) >= 500) spdlog::error("{}: {}", what, r.error().to_string());
+    finish(error_response(r.error()));
+  };
+  try {
+    async_route->async(req, std::move(respond));
+  } catch (const std::exception& e) {  // the handler must not throw after responding
+    spdlog::error("{}: unexpected exception: {}", what, e.what());
+    finish(error_response(Error{Errc::internal, "internal error", ""}));
+  }
+}
+
+// The synchronous part: matching, authentication, and the handler of an ordinary route.
+// For an asynchronous route, sets async_route (after authentication) and returns nothing.
+Response ServerImpl::handle_sync(Request& req, std::string& route_label, const Route*& async_route) {
   try {
     auto m = router_.match(req.method, req.path);
     if (!m.route) {
@@ -273,6 +301,10 @@ Response ServerImpl::handle(Request& req, std::string& route_label) {
     route_label = m.route->pattern;
     req.params = std::move(m.params);
     if (auto a = authenticate(req, m.route->access); !a) return error_response(a.error());
+    if (m.route->async) {
+      async_route = m.route;
+      return {};
+    }
     auto r = m.route->handler(req);
     if (!r) {
       if (http_status(r.error().code) >= 500) spdlog::error("{} {}: {}", std::string(http::to_string(req.method)), req.path, r.error().to_string());
@@ -349,19 +381,26 @@ void Connection::on_read(beast::error_code ec) {
   for (const auto& f : msg) req.headers[to_lower_ascii(std::string_view(f.name_string()))] = std::string(f.value());
   req.body = std::move(msg.body());
   bool keep_alive = msg.keep_alive();
-  std::string label;
-  Response res;
+  auto label = std::make_shared<std::string>();
+  // Runs on the strand: inline when the handler answered at once, posted when it answered
+  // from another thread (the work guard keeps the I/O threads alive until then).
+  auto finish = [self = shared_from_this(), keep_alive, label, t0, method = req.method,
+                 work = net::make_work_guard(srv_.io_context())](Response res) {
+    net::dispatch(self->stream_.get_executor(),
+                  [self, keep_alive, label, t0, method, res = std::move(res)]() mutable {
+                    if (method == Verb::head) res.body.clear();
+                    self->respond(std::move(res), keep_alive, *label, t0, method);
+                  });
+  };
   auto url = boost::urls::parse_origin_form(req.target);
   if (!url) {
-    label = "(bad request)";
-    res = error_response(Error{Errc::invalid_argument, "malformed request target", "target"});
+    *label = "(bad request)";
+    finish(error_response(Error{Errc::invalid_argument, "malformed request target", "target"}));
   } else {
     req.path = url->path();
     for (auto p : url->params()) req.query.emplace_back(p.key, p.value);
-    res = srv_.handle(req, label);
+    srv_.handle(req, *label, finish);
   }
-  if (req.method == Verb::head) res.body.clear();
-  respond(std::move(res), keep_alive, label, t0, req.method);
 }
 
 void Connection::respond(Response r, bool keep_alive, const std::string& route, std::chrono::steady_clock::time_point t0,

@@ -1,6 +1,7 @@
 // Agent enrolment and check-in with a group-commit writer (see checkin.h).
 // Threads: any caller thread validates and enqueues; the one writer thread owns every
-// store write of check-ins. Pending.done is the hand-off: set once by the writer.
+// store write of check-ins and calls each Pending's `done` once, after its batch ended.
+// cred_mu guards the credential cache; mu guards the queue.
 #include "service/checkin.h"
 
 #include <condition_variable>
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "model/model.h"
 #include "service/crypto.h"
@@ -22,31 +24,49 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view kSecretKey = "agent.secret.";   // + sha256(secret) -> secret record
-constexpr std::string_view kCredKey = "agent.cred.";       // + sha256(credential) -> device id
-constexpr std::string_view kDeviceKey = "agent.device.";   // + device id -> device record
-
-std::string key(std::string_view prefix, std::string_view rest) {
-  std::string k(prefix);
-  k += rest;
-  return k;
-}
-
 // ---- limits on outside JSON ----
 
-Status check_limits(const json::value& v, const AgentLimits& lim, const std::string& where, int depth) {
-  if (depth > lim.max_depth) return fail(Errc::invalid_argument, "nested deeper than " + std::to_string(lim.max_depth), where);
+// The path of a value, built only when an error needs it (the hot path allocates nothing).
+struct PathPart {
+  const PathPart* parent;
+  std::string_view key;  // object member, or "" for an array element
+  size_t index;
+};
+
+std::string path_text(const PathPart* p) {
+  std::vector<const PathPart*> parts;
+  for (; p; p = p->parent) parts.push_back(p);
+  std::string out;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    if ((*it)->key.empty()) {
+      out += '[';
+      out += std::to_string((*it)->index);
+      out += ']';
+    } else {
+      if (!out.empty()) out += '.';
+      out += (*it)->key;
+    }
+  }
+  return out;
+}
+
+Status check_limits(const json::value& v, const AgentLimits& lim, const PathPart* where, int depth) {
+  if (depth > lim.max_depth)
+    return fail(Errc::invalid_argument, "nested deeper than " + std::to_string(lim.max_depth), path_text(where));
   if (v.is_string()) {
     if (v.get_string().size() > lim.max_string)
-      return fail(Errc::too_large, "string longer than " + std::to_string(lim.max_string) + " bytes", where);
+      return fail(Errc::too_large, "string longer than " + std::to_string(lim.max_string) + " bytes", path_text(where));
   } else if (v.is_array()) {
     size_t i = 0;
-    for (const auto& e : v.get_array()) FW_TRY_STATUS(check_limits(e, lim, where + "[" + std::to_string(i++) + "]", depth + 1));
+    for (const auto& e : v.get_array()) {
+      PathPart here{where, {}, i++};
+      FW_TRY_STATUS(check_limits(e, lim, &here, depth + 1));
+    }
   } else if (v.is_object()) {
     for (const auto& kv : v.get_object()) {
-      if (kv.key().size() > 256) return fail(Errc::too_large, "key longer than 256 bytes", where);
-      FW_TRY_STATUS(check_limits(kv.value(), lim, where.empty() ? std::string(kv.key()) : where + "." + std::string(kv.key()),
-                                 depth + 1));
+      if (kv.key().size() > 256) return fail(Errc::too_large, "key longer than 256 bytes", path_text(where));
+      PathPart here{where, kv.key(), 0};
+      FW_TRY_STATUS(check_limits(kv.value(), lim, &here, depth + 1));
     }
   }
   return {};
@@ -56,7 +76,7 @@ Result<json::object> parse_object(std::string_view body, const AgentLimits& lim)
   if (body.size() > lim.max_body) return fail(Errc::too_large, "body larger than " + std::to_string(lim.max_body) + " bytes");
   FW_TRY(auto v, parse_json(body, JsonLimits{lim.max_body, lim.max_depth + 1}));
   if (!v.is_object()) return fail(Errc::invalid_argument, "body must be a JSON object");
-  FW_TRY_STATUS(check_limits(v, lim, "", 1));
+  FW_TRY_STATUS(check_limits(v, lim, nullptr, 1));
   return std::move(v.get_object());
 }
 
@@ -101,7 +121,8 @@ std::string field_text(std::string_view s, size_t max) {
 }
 
 // Maps the agent's facts object onto the device record (docs/agent-protocol.md, "Facts").
-void apply_facts(model::Device& d, const json::object& facts) {
+// The app list is mapped only when `with_apps` (a delta without "apps" keeps the stored rows).
+void apply_facts(model::Device& d, const json::object& facts, bool with_apps = true) {
   d.os_family = "Other";
   d.os_version.clear();
   if (auto* os = facts.if_contains("os"); os && os->is_object()) {
@@ -118,7 +139,8 @@ void apply_facts(model::Device& d, const json::object& facts) {
     if (auto t = model::parse_device_type(opt_string(hw->get_object(), "type"))) d.type = *t;
   }
   d.apps.clear();
-  if (auto* apps = facts.if_contains("apps"); apps && apps->is_array()) {
+  if (auto* apps = facts.if_contains("apps"); with_apps && apps && apps->is_array()) {
+    d.apps.reserve(apps->get_array().size());
     for (const auto& a : apps->get_array()) {
       if (!a.is_object()) continue;
       model::App app;
@@ -138,15 +160,50 @@ void apply_facts(model::Device& d, const json::object& facts) {
   d.managed = true;
 }
 
+// agent_devices.facts_hash: "<fnv of facts_json>:<fnv of the app list>" in hex. A change
+// detector for the device's own reports, not a security check (a collision only skips one
+// rewrite of the reporting device's own row).
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+std::string apps_hash(const std::vector<model::App>& apps) {
+  uint64_t h = kFnv1aSeed;
+  for (const auto& a : apps) {
+    h = fnv1a64(a.id, h);
+    h = fnv1a64(std::string_view("\x1f", 1), h);
+    h = fnv1a64(a.name, h);
+    h = fnv1a64(std::string_view("\x1f", 1), h);
+    h = fnv1a64(a.version, h);
+    h = fnv1a64(std::string_view("\x1e", 1), h);
+  }
+  return hex64(h);
+}
+std::string_view hash_part(std::string_view facts_hash, int part) {
+  auto colon = facts_hash.find(':');
+  if (colon == std::string_view::npos) return {};
+  return part == 0 ? facts_hash.substr(0, colon) : facts_hash.substr(colon + 1);
+}
+
+struct Result1 {  // one command result from a report
+  std::string id;
+  bool ok = false;
+  std::string json;
+};
+
 struct Report {
   std::string device_id;
   int64_t seq = 0;
   bool full = false;
   int64_t base_seq = 0;
-  json::object facts;
+  json::object facts;              // delta: the changed keys
   std::vector<std::string> removed;
-  size_t results = 0;
+  std::vector<Result1> results;
+  model::Device mapped;            // full: the facts mapped and validated on the caller's thread
 };
+
+constexpr std::string_view kResultStatuses[] = {"ok", "failed", "timeout", "not_configured", "rejected"};
 
 Result<Report> parse_report(std::string_view body, const AgentLimits& lim) {
   FW_TRY(auto o, parse_object(body, lim));
@@ -181,14 +238,30 @@ Result<Report> parse_report(std::string_view body, const AgentLimits& lim) {
   if (auto* cr = o.if_contains("command_results"); cr && !cr->is_null()) {
     if (!cr->is_array()) return fail(Errc::invalid_argument, "must be an array", "command_results");
     if (cr->get_array().size() > lim.max_results) return fail(Errc::too_large, "too many entries", "command_results");
-    r.results = cr->get_array().size();
+    size_t i = 0;
+    for (const auto& e : cr->get_array()) {
+      std::string where = "command_results[" + std::to_string(i++) + "]";
+      if (!e.is_object()) return fail(Errc::invalid_argument, "must be an object", where);
+      Result1 res;
+      auto id = req_string(e.get_object(), "id", 64);
+      if (!id) return fail(Errc::invalid_argument, id.error().message, where + ".id");
+      auto st = req_string(e.get_object(), "status", 32);
+      if (!st) return fail(Errc::invalid_argument, st.error().message, where + ".status");
+      bool known = false;
+      for (auto k : kResultStatuses) known = known || k == *st;
+      if (!known) return fail(Errc::invalid_argument, "unknown status \"" + *st + "\"", where + ".status");
+      res.id = std::move(*id);
+      res.ok = *st == "ok";
+      res.json = json::serialize(e);
+      r.results.push_back(std::move(res));
+    }
   }
   // A full report must map onto a valid device now, so the writer never meets a bad one.
   if (r.full) {
-    model::Device probe;
-    probe.id = r.device_id;
-    apply_facts(probe, r.facts);
-    FW_TRY_STATUS(validate(probe));
+    r.mapped.id = r.device_id;
+    apply_facts(r.mapped, r.facts);
+    FW_TRY_STATUS(validate(r.mapped));
+    r.facts = {};
   }
   return r;
 }
@@ -217,6 +290,17 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;  // guarded by mu_
 };
 
+constexpr std::string_view kCommandTypes[] = {"refresh", "message", "remove-app", "install-app", "lock", "wipe"};
+constexpr size_t kMaxAnswerCommands = 100;  // the agent refuses answers with more
+constexpr size_t kMaxCredCache = 2'000'000;  // entries (~150 MB at most); cleared when full
+
+json::object command_json(const store::AgentCommand& c) {
+  json::object o{{"id", c.id}, {"type", c.type}};
+  auto args = parse_json(c.payload_json);
+  o["args"] = (args && args->is_object()) ? std::move(*args) : json::value(json::object());
+  return o;
+}
+
 }  // namespace
 
 struct AgentService::Impl {
@@ -228,15 +312,17 @@ struct AgentService::Impl {
   struct Pending {
     Report report;
     Result<json::object> result = fail(Errc::internal, "not processed");
-    std::promise<Result<json::object>> done;
+    bool changed = false;  // the device's facts changed (for on_committed)
+    CheckinDone done;
   };
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<Pending*> queue;  // guarded by mu
-  bool stopping = false;       // guarded by mu
-  std::atomic<uint64_t> n_checkins{0}, n_batches{0}, n_duplicates{0};
+  std::deque<std::unique_ptr<Pending>> queue;  // guarded by mu
+  bool stopping = false;                       // guarded by mu
+  std::atomic<uint64_t> n_checkins{0}, n_batches{0}, n_duplicates{0}, n_unchanged{0};
   std::mutex cred_mu;
   std::unordered_map<std::string, std::string> cred_cache;  // credential hash -> device id; guarded by cred_mu
+  std::function<void(const std::vector<std::string>&)> on_committed;  // set before traffic
   std::thread writer;
 
   Impl(store::Store& s, const Clock& c, AgentLimits l) : store(s), clock(c), lim(l), rate(l.rate_per_s, l.burst) {
@@ -251,92 +337,150 @@ struct AgentService::Impl {
     writer.join();
   }
 
-  json::object answer(int64_t seq) const {
+  void forget_device(std::string_view device_id) {
+    std::lock_guard lk(cred_mu);
+    std::erase_if(cred_cache, [&](const auto& kv) { return kv.second == device_id; });
+  }
+
+  // The answer: ack, interval, and the device's open commands (queued ones become sent).
+  // has_commands false (the agent row says none were queued since the last empty answer):
+  // no lookup. *open_count: the commands in the answer.
+  Result<json::object> answer(store::Tx& tx, const Report& r, Time now, bool write, bool has_commands,
+                              size_t* open_count = nullptr) {
     json::object a;
-    a["ack_seq"] = seq;
+    a["ack_seq"] = r.seq;
     a["next_checkin_s"] = lim.checkin_interval_s;
     a["full_report"] = false;
-    a["commands"] = json::array();
+    json::array cmds;
+    if (!has_commands) {
+      a["commands"] = std::move(cmds);
+      if (open_count) *open_count = 0;
+      return a;
+    }
+    FW_TRY(auto open, tx.list_agent_commands(r.device_id, /*open_only=*/true, int(kMaxAnswerCommands)));
+    if (open_count) *open_count = open.size();
+    for (auto& c : open) {
+      if (write && c.state == "queued") {
+        c.state = "sent";
+        c.sent_at = now;
+        FW_TRY_STATUS(tx.put_agent_command(c));
+      }
+      cmds.push_back(command_json(c));
+    }
+    a["commands"] = std::move(cmds);
     return a;
   }
 
   // Applies one report inside the batch transaction. Logical refusals (duplicate, conflict,
   // revoked) are found by reads before any write, so they never doom the transaction.
-  Result<json::object> apply(store::Tx& tx, const Report& r, Time now) {
-    auto rec_text = tx.get_setting(key(kDeviceKey, r.device_id));
-    if (!rec_text) {
-      if (rec_text.error().code == Errc::not_found) return fail(Errc::unauthenticated, "device is not enrolled");
-      return fail(rec_text.error());
+  Result<json::object> apply(store::Tx& tx, Pending& p, Time now) {
+    const Report& r = p.report;
+    auto agent = tx.get_agent_device(r.device_id);
+    if (!agent) {
+      if (agent.error().code == Errc::not_found) return fail(Errc::unauthenticated, "device is not enrolled");
+      return fail(agent.error());
     }
-    FW_TRY(auto recv, parse_json(*rec_text));
-    json::object rec = recv.is_object() ? recv.get_object() : json::object();
-    if (auto* rv = rec.if_contains("revoked"); rv && rv->is_bool() && rv->get_bool())
-      return fail(Errc::unauthenticated, "device credential revoked");
-    int64_t last = 0;
-    if (auto* l = rec.if_contains("last_seq"); l && l->is_int64()) last = l->get_int64();
-    if (r.seq <= last) {
+    store::AgentDevice& ad = *agent;
+    if (ad.revoked_at) return fail(Errc::unauthenticated, "device credential revoked");
+    if (r.seq <= ad.last_seq) {
       ++n_duplicates;
-      return answer(r.seq);
+      return answer(tx, r, now, /*write=*/false, ad.has_commands);
     }
-    if (!r.full && r.base_seq != last)
+    if (!r.full && r.base_seq != ad.last_seq)
       return fail(Errc::conflict, "delta base_seq " + std::to_string(r.base_seq) + " does not match the last stored report " +
-                                      std::to_string(last) + "; send a full report",
+                                      std::to_string(ad.last_seq) + "; send a full report",
                   "base_seq");
-    model::Device d;
-    auto existing = tx.get_device(r.device_id);
-    if (existing) {
-      d = std::move(*existing);
-    } else if (existing.error().code == Errc::not_found) {
-      if (!r.full) return fail(Errc::conflict, "no stored facts for this device; send a full report", "kind");
-      d.id = r.device_id;
-      d.first_seen = now;
-    } else {
-      return fail(existing.error());
-    }
-    json::object facts;
+    if (!r.full && ad.facts_hash.empty())
+      return fail(Errc::conflict, "no stored facts for this device; send a full report", "kind");
+
+    // What changed: compare hashes of the mapped facts with the stored ones.
+    store::AgentReportWrite w;
+    model::Device merged;
+    const model::Device* d = &r.mapped;
+    std::string new_rest, new_apps;
     if (r.full) {
-      facts = r.facts;
+      new_rest = hex64(fnv1a64(r.mapped.facts_json));
+      new_apps = apps_hash(r.mapped.apps);
+    } else if (r.facts.empty() && r.removed.empty()) {
+      new_rest = std::string(hash_part(ad.facts_hash, 0));  // a heartbeat
+      new_apps = std::string(hash_part(ad.facts_hash, 1));
     } else {
-      FW_TRY(auto old, parse_json(d.facts_json));
-      if (old.is_object()) facts = std::move(old.get_object());
-      // facts_json has no apps; keep the stored ones unless the delta replaces them.
-      json::array apps;
-      for (const auto& a : d.apps) apps.push_back(json::object{{"id", a.id}, {"name", a.name}, {"version", a.version}});
-      facts["apps"] = std::move(apps);
+      FW_TRY(auto old_text, tx.get_device_facts_json(r.device_id));
+      FW_TRY(auto old, parse_json(old_text));
+      json::object facts = old.is_object() ? std::move(old.get_object()) : json::object();
+      bool apps_in = r.facts.contains("apps");
+      bool apps_removed = false;
       for (const auto& kv : r.facts) facts[kv.key()] = kv.value();
-      for (const auto& k : r.removed) facts.erase(k);
+      for (const auto& k : r.removed) {
+        facts.erase(k);
+        apps_removed = apps_removed || k == "apps";
+      }
+      merged.id = r.device_id;
+      apply_facts(merged, facts, apps_in);
+      FW_TRY_STATUS(validate(merged));
+      d = &merged;
+      new_rest = hex64(fnv1a64(merged.facts_json));
+      new_apps = (apps_in || apps_removed) ? apps_hash(merged.apps) : std::string(hash_part(ad.facts_hash, 1));
     }
-    apply_facts(d, facts);
-    d.last_seen = now;
-    if (d.first_seen > now) d.first_seen = now;
-    FW_TRY_STATUS(validate(d));
-    FW_TRY_STATUS(tx.put_device(d));
-    rec["last_seq"] = r.seq;
-    rec["last_checkin"] = to_unix(now);
-    FW_TRY_STATUS(tx.put_setting(key(kDeviceKey, r.device_id), json::serialize(rec)));
-    return answer(r.seq);
+    w.device = d;
+    w.facts_changed = new_rest != hash_part(ad.facts_hash, 0);
+    w.apps_changed = new_apps != hash_part(ad.facts_hash, 1);
+    w.touch_seen = now - ad.seen_at >= std::chrono::seconds(60);
+    p.changed = w.facts_changed || w.apps_changed;
+    if (!p.changed) ++n_unchanged;
+    if (p.changed || w.touch_seen) {
+      FW_TRY_STATUS(tx.apply_agent_report(w, r.device_id, now));
+      if (w.facts_changed || w.touch_seen) ad.seen_at = now;
+    }
+    // Command results: idempotent by id; only this device's open commands take one.
+    for (const auto& res : r.results) {
+      auto c = tx.get_agent_command(res.id);
+      if (!c) {
+        if (c.error().code == Errc::not_found) continue;
+        return fail(c.error());
+      }
+      if (c->device_id != r.device_id || (c->state != "queued" && c->state != "sent")) continue;
+      c->state = res.ok ? "done" : "failed";
+      c->finished_at = now;
+      c->result_json = res.json;
+      FW_TRY_STATUS(tx.put_agent_command(*c));
+    }
+    size_t open = 0;
+    FW_TRY(auto a, answer(tx, r, now, /*write=*/true, ad.has_commands || !r.results.empty(), &open));
+    ad.has_commands = open > 0;
+    ad.last_seq = r.seq;
+    ad.last_checkin = now;
+    ad.facts_hash = new_rest + ":" + new_apps;
+    FW_TRY_STATUS(tx.update_agent_device_report(ad));
+    return a;
   }
 
   Status apply_batch(const std::vector<Pending*>& batch) {
     Time now = clock.now();
     return store.write([&](store::Tx& tx) -> Status {
-      for (Pending* p : batch) p->result = apply(tx, p->report, now);
+      for (Pending* p : batch) p->result = apply(tx, *p, now);
       return {};
     });
   }
 
+  // Group commit: every check-in queued while the previous transaction ran goes into the
+  // next one (at most max_batch), so the batch grows with the load and a lone check-in
+  // waits for nothing but its own commit.
   void run_writer() {
     for (;;) {
-      std::vector<Pending*> batch;
+      std::vector<std::unique_ptr<Pending>> owned;
       {
         std::unique_lock lk(mu);
         cv.wait(lk, [&] { return stopping || !queue.empty(); });
         if (queue.empty()) return;  // stopping, and every queued check-in was answered
-        while (!queue.empty() && batch.size() < lim.max_batch) {
-          batch.push_back(queue.front());
+        while (!queue.empty() && owned.size() < lim.max_batch) {
+          owned.push_back(std::move(queue.front()));
           queue.pop_front();
         }
       }
+      std::vector<Pending*> batch;
+      batch.reserve(owned.size());
+      for (auto& p : owned) batch.push_back(p.get());
       Status st = apply_batch(batch);
       if (!st && batch.size() > 1) {
         // One report made the transaction fail: apply each alone, so only that one fails.
@@ -350,10 +494,17 @@ struct AgentService::Impl {
       } else {
         ++n_batches;
       }
+      std::vector<std::string> changed;
       for (Pending* p : batch) {
-        if (p->result) ++n_checkins;
-        p->done.set_value(std::move(p->result));
+        if (p->result) {
+          ++n_checkins;
+          if (p->changed) changed.push_back(p->report.device_id);
+        } else if (p->result.error().code == Errc::unauthenticated) {
+          forget_device(p->report.device_id);  // revoked or deleted: the next request reads the store
+        }
       }
+      if (on_committed && !changed.empty()) on_committed(changed);
+      for (Pending* p : batch) p->done(std::move(p->result));
     }
   }
 
@@ -366,15 +517,16 @@ struct AgentService::Impl {
     }
     std::string dev;
     FW_TRY_STATUS(store.read([&](store::Tx& tx) -> Status {
-      auto v = tx.get_setting(key(kCredKey, h));
+      auto v = tx.find_agent_credential(h);
       if (!v) {
-        if (v.error().code == Errc::not_found) return fail(Errc::unauthenticated, "unknown device credential", "Authorization");
+        if (v.error().code == Errc::not_found) return fail(Errc::unauthenticated, "unknown or revoked device credential", "Authorization");
         return fail(v.error());
       }
       dev = *v;
       return {};
     }));
     std::lock_guard lk(cred_mu);
+    if (cred_cache.size() >= kMaxCredCache) cred_cache.clear();
     cred_cache[h] = dev;
     return dev;
   }
@@ -386,7 +538,11 @@ AgentService::AgentService(store::Store& store, const Clock& clock, AgentLimits 
 AgentService::~AgentService() = default;
 
 AgentService::Stats AgentService::stats() const {
-  return Stats{impl_->n_checkins.load(), impl_->n_batches.load(), impl_->n_duplicates.load()};
+  return Stats{impl_->n_checkins.load(), impl_->n_batches.load(), impl_->n_duplicates.load(), impl_->n_unchanged.load()};
+}
+
+void AgentService::set_on_committed(std::function<void(const std::vector<std::string>&)> fn) {
+  impl_->on_committed = std::move(fn);
 }
 
 Result<NewEnrollSecret> AgentService::create_enroll_secret(std::string_view actor, std::string_view org_unit_path,
@@ -402,9 +558,8 @@ Result<NewEnrollSecret> AgentService::create_enroll_secret(std::string_view acto
   std::string h = sha256_hex(out.secret);
   FW_TRY_STATUS(impl_->store.write([&](store::Tx& tx) -> Status {
     FW_TRY(auto unit, tx.get_org_unit_by_path(org_unit_path));
-    json::object rec{{"org_unit_path", unit.path}, {"expires_at", to_unix(expires_at)}, {"uses_left", max_uses},
-                     {"created_by", std::string(actor)}, {"created_at", to_unix(now)}};
-    FW_TRY_STATUS(tx.put_setting(key(kSecretKey, h), json::serialize(rec)));
+    store::AgentSecret s{h, unit.path, std::string(actor), now, expires_at, max_uses, 0};
+    FW_TRY_STATUS(tx.put_agent_secret(s));
     model::AuditEvent e;
     e.at = now;
     e.actor = std::string(actor);
@@ -432,21 +587,15 @@ Result<json::object> AgentService::enroll(std::string_view body) {
   std::string device_id = new_id("dev");
   std::string credential = "dc_" + random_hex(32);
   FW_TRY_STATUS(impl_->store.write([&](store::Tx& tx) -> Status {
-    std::string skey = key(kSecretKey, sha256_hex(secret));
-    auto rec_text = tx.get_setting(skey);
-    if (!rec_text) {
-      if (rec_text.error().code == Errc::not_found) return fail(Errc::unauthenticated, "enrolment secret unknown", "enroll_secret");
-      return fail(rec_text.error());
+    auto sec = tx.get_agent_secret(sha256_hex(secret));
+    if (!sec) {
+      if (sec.error().code == Errc::not_found) return fail(Errc::unauthenticated, "enrolment secret unknown", "enroll_secret");
+      return fail(sec.error());
     }
-    FW_TRY(auto recv, parse_json(*rec_text));
-    if (!recv.is_object()) return fail(Errc::internal, "damaged enrolment secret record");
-    auto& rec = recv.get_object();
-    int64_t expires = rec.contains("expires_at") && rec["expires_at"].is_int64() ? rec["expires_at"].get_int64() : 0;
-    int64_t uses = rec.contains("uses_left") && rec["uses_left"].is_int64() ? rec["uses_left"].get_int64() : 0;
-    if (to_unix(now) >= expires) return fail(Errc::unauthenticated, "enrolment secret expired", "enroll_secret");
-    if (uses <= 0) return fail(Errc::unauthenticated, "enrolment secret used up", "enroll_secret");
-    rec["uses_left"] = uses - 1;
-    FW_TRY_STATUS(tx.put_setting(skey, json::serialize(rec)));
+    if (now >= sec->expires_at) return fail(Errc::unauthenticated, "enrolment secret expired", "enroll_secret");
+    if (sec->used >= sec->max_uses) return fail(Errc::unauthenticated, "enrolment secret used up", "enroll_secret");
+    ++sec->used;
+    FW_TRY_STATUS(tx.put_agent_secret(*sec));
     model::Device d;
     d.id = device_id;
     d.source = model::DeviceSource::agent;
@@ -456,35 +605,147 @@ Result<json::object> AgentService::enroll(std::string_view body) {
     d.facts_json = json::serialize(json::object{{"hostname", hostname}});
     FW_TRY(auto created, put_device(tx, Change{"agent:" + device_id, now}, std::move(d), PutMode::create));
     (void)created;
-    FW_TRY_STATUS(tx.put_setting(key(kCredKey, sha256_hex(credential)), device_id));
-    json::object drec{{"last_seq", 0},
-                      {"revoked", false},
-                      {"org_unit_path", opt_string(rec, "org_unit_path")},
-                      {"hardware_id", hwid},
-                      {"enrolled_at", to_unix(now)}};
-    return tx.put_setting(key(kDeviceKey, device_id), json::serialize(drec));
+    store::AgentDevice ad;
+    ad.device_id = device_id;
+    ad.hardware_id = hwid;
+    ad.org_unit_path = sec->org_unit_path;
+    ad.enrolled_at = now;
+    ad.seen_at = now;
+    FW_TRY_STATUS(tx.put_agent_device(ad));
+    return tx.put_agent_credential(sha256_hex(credential), device_id, now);
   }));
   return json::object{{"device_id", device_id}, {"credential", credential},
                       {"checkin_interval_s", impl_->lim.checkin_interval_s}};
 }
 
-Result<json::object> AgentService::checkin(std::string_view bearer, std::string_view body) {
-  FW_TRY(auto device, impl_->device_for_credential(bearer));
-  FW_TRY(auto report, parse_report(body, impl_->lim));
-  if (report.device_id != device)
-    return fail(Errc::unauthenticated, "device_id does not belong to this credential", "device_id");
-  if (!impl_->rate.allow(device, double(to_unix(impl_->clock.now()))))
-    return fail(Errc::rate_limited, "too many check-ins from this device; retry later");
-  Impl::Pending p;
-  p.report = std::move(report);
-  auto fut = p.done.get_future();
+void AgentService::checkin_async(std::string_view bearer, std::string_view body, CheckinDone done) {
+  auto device = impl_->device_for_credential(bearer);
+  if (!device) return done(fail(device.error()));
+  auto report = parse_report(body, impl_->lim);
+  if (!report) return done(fail(report.error()));
+  if (report->device_id != *device)
+    return done(fail(Errc::unauthenticated, "device_id does not belong to this credential", "device_id"));
+  if (!impl_->rate.allow(*device, double(to_unix(impl_->clock.now()))))
+    return done(fail(Errc::rate_limited, "too many check-ins from this device; retry later"));
+  auto p = std::make_unique<Impl::Pending>();
+  p->report = std::move(*report);
+  p->done = std::move(done);
   {
-    std::lock_guard lk(impl_->mu);
-    if (impl_->stopping) return fail(Errc::unavailable, "server is shutting down");
-    impl_->queue.push_back(&p);
+    std::unique_lock lk(impl_->mu);
+    if (impl_->stopping) {
+      lk.unlock();
+      return p->done(fail(Errc::unavailable, "server is shutting down"));
+    }
+    impl_->queue.push_back(std::move(p));
   }
   impl_->cv.notify_one();
+}
+
+Result<json::object> AgentService::checkin(std::string_view bearer, std::string_view body) {
+  std::promise<Result<json::object>> promise;
+  auto fut = promise.get_future();
+  checkin_async(bearer, body, [&promise](Result<json::object> r) { promise.set_value(std::move(r)); });
   return fut.get();
+}
+
+static Status check_command_args(std::string_view type, const json::object& args) {
+  auto str = [&](const char* k, bool required, size_t max) -> Status {
+    auto* v = args.if_contains(k);
+    std::string where = std::string("args.") + k;
+    if (!v) return required ? fail(Errc::invalid_argument, "is required", where) : Status{};
+    if (!v->is_string() || v->get_string().empty() || v->get_string().size() > max)
+      return fail(Errc::invalid_argument, "must be a string of 1.." + std::to_string(max) + " bytes", where);
+    return {};
+  };
+  std::vector<std::string_view> allowed;
+  if (type == "message") {
+    FW_TRY_STATUS(str("text", true, 1024));
+    allowed = {"text"};
+  } else if (type == "remove-app") {
+    FW_TRY_STATUS(str("app_id", true, 256));
+    allowed = {"app_id"};
+  } else if (type == "install-app") {
+    FW_TRY_STATUS(str("app_id", true, 256));
+    FW_TRY_STATUS(str("version", false, 64));
+    allowed = {"app_id", "version"};
+  }
+  for (const auto& kv : args) {
+    bool ok = false;
+    for (auto a : allowed) ok = ok || a == kv.key();
+    if (!ok) return fail(Errc::invalid_argument, "unknown argument for " + std::string(type), "args." + std::string(kv.key()));
+  }
+  return {};
+}
+
+Result<store::AgentCommand> AgentService::queue_command(std::string_view actor, bool may_lock_wipe,
+                                                        std::string_view device_id, std::string_view type,
+                                                        const json::object& args) {
+  bool known = false;
+  for (auto t : kCommandTypes) known = known || t == type;
+  if (!known)
+    return fail(Errc::invalid_argument, "unknown command type (refresh, message, remove-app, install-app, lock, wipe)",
+                "type");
+  bool destructive = type == "lock" || type == "wipe";
+  if (destructive && !may_lock_wipe)
+    return fail(Errc::permission_denied, "lock and wipe need an admin token", "type");
+  FW_TRY_STATUS(check_command_args(type, args));
+  Time now = impl_->clock.now();
+  store::AgentCommand c;
+  c.id = new_id("cmd");
+  c.device_id = std::string(device_id);
+  c.type = std::string(type);
+  c.payload_json = json::serialize(args);
+  c.created_by = std::string(actor);
+  c.created_at = now;
+  FW_TRY_STATUS(impl_->store.write([&](store::Tx& tx) -> Status {
+    FW_TRY(auto ad, tx.get_agent_device(device_id));
+    if (ad.revoked_at) return fail(Errc::conflict, "the device's credential is revoked", "device");
+    FW_TRY_STATUS(tx.put_agent_command(c));
+    if (!ad.has_commands) {
+      ad.has_commands = true;
+      FW_TRY_STATUS(tx.put_agent_device(ad));
+    }
+    model::AuditEvent e;
+    e.at = now;
+    e.actor = std::string(actor);
+    e.action = destructive ? "device.command." + c.type : "device.command";
+    e.entity = "device/" + c.device_id;
+    e.after_json = json::serialize(json::object{{"command_id", c.id}, {"type", c.type}, {"args", args}});
+    FW_TRY(auto ev, tx.append_audit(std::move(e)));
+    (void)ev;
+    return {};
+  }));
+  return c;
+}
+
+Result<std::vector<store::AgentCommand>> AgentService::list_commands(std::string_view device_id) {
+  std::vector<store::AgentCommand> out;
+  FW_TRY_STATUS(impl_->store.read([&](store::Tx& tx) -> Status {
+    FW_TRY(auto ad, tx.get_agent_device(device_id));
+    (void)ad;
+    FW_TRY(out, tx.list_agent_commands(device_id, /*open_only=*/false, 1000));
+    return {};
+  }));
+  return out;
+}
+
+Status AgentService::revoke(std::string_view actor, std::string_view device_id) {
+  Time now = impl_->clock.now();
+  FW_TRY_STATUS(impl_->store.write([&](store::Tx& tx) -> Status {
+    FW_TRY(auto n, tx.revoke_agent_device(device_id, now));
+    if (n == 0) return {};  // already revoked: nothing to audit
+    model::AuditEvent e;
+    e.at = now;
+    e.actor = std::string(actor);
+    e.action = "device.revoke";
+    e.entity = "device/" + std::string(device_id);
+    e.after_json = json::serialize(json::object{{"credentials_revoked", n}});
+    FW_TRY(auto ev, tx.append_audit(std::move(e)));
+    (void)ev;
+    return {};
+  }));
+  impl_->forget_device(device_id);
+  return {};
 }
 
 }  // namespace fw::service

@@ -1,21 +1,23 @@
 // Agent enrolment and check-in (docs/agent-protocol.md), the server side of fleetward-agent.
-// AgentService validates a request on the caller's thread (limits, credential, rate), then
-// hands a check-in to its group-commit writer: one thread that applies every check-in
-// waiting at that moment in ONE store transaction and acknowledges each only after that
-// transaction committed. AgentService is thread-safe; checkin() blocks its caller until
-// the commit (or the error) of its batch.
+// AgentService validates a request on the caller's thread (limits, credential from an
+// in-memory cache, rate), then hands a check-in to its group-commit writer: one thread that
+// applies every check-in waiting at that moment in ONE store transaction and acknowledges
+// each only after that transaction committed. AgentService is thread-safe. checkin_async()
+// never blocks: its callback runs once, on the caller's thread for a refusal found before
+// queuing, else on the writer thread after the commit; checkin() blocks until then.
 //
-// Storage: until the store has agent tables, enrolment secrets, device credentials and the
-// per-device report sequence live in the store's settings table under "agent.*" keys
-// (documented in docs/agent-protocol.md, "Server storage"). Commands are not stored yet:
-// answers carry no commands.
+// Storage: the agent tables of migration 0005 (Tx::*agent*). A check-in whose facts did not
+// change writes one row (agent_devices); changed facts rewrite the device row, changed apps
+// only the app rows that differ. Commands queued by admins go out in check-in answers.
 #pragma once
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/store.h"
 #include "util/error.h"
@@ -69,11 +71,39 @@ class AgentService {
   // stored seq. Any error: nothing changed.
   Result<boost::json::object> checkin(std::string_view bearer, std::string_view body);
 
+  // The same check-in without blocking: `done` is called exactly once with the answer or the
+  // error (see the file comment for the thread). `done` must be quick and must not call back
+  // into this AgentService's checkin; it may post work elsewhere.
+  using CheckinDone = std::function<void(Result<boost::json::object>)>;
+  void checkin_async(std::string_view bearer, std::string_view body, CheckinDone done);
+
+  // Called on the writer thread after each committed batch with the ids of the devices whose
+  // facts changed in it (heartbeats and duplicates are left out), so that policy evaluation
+  // can run elsewhere (the server wires it to service::EvalQueue::mark_dirty). Must be quick.
+  // Set once before the first check-in (not synchronised with running batches).
+  void set_on_committed(std::function<void(const std::vector<std::string>&)> fn);
+
+  // Commands for a device (docs/agent-protocol.md, "Commands"): type is one of refresh,
+  // message {text}, remove-app {app_id}, install-app {app_id, version?}, lock, wipe; args
+  // is checked per type (invalid_argument naming the field). lock and wipe need
+  // `may_lock_wipe` (an admin token; permission_denied otherwise). not_found for a device
+  // that is not enrolled, conflict for a revoked one. Audited as "device.command" (lock and
+  // wipe as "device.command.lock"/".wipe"). The command goes out in the device's next
+  // check-in answers until its result arrives.
+  Result<store::AgentCommand> queue_command(std::string_view actor, bool may_lock_wipe, std::string_view device_id,
+                                            std::string_view type, const boost::json::object& args);
+  // The device's commands, oldest first (at most 1,000); not_found if not enrolled.
+  Result<std::vector<store::AgentCommand>> list_commands(std::string_view device_id);
+  // Revokes the device's credentials: its next check-in gets 401 "device credential revoked".
+  // Audited as "device.revoke". not_found if not enrolled; already revoked is not an error.
+  Status revoke(std::string_view actor, std::string_view device_id);
+
   // Counters for /metrics and tests.
   struct Stats {
     uint64_t checkins = 0;   // acknowledged
     uint64_t batches = 0;    // committed transactions
     uint64_t duplicates = 0;
+    uint64_t unchanged = 0;  // acknowledged reports that changed no fact (one row written)
   };
   Stats stats() const;
 

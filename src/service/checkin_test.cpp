@@ -6,7 +6,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
+#include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "service/inventory.h"
@@ -278,6 +283,236 @@ TEST(AgentCheckin, ManyDevicesConcurrentlyAreBatched) {
   EXPECT_EQ(st.checkins, uint64_t(kDevices * 5));
   EXPECT_LT(st.batches, st.checkins) << "concurrent check-ins should share transactions";
   for (const auto& [dev, cred] : devs) EXPECT_EQ(fx.device(dev).apps.size(), 50u);
+}
+
+
+// Apps as a set of "id name version" for comparisons that ignore row order.
+std::multiset<std::string> app_set(const model::Device& d) {
+  std::multiset<std::string> out;
+  for (const auto& a : d.apps) out.insert(a.id + " " + a.name + " " + a.version);
+  return out;
+}
+
+TEST(AgentCheckin, UnchangedReportsWriteOnlyTheAgentRow) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(4))));
+  auto before = fx.device(dev);
+  // The same full report, a heartbeat delta, and a delta that re-sends an unchanged key.
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 2, facts(4))));
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 3, json::object{}, false)));
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 4, json::object{{"kernel", {{"release", "4.19"}}}}, false)));
+  EXPECT_EQ(fx.svc->stats().unchanged, 3u);
+  auto after = fx.device(dev);
+  EXPECT_EQ(after.facts_json, before.facts_json);
+  EXPECT_EQ(app_set(after), app_set(before));
+  EXPECT_EQ(after.last_seen, before.last_seen) << "last_seen is refreshed at most once a minute";
+  store::AgentDevice ad;
+  ASSERT_TRUE(fx.store->read([&](store::Tx& tx) -> Status {
+    FW_TRY(ad, tx.get_agent_device(dev));
+    return {};
+  }));
+  EXPECT_EQ(ad.last_seq, 4);
+  // A minute later an unchanged report moves last_seen (and nothing else).
+  fx.clock.advance(Seconds(61));
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 5, json::object{}, false)));
+  EXPECT_EQ(fx.device(dev).last_seen, fx.clock.now());
+  EXPECT_EQ(fx.svc->stats().unchanged, 4u);
+}
+
+TEST(AgentCheckin, AppsAreWrittenByDifference) {
+  AgentLimits lim;
+  lim.burst = 100;
+  Fixture fx(lim);
+  auto [dev, cred] = fx.enroll(fx.secret());
+  auto with_apps = [](std::vector<std::array<const char*, 3>> apps) {
+    json::object f = facts(0);
+    json::array a;
+    for (const auto& x : apps) a.push_back(json::object{{"id", x[0]}, {"name", x[1]}, {"version", x[2]}});
+    f["apps"] = std::move(a);
+    return f;
+  };
+  struct Step {
+    const char* name;
+    bool full;
+    std::vector<std::array<const char*, 3>> apps;
+  } steps[] = {
+      {"first", true, {{"a", "A", "1"}, {"b", "B", "1"}, {"c", "C", "1"}}},
+      {"b updated, c removed, d added", true, {{"a", "A", "1"}, {"b", "B", "2"}, {"d", "D", "1"}}},
+      {"delta with a new app list", false, {{"d", "D", "1"}, {"e", "E", "1"}}},
+      {"two versions of one package", true, {{"k", "K", "1"}, {"k", "K", "2"}, {"d", "D", "1"}}},
+      {"one version removed", true, {{"k", "K", "2"}, {"d", "D", "1"}}},
+      {"none", true, {}},
+  };
+  int64_t seq = 0;
+  for (const auto& st : steps) {
+    SCOPED_TRACE(st.name);
+    json::object f = with_apps(st.apps);
+    if (!st.full) f = json::object{{"apps", f["apps"]}};
+    auto r = fx.svc->checkin(cred, report(dev, ++seq, f, st.full));
+    ASSERT_TRUE(r) << r.error().to_string();
+    std::multiset<std::string> want;
+    for (const auto& x : st.apps) want.insert(std::string(x[0]) + " " + x[1] + " " + x[2]);
+    EXPECT_EQ(app_set(fx.device(dev)), want);
+  }
+  // Removing the key "apps" in a delta empties the list too.
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, ++seq, with_apps({{"z", "Z", "1"}}))));
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, ++seq, json::object{}, false, json::array{"apps"})));
+  EXPECT_TRUE(fx.device(dev).apps.empty());
+}
+
+TEST(AgentCheckin, CommittedHookNamesChangedDevicesOnly) {
+  Fixture fx;
+  std::mutex mu;
+  std::vector<std::string> seen;
+  fx.svc->set_on_committed([&](const std::vector<std::string>& ids) {
+    std::lock_guard lk(mu);
+    seen.insert(seen.end(), ids.begin(), ids.end());
+  });
+  auto [dev, cred] = fx.enroll(fx.secret());
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(2))));
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 2, json::object{}, false)));  // heartbeat
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 2, json::object{}, false)));  // duplicate
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 3, json::object{{"kernel", {{"release", "6"}}}}, false)));
+  std::lock_guard lk(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{dev, dev}));
+}
+
+TEST(AgentCheckin, AsyncAnswersAfterCommitWithoutBlocking) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  std::promise<Result<json::object>> ok, refused;
+  auto f_ok = ok.get_future(), f_refused = refused.get_future();
+  fx.svc->checkin_async(cred, report(dev, 1, facts(2)), [&](Result<json::object> r) { ok.set_value(std::move(r)); });
+  // A refusal found before queuing answers on the calling thread, before checkin_async returns.
+  fx.svc->checkin_async("dc_nope", report(dev, 2, facts(2)),
+                        [&](Result<json::object> r) { refused.set_value(std::move(r)); });
+  ASSERT_EQ(f_refused.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_EQ(f_refused.get().error().code, Errc::unauthenticated);
+  auto r = f_ok.get();
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->at("ack_seq"), 1);
+  EXPECT_EQ(fx.device(dev).apps.size(), 2u);
+}
+
+TEST(AgentCommands, QueuedDeliveredAndResultRecorded) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  auto msg = fx.svc->queue_command("token:ops", false, dev, "message", json::object{{"text", "Replace this phone"}});
+  ASSERT_TRUE(msg) << msg.error().to_string();
+  EXPECT_EQ(msg->state, "queued");
+
+  auto a1 = fx.svc->checkin(cred, report(dev, 1, facts(1)));
+  ASSERT_TRUE(a1) << a1.error().to_string();
+  const auto& cmds = a1->at("commands").as_array();
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(std::string(cmds[0].at("id").as_string()), msg->id);
+  EXPECT_EQ(cmds[0].at("type"), "message");
+  EXPECT_EQ(cmds[0].at("args").at("text"), "Replace this phone");
+  auto list = fx.svc->list_commands(dev);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->at(0).state, "sent");
+
+  // Until the result arrives the command is repeated (at-least-once delivery).
+  auto a2 = fx.svc->checkin(cred, report(dev, 2, json::object{}, false));
+  ASSERT_TRUE(a2);
+  EXPECT_EQ(a2->at("commands").as_array().size(), 1u);
+
+  json::object rep = json::parse(report(dev, 3, json::object{}, false)).as_object();
+  rep["command_results"] = json::array{json::object{{"id", msg->id}, {"status", "ok"}, {"exit_code", 0},
+                                                    {"output", ""}, {"finished_at", "2027-01-15T08:00:00Z"}},
+                                       json::object{{"id", "cmd-unknown"}, {"status", "failed"}}};
+  auto a3 = fx.svc->checkin(cred, json::serialize(rep));
+  ASSERT_TRUE(a3) << a3.error().to_string();
+  EXPECT_TRUE(a3->at("commands").as_array().empty());
+  list = fx.svc->list_commands(dev);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->at(0).state, "done");
+  EXPECT_NE(list->at(0).result_json.find("\"exit_code\":0"), std::string::npos) << list->at(0).result_json;
+  // A second result for the same id is ignored.
+  rep = json::parse(report(dev, 4, json::object{}, false)).as_object();
+  rep["command_results"] = json::array{json::object{{"id", msg->id}, {"status", "failed"}}};
+  ASSERT_TRUE(fx.svc->checkin(cred, json::serialize(rep)));
+  EXPECT_EQ(fx.svc->list_commands(dev)->at(0).state, "done");
+  // A malformed result refuses the report.
+  rep = json::parse(report(dev, 5, json::object{}, false)).as_object();
+  rep["command_results"] = json::array{json::object{{"id", msg->id}, {"status", "maybe"}}};
+  auto bad = fx.svc->checkin(cred, json::serialize(rep));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().where, "command_results[0].status");
+}
+
+TEST(AgentCommands, ArgumentsRightsAndAudit) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  struct Case {
+    const char* name;
+    bool admin;
+    std::string device, type;
+    json::object args;
+    std::optional<Errc> code;
+    std::string where;
+  } cases[] = {
+      {"refresh", false, dev, "refresh", {}, std::nullopt, ""},
+      {"install-app", false, dev, "install-app", {{"app_id", "ru.trueconf.client"}, {"version", "3.2"}}, std::nullopt, ""},
+      {"remove-app without app_id", false, dev, "remove-app", {}, Errc::invalid_argument, "args.app_id"},
+      {"message with an unknown arg", false, dev, "message", {{"text", "hi"}, {"x", 1}}, Errc::invalid_argument, "args.x"},
+      {"unknown type", true, dev, "format", {}, Errc::invalid_argument, "type"},
+      {"lock by an operator", false, dev, "lock", {}, Errc::permission_denied, "type"},
+      {"wipe by an operator", false, dev, "wipe", {}, Errc::permission_denied, "type"},
+      {"lock by an admin", true, dev, "lock", {}, std::nullopt, ""},
+      {"wipe by an admin", true, dev, "wipe", {}, std::nullopt, ""},
+      {"unknown device", true, "dev-nope", "refresh", {}, Errc::not_found, ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = fx.svc->queue_command("token:t", c.admin, c.device, c.type, c.args);
+    if (!c.code) {
+      EXPECT_TRUE(r) << r.error().to_string();
+      continue;
+    }
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, *c.code) << r.error().to_string();
+    if (!c.where.empty()) {
+      EXPECT_EQ(r.error().where, c.where);
+    }
+  }
+  std::vector<std::string> actions;
+  ASSERT_TRUE(fx.store->read([&](store::Tx& tx) -> Status {
+    FW_TRY(auto page, tx.list_audit(store::PageRequest{.limit = 1000}));
+    for (const auto& e : page.items) actions.push_back(e.action);
+    return {};
+  }));
+  auto count = [&](std::string_view a) { return std::count(actions.begin(), actions.end(), a); };
+  EXPECT_EQ(count("device.command"), 2);
+  EXPECT_EQ(count("device.command.lock"), 1);
+  EXPECT_EQ(count("device.command.wipe"), 1);
+  EXPECT_EQ(fx.svc->list_commands(dev)->size(), 4u);
+}
+
+TEST(AgentRevoke, NextCheckinIsRefused) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(1))));  // the credential is now cached
+  ASSERT_TRUE(fx.svc->revoke("token:admin", dev));
+  ASSERT_TRUE(fx.svc->revoke("token:admin", dev)) << "revoking twice is not an error";
+  auto r = fx.svc->checkin(cred, report(dev, 2, facts(1)));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::unauthenticated);
+  EXPECT_NE(r.error().message.find("revoked"), std::string::npos) << r.error().message;
+  auto q = fx.svc->queue_command("token:admin", true, dev, "refresh", {});
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.error().code, Errc::conflict);
+  auto nf = fx.svc->revoke("token:admin", "dev-nope");
+  ASSERT_FALSE(nf);
+  EXPECT_EQ(nf.error().code, Errc::not_found);
+  int revokes = 0;
+  ASSERT_TRUE(fx.store->read([&](store::Tx& tx) -> Status {
+    FW_TRY(auto page, tx.list_audit(store::PageRequest{.limit = 1000}));
+    for (const auto& e : page.items) revokes += e.action == "device.revoke";
+    return {};
+  }));
+  EXPECT_EQ(revokes, 1);
 }
 
 }  // namespace

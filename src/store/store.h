@@ -183,6 +183,52 @@ struct WebSession {
   std::string scope_path;
 };
 
+// fleetward-agent state (migration 0005; service/checkin.h). Hashes are hex SHA-256.
+struct AgentSecret {
+  std::string secret_hash;
+  std::string org_unit_path;
+  std::string created_by;
+  Time created_at{};
+  Time expires_at{};
+  int64_t max_uses = 0;
+  int64_t used = 0;
+};
+
+struct AgentDevice {
+  std::string device_id;
+  std::string hardware_id;
+  std::string org_unit_path;
+  Time enrolled_at{};
+  int64_t last_seq = 0;                 // last committed report
+  std::optional<Time> last_checkin;
+  Time seen_at{};                       // devices.last_seen as last written by check-ins
+  std::string facts_hash;               // of the stored facts ("" before the first report)
+  std::optional<Time> revoked_at;
+  bool has_commands = false;            // open commands may exist: a check-in looks them up
+};
+
+// A command queued for a device. state: queued -> sent -> done | failed.
+struct AgentCommand {
+  std::string id;
+  std::string device_id;
+  std::string type;          // refresh, message, remove-app, install-app, lock, wipe
+  std::string payload_json;  // the "args" object
+  std::string created_by;
+  Time created_at{};
+  std::string state = "queued";
+  std::optional<Time> sent_at, finished_at;
+  std::string result_json;   // the agent's result object; "" until it arrives
+};
+
+// What a check-in changed on the device record (Tx::apply_agent_report). Fields left
+// alone: id, owner_id, first_seen, may_be.
+struct AgentReportWrite {
+  const model::Device* device = nullptr;  // the mapped facts; required when facts_changed
+  bool facts_changed = false;   // rewrite the device row's facts columns
+  bool apps_changed = false;    // diff device->apps against the stored app rows
+  bool touch_seen = false;      // write devices.last_seen = now (no other column)
+};
+
 class Tx {
  public:
   virtual ~Tx() = default;
@@ -311,6 +357,34 @@ class Tx {
   // get takes the id in any case; not_found if absent.
   virtual Status put_exchange_device(const ExchangeDevice& d) = 0;
   virtual Result<ExchangeDevice> get_exchange_device(std::string_view activesync_id) = 0;
+
+  // fleetward-agent state (tx_agent.cpp). put_* insert or replace by key; get_* not_found.
+  virtual Status put_agent_secret(const AgentSecret& s) = 0;
+  virtual Result<AgentSecret> get_agent_secret(std::string_view secret_hash) = 0;
+  virtual Status put_agent_device(const AgentDevice& d) = 0;  // conflict if the device is missing
+  virtual Result<AgentDevice> get_agent_device(std::string_view device_id) = 0;
+  // After a check-in: last_seq, last_checkin, seen_at, facts_hash, has_commands; not_found
+  // if the row is gone (the device was deleted).
+  virtual Status update_agent_device_report(const AgentDevice& d) = 0;
+  virtual Status put_agent_credential(std::string_view credential_hash, std::string_view device_id, Time at) = 0;
+  // The device of a credential that is not revoked; not_found otherwise (unknown or revoked).
+  virtual Result<std::string> find_agent_credential(std::string_view credential_hash) = 0;
+  // Revokes every credential of the device and marks its agent row; returns how many
+  // credentials were valid until now (0: already revoked); not_found if not enrolled.
+  virtual Result<int64_t> revoke_agent_device(std::string_view device_id, Time at) = 0;
+  // Writes a check-in's facts onto the device row: the facts columns when facts_changed,
+  // the app rows by difference when apps_changed (only added/removed/changed apps are
+  // written), devices.last_seen when touch_seen or facts_changed. not_found if the device
+  // row is missing.
+  virtual Status apply_agent_report(const AgentReportWrite& w, std::string_view device_id, Time now) = 0;
+  virtual Result<std::string> get_device_facts_json(std::string_view device_id) = 0;  // not_found
+  virtual Result<std::vector<model::App>> get_device_apps(std::string_view device_id) = 0;  // by pos
+  // Commands: put inserts or replaces by id (conflict if the device is missing).
+  virtual Status put_agent_command(const AgentCommand& c) = 0;
+  virtual Result<AgentCommand> get_agent_command(std::string_view id) = 0;
+  // A device's commands, oldest first; open_only: state queued or sent. At most `limit`.
+  virtual Result<std::vector<AgentCommand>> list_agent_commands(std::string_view device_id, bool open_only,
+                                                                int limit) = 0;
 
   // Small key/value settings (organisation name, time zone, schema facts).
   virtual Status put_setting(std::string_view key, std::string_view value) = 0;

@@ -58,13 +58,11 @@ ACKED=$(wc -l <"$T/acked.txt")
 start_server
 kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""   # checks run on the closed database
 python3 - "$DB" "$T/acked.txt" <<'PY'
-import json, sqlite3, sys
+import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 ok = db.execute("PRAGMA integrity_check").fetchone()[0]
 assert ok == "ok", f"integrity_check: {ok}"
-last = {}
-for key, value in db.execute("SELECT key, value FROM settings WHERE key LIKE 'agent.device.%'"):
-    last[key[len("agent.device."):]] = json.loads(value).get("last_seq", 0)
+last = dict(db.execute("SELECT device_id, last_seq FROM agent_devices"))
 acked = [line.split() for line in open(sys.argv[2]) if line.strip()]
 missing = [(d, s) for d, s in acked if last.get(d, 0) < int(s)]
 assert not missing, f"{len(missing)} acknowledged check-ins lost, e.g. {missing[:5]}"

@@ -14,7 +14,8 @@ CREATE TABLE agent_enroll_secrets (
 );
 
 -- One row per enrolled device: the report sequence (last committed seq) and the hash of the
--- stored facts, so an unchanged report rewrites only this row.
+-- stored facts, so an unchanged report rewrites only this row. seen_at is the last_seen
+-- last written to the devices row (refreshed at most once a minute by check-ins).
 CREATE TABLE agent_devices (
   device_id     key_text PRIMARY KEY REFERENCES devices (id) ON DELETE CASCADE,
   hardware_id   TEXT NOT NULL,
@@ -22,7 +23,10 @@ CREATE TABLE agent_devices (
   enrolled_at   BIGINT NOT NULL,
   last_seq      BIGINT NOT NULL,
   last_checkin  BIGINT,
-  facts_hash    TEXT NOT NULL             -- "" until the first report
+  seen_at       BIGINT NOT NULL,
+  facts_hash    TEXT NOT NULL,            -- "" until the first report
+  has_commands  INTEGER NOT NULL,         -- 1: open commands may exist (set on queueing)
+  revoked_at    BIGINT                    -- set with the credentials' revoked_at
 );
 
 CREATE TABLE agent_credentials (

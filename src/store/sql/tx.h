@@ -137,6 +137,22 @@ class SqlTx final : public Tx {
   Status put_exchange_device(const ExchangeDevice& d) override;
   Result<ExchangeDevice> get_exchange_device(std::string_view activesync_id) override;
 
+  Status put_agent_secret(const AgentSecret& s) override;
+  Result<AgentSecret> get_agent_secret(std::string_view secret_hash) override;
+  Status put_agent_device(const AgentDevice& d) override;
+  Result<AgentDevice> get_agent_device(std::string_view device_id) override;
+  Status update_agent_device_report(const AgentDevice& d) override;
+  Status put_agent_credential(std::string_view credential_hash, std::string_view device_id, Time at) override;
+  Result<std::string> find_agent_credential(std::string_view credential_hash) override;
+  Result<int64_t> revoke_agent_device(std::string_view device_id, Time at) override;
+  Status apply_agent_report(const AgentReportWrite& w, std::string_view device_id, Time now) override;
+  Result<std::string> get_device_facts_json(std::string_view device_id) override;
+  Result<std::vector<model::App>> get_device_apps(std::string_view device_id) override;
+  Status put_agent_command(const AgentCommand& c) override;
+  Result<AgentCommand> get_agent_command(std::string_view id) override;
+  Result<std::vector<AgentCommand>> list_agent_commands(std::string_view device_id, bool open_only,
+                                                        int limit) override;
+
   Status put_setting(std::string_view key, std::string_view value) override;
   Result<std::string> get_setting(std::string_view key) override;
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The check-in figures of docs/PERFORMANCE.md ("### Check-ins on the server") in one run:
+# `fleetward serve` on a fresh SQLite file (WAL, synchronous=FULL), N devices enrolled, then
+#   1. first reports: every device sends its full report once (50-150 apps, ~12 KB);
+#   2. steady state: deltas as fast as the connections allow (10 % change a fact, the
+#      rest are heartbeats);
+#   3. a fixed 5,000 check-ins/s for the p99 goal;
+#   4. the ceiling: the same load generator POSTing 2 KB to nginx answering a static 204.
+# For each phase: rate, latency percentiles, wall time, the server's CPU seconds (from
+# /proc/PID/stat) and the load average at its start.
+# Usage: bench/checkin_load/run.sh [BUILD_DIR] [DEVICES]  (default build-srv-rel, 100000;
+#        BUILD_DIR must hold a Release build of the targets fleetward and checkin_load)
+# Env: CONNS (default 256), SECS (phase length, default 15), THREADS (server, default 4).
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+B=${1:-$SRC/build-srv-rel}
+N=${2:-100000}
+CONNS=${CONNS:-256}
+SECS=${SECS:-15}
+THREADS=${THREADS:-4}
+FW=$B/src/cli/fleetward
+LOAD=$B/bench/checkin_load/checkin_load
+T=$(mktemp -d)
+SRV=""
+NGX=""
+cleanup() {
+  [ -n "$SRV" ] && kill "$SRV" 2>/dev/null || true
+  [ -n "$NGX" ] && kill "$NGX" 2>/dev/null || true
+  rm -rf "$T"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }  # utime + stime, clock ticks of 10 ms
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); $(date -u +%FT%TZ)"
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+DB=$T/fw.db
+TOKEN=$("$FW" init --db "$DB" | sed -n 's/.*Admin token[^:]*: //p')
+"$FW" serve --db "$DB" --listen "127.0.0.1:$PORT" --threads "$THREADS" --log-level warn >"$T/serve.log" 2>&1 &
+SRV=$!
+for _ in $(seq 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d '{"path":"/load","name":"Load test"}' "$URL/api/v1/org-units" >/dev/null
+SECRET=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"org_unit_path\":\"/load\",\"ttl\":\"1d\",\"max_uses\":$N}" "$URL/api/v1/agent/enroll-secrets" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+
+phase() {  # label, checkin_load arguments...
+  local label=$1; shift
+  local load c0 c1 t0 t1
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
+  c0=$(cpu_s "$SRV"); t0=$(date +%s.%N)
+  "$LOAD" --server "$URL" --devices "$N" --devices-file "$T/devices.txt" "$@" >"$T/phase.log" 2>&1
+  t1=$(date +%s.%N); c1=$(cpu_s "$SRV")
+  echo "== $label  (load average at start: $load)"
+  echo "   checkin_load --devices $N $*"
+  sed 's/^/   /' "$T/phase.log"
+  echo "   wall $(echo "$t1 - $t0" | bc) s, server CPU $(echo "$c1 - $c0" | bc) s"
+}
+
+phase "enrolment" --enroll-secret "$SECRET" --connections 64 --duration 0
+phase "first reports (full, 50-150 apps)" --connections "$CONNS" --checkins "$N" --duration 600
+phase "steady state (deltas, 10% changed)" --connections "$CONNS" --duration "$SECS"
+phase "fixed 5,000/s (deltas)" --connections "$CONNS" --rate 5000 --duration "$SECS"
+kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
+
+# The HTTP ceiling in the same run: nginx, 1 worker, static 204 for any POST.
+NPORT=$(free_port)
+mkdir -p "$T/nginx"
+cat >"$T/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $T/nginx;
+  proxy_temp_path $T/nginx; fastcgi_temp_path $T/nginx; uwsgi_temp_path $T/nginx; scgi_temp_path $T/nginx;
+  server { listen 127.0.0.1:$NPORT; keepalive_requests 1000000; location / { return 204; } }
+}
+EOF
+/usr/sbin/nginx -c "$T/nginx/nginx.conf" -p "$T/nginx" &
+NGX=$!
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$NPORT/" >/dev/null && break; sleep 0.1; done
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== nginx static 204, 2 KB POST bodies  (load average at start: $load)"
+"$LOAD" --server "http://127.0.0.1:$NPORT" --raw-post / --connections "$CONNS" --duration "$SECS" | sed 's/^/   /'
+echo "   nginx CPU $(cpu_s "$NGX") s"
