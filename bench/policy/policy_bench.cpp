@@ -8,9 +8,11 @@
 //          keeps (and, for comparison, from scratch), and the campaign actions; beside a
 //          baseline that reads the same rows from the store (people, devices with apps and
 //          their findings, as the evaluation reads them) without evaluating.
-// Usage: policy_bench [--devices N] [--people P] [--sqlite] [--sqlite-only] [--no-scratch] [--dir DIR]
-// Times: wall, and CPU of the whole process (evaluation runs a reader and worker threads).
-// Single process; writes its database under DIR (default: a temp directory), removed after.
+// Usage: policy_bench [--devices N] [--people P] [--sqlite] [--sqlite-only] [--no-scratch] [--keep] [--dir
+// DIR] Times: wall, and CPU of the whole process (evaluation runs a reader and worker threads). Single
+// process; writes its database under DIR (default: a temp directory), removed after unless --keep: then a
+// later run with --keep and the same --dir (and sizes) skips loading and the first evaluation and measures
+// the re-evaluation, report and actions again.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,7 +37,9 @@ namespace {
 using namespace fw;
 using SteadyClock = std::chrono::steady_clock;
 
-double since(SteadyClock::time_point t0) { return std::chrono::duration<double>(SteadyClock::now() - t0).count(); }
+double since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
 
 // CPU time of the calling thread: steadier than wall time on a shared, loaded machine.
 double thread_cpu() {
@@ -171,8 +176,8 @@ void memory_part(const Org& o, const policy::CompiledPolicy& cp, Time now) {
     for (size_t i = from; i < to; ++i) {
       const auto& d = o.devices[i];
       const model::Person* p = people.find(d.owner_id)->second;
-      cp.evaluate_values(policy::device_value(d), policy::person_value(p), p->id, d.id, p->org_unit_path, now, none,
-                         ev, out);
+      cp.evaluate_values(policy::device_value(d), policy::person_value(p), p->id, d.id, p->org_unit_path, now,
+                         none, ev, out);
       for (auto& r : out) fails += r.status == policy::RuleStatus::fail;
     }
   };
@@ -187,10 +192,12 @@ void memory_part(const Org& o, const policy::CompiledPolicy& cp, Time now) {
   run(o.devices.size() / 2, o.devices.size(), fb);
   th.join();
   double two = since(t0);
-  std::printf("memory  evaluate %zu devices x %zu rules: 1 thread %.2f s wall / %.2f s CPU, 2 threads %.2f s wall "
-              "(%zu fails); baseline (build values only) %.2f s wall / %.2f s CPU; evaluation/baseline (CPU) %.2fx%s\n",
-              o.devices.size(), cp.rule_count(), one, one_cpu, two, fails1, base, base_cpu, one_cpu / base_cpu,
-              sink ? "" : " ");
+  std::printf(
+      "memory  evaluate %zu devices x %zu rules: 1 thread %.2f s wall / %.2f s CPU, 2 threads %.2f s wall "
+      "(%zu fails); baseline (build values only) %.2f s wall / %.2f s CPU; evaluation/baseline (CPU) "
+      "%.2fx%s\n",
+      o.devices.size(), cp.rule_count(), one, one_cpu, two, fails1, base, base_cpu, one_cpu / base_cpu,
+      sink ? "" : " ");
   if (fa + fb != fails1) die("threads disagree");
 }
 
@@ -219,7 +226,8 @@ void report_memory(const Org& o, const policy::Document& doc, Time now) {
     in.devices.push_back({d.id, p, d.os_family, d.os_version, d.model});
     bool ios = d.os_family == "iOS" || d.os_family == "iPadOS";
     bool fixed = ios && rnd() % 3 == 0;
-    in.findings.push_back({uint32_t(i), p, 0, ios && !fixed ? policy::RuleStatus::fail : policy::RuleStatus::pass,
+    in.findings.push_back({uint32_t(i), p, 0,
+                           ios && !fixed ? policy::RuleStatus::fail : policy::RuleStatus::pass,
                            ios && !fixed ? std::optional<Time>(start) : std::nullopt});
     if (ios) {
       in.history.push_back({uint32_t(i), p, 0, policy::RuleStatus::fail, start + Seconds{3600}});
@@ -240,38 +248,25 @@ void report_memory(const Org& o, const policy::Document& doc, Time now) {
   t0 = SteadyClock::now();
   auto html = policy::render_html(rep, policy::Lang::en, in.tz);
   double render = since(t0);
-  std::printf("memory  report over %zu devices / %zu people (%zu findings, %zu changes, %zu days): build %.3f s wall / %.3f s CPU, "
-              "HTML %.3f s (%zu bytes); baseline (walk the rows) %.3f s [%zu]\n",
-              in.devices.size(), in.people.size(), in.findings.size(), in.history.size(), rep.burndown.size(), build,
-              build_cpu, render, html.size(), base, sink % 10);
+  std::printf(
+      "memory  report over %zu devices / %zu people (%zu findings, %zu changes, %zu days): build %.3f s wall "
+      "/ %.3f s CPU, "
+      "HTML %.3f s (%zu bytes); baseline (walk the rows) %.3f s [%zu]\n",
+      in.devices.size(), in.people.size(), in.findings.size(), in.history.size(), rep.burndown.size(), build,
+      build_cpu, render, html.size(), base, sink % 10);
 }
 
-void sqlite_part(const Org& o, const std::string& dir, Time now, bool scratch) {
+void sqlite_part(const Org& o, const std::string& dir, Time now, bool scratch, bool keep) {
   std::filesystem::create_directories(dir);
   std::string db = dir + "/bench.db";
-  std::filesystem::remove(db);
+  bool reuse =
+      keep && std::filesystem::exists(dir + "/loaded");  // loaded and evaluated by an earlier --keep run
+  if (!reuse) std::filesystem::remove(db);
   auto st = store::Store::open(db);
   if (!st) die(st.error().to_string());
   auto& s = **st;
   auto t0 = SteadyClock::now();
-  auto ok = s.write([&](store::Tx& tx) -> Status {
-    for (const auto& u : o.units) FW_TRY_STATUS(tx.put_org_unit(u));
-    for (const auto& p : o.people) FW_TRY_STATUS(tx.put_person(p));
-    return {};
-  });
-  if (!ok) die(ok.error().to_string());
-  for (size_t i = 0; i < o.devices.size(); i += 50000) {
-    ok = s.write([&](store::Tx& tx) -> Status {
-      for (size_t k = i; k < std::min(o.devices.size(), i + 50000); ++k) FW_TRY_STATUS(tx.put_device(o.devices[k]));
-      return {};
-    });
-    if (!ok) die(ok.error().to_string());
-  }
-  std::printf("sqlite  load %zu people, %zu devices: %.1f s\n", o.people.size(), o.devices.size(), since(t0));
   FixedClock clock(now);
-  ok = s.write([&](store::Tx& tx) { return tx.put_setting("clock.now", format_time(now)); });
-  auto ap = service::apply_policy_text(s, clock, "bench", kPolicy, "bench.yaml");
-  if (!ap) die(ap.error().to_string());
   // Baseline: read the rows the evaluation reads (people; devices with apps and their
   // findings, slice by slice), without evaluating, on one thread.
   auto read_rows = [&]() {
@@ -300,16 +295,46 @@ void sqlite_part(const Org& o, const std::string& dir, Time now, bool scratch) {
     if (!r) die(r.error().to_string());
     return std::tuple<double, double, size_t>{since(t), process_cpu() - tc, n};
   };
-  t0 = SteadyClock::now();
-  double c0 = process_cpu();
-  auto e1 = service::evaluate_all(s, clock);
-  if (!e1) die(e1.error().to_string());
-  std::printf("sqlite  first evaluation (writes every finding, keeps the report aggregates, reconstructs the "
-              "burn-down since the start): %.2f s wall / %.2f s CPU (%lld written, %lld changes) [load %s]\n",
-              since(t0), process_cpu() - c0, (long long)e1->written, (long long)e1->changes, loadavg().c_str());
+  double c0 = 0;
+  Status ok;
+  if (reuse) {
+    std::printf("sqlite  reusing the database loaded and evaluated by an earlier --keep run in %s\n",
+                dir.c_str());
+  } else {
+    ok = s.write([&](store::Tx& tx) -> Status {
+      for (const auto& u : o.units) FW_TRY_STATUS(tx.put_org_unit(u));
+      for (const auto& p : o.people) FW_TRY_STATUS(tx.put_person(p));
+      return {};
+    });
+    if (!ok) die(ok.error().to_string());
+    for (size_t i = 0; i < o.devices.size(); i += 50000) {
+      ok = s.write([&](store::Tx& tx) -> Status {
+        for (size_t k = i; k < std::min(o.devices.size(), i + 50000); ++k)
+          FW_TRY_STATUS(tx.put_device(o.devices[k]));
+        return {};
+      });
+      if (!ok) die(ok.error().to_string());
+    }
+    std::printf("sqlite  load %zu people, %zu devices: %.1f s\n", o.people.size(), o.devices.size(),
+                since(t0));
+    ok = s.write([&](store::Tx& tx) { return tx.put_setting("clock.now", format_time(now)); });
+    if (auto ap = service::apply_policy_text(s, clock, "bench", kPolicy, "bench.yaml"); !ap)
+      die(ap.error().to_string());
+    t0 = SteadyClock::now();
+    c0 = process_cpu();
+    auto e1 = service::evaluate_all(s, clock);
+    if (!e1) die(e1.error().to_string());
+    std::printf(
+        "sqlite  first evaluation (writes every finding, keeps the report aggregates, reconstructs the "
+        "burn-down since the start): %.2f s wall / %.2f s CPU (%lld written, %lld changes) [load %s]\n",
+        since(t0), process_cpu() - c0, (long long)e1->written, (long long)e1->changes, loadavg().c_str());
+    if (keep) std::ofstream(dir + "/loaded") << "loaded and evaluated\n";
+  }
   auto [bw, bc, bn] = read_rows();
-  std::printf("sqlite  baseline: read people + devices with apps + findings (%zu rows): %.2f s wall / %.2f s CPU "
-              "[load %s]\n", bn, bw, bc, loadavg().c_str());
+  std::printf(
+      "sqlite  baseline: read people + devices with apps + findings (%zu rows): %.2f s wall / %.2f s CPU "
+      "[load %s]\n",
+      bn, bw, bc, loadavg().c_str());
   clock.advance(std::chrono::hours{1});
   ok = s.write([&](store::Tx& tx) { return tx.put_setting("clock.now", format_time(clock.now())); });
   t0 = SteadyClock::now();
@@ -317,23 +342,27 @@ void sqlite_part(const Org& o, const std::string& dir, Time now, bool scratch) {
   auto e2 = service::evaluate_all(s, clock);
   if (!e2) die(e2.error().to_string());
   double re = since(t0), re_cpu = process_cpu() - c0;
-  std::printf("sqlite  full re-evaluation (%lld devices x 10 rules, %lld written): %.2f s wall / %.2f s CPU; "
-              "ratio to the baseline read: %.2fx wall, %.2fx CPU [load %s]\n",
-              (long long)e2->devices, (long long)e2->written, re, re_cpu, re / bw, re_cpu / bc, loadavg().c_str());
+  std::printf(
+      "sqlite  full re-evaluation (%lld devices x 10 rules, %lld written): %.2f s wall / %.2f s CPU; "
+      "ratio to the baseline read: %.2fx wall, %.2fx CPU [load %s]\n",
+      (long long)e2->devices, (long long)e2->written, re, re_cpu, re / bw, re_cpu / bc, loadavg().c_str());
   t0 = SteadyClock::now();
   c0 = process_cpu();
   auto rep = service::report(s, clock, "bench", "json", "en");
   if (!rep) die(rep.error().to_string());
   double rw = since(t0), rc = process_cpu() - c0;
-  std::printf("sqlite  campaign report (json, from the evaluation's aggregates, %zu bytes): %.3f s wall / %.3f s CPU; "
-              "ratio to the baseline read: %.3fx wall [load %s]\n",
-              rep->body.size(), rw, rc, rw / bw, loadavg().c_str());
+  std::printf(
+      "sqlite  campaign report (json, from the evaluation's aggregates, %zu bytes): %.3f s wall / %.3f s "
+      "CPU; "
+      "ratio to the baseline read: %.3fx wall [load %s]\n",
+      rep->body.size(), rw, rc, rw / bw, loadavg().c_str());
   t0 = SteadyClock::now();
   c0 = process_cpu();
   auto acts = service::campaign_actions(s, clock, "bench");
   if (!acts) die(acts.error().to_string());
-  std::printf("sqlite  campaign actions (%zu non-compliant people, %zu due): %.3f s wall / %.3f s CPU [load %s]\n",
-              acts->people.size(), acts->due.size(), since(t0), process_cpu() - c0, loadavg().c_str());
+  std::printf(
+      "sqlite  campaign actions (%zu non-compliant people, %zu due): %.3f s wall / %.3f s CPU [load %s]\n",
+      acts->people.size(), acts->due.size(), since(t0), process_cpu() - c0, loadavg().c_str());
   if (scratch) {
     t0 = SteadyClock::now();
     c0 = process_cpu();
@@ -347,34 +376,49 @@ void sqlite_part(const Org& o, const std::string& dir, Time now, bool scratch) {
     t0 = SteadyClock::now();
     auto full = policy::build_report(in);
     double build = since(t0);
-    std::printf("sqlite  (comparison) report from scratch: load rows %.2f s + build %.3f s wall, %.2f s CPU "
-                "(%zu findings, %zu changes); people %lld/%lld non-compliant in both: %s\n",
-                load, build, process_cpu() - c0, in.findings.size(), in.history.size(), (long long)full.people_noncompliant,
-                (long long)full.people, rep->body.find("\"people_noncompliant\":" + std::to_string(full.people_noncompliant)) !=
-                        std::string::npos ? "yes" : "NO");
+    std::printf(
+        "sqlite  (comparison) report from scratch: load rows %.2f s + build %.3f s wall, %.2f s CPU "
+        "(%zu findings, %zu changes); people %lld/%lld non-compliant in both: %s\n",
+        load, build, process_cpu() - c0, in.findings.size(), in.history.size(),
+        (long long)full.people_noncompliant, (long long)full.people,
+        rep->body.find("\"people_noncompliant\":" + std::to_string(full.people_noncompliant)) !=
+                std::string::npos
+            ? "yes"
+            : "NO");
   }
   st->reset();
-  std::filesystem::remove_all(dir);
+  if (!keep) std::filesystem::remove_all(dir);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   size_t n_devices = 1000000, n_people = 300000;
-  bool sqlite = false, memory = true, scratch = true;
+  bool sqlite = false, memory = true, scratch = true, keep = false;
   std::string dir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--devices" && i + 1 < argc) n_devices = std::strtoul(argv[++i], nullptr, 10);
-    else if (a == "--people" && i + 1 < argc) n_people = std::strtoul(argv[++i], nullptr, 10);
-    else if (a == "--sqlite") sqlite = true;
-    else if (a == "--sqlite-only") sqlite = true, memory = false;
-    else if (a == "--no-scratch") scratch = false;
-    else if (a == "--dir" && i + 1 < argc) dir = argv[++i];
-    else die("usage: policy_bench [--devices N] [--people P] [--sqlite] [--sqlite-only] [--no-scratch] [--dir DIR]");
+    if (a == "--devices" && i + 1 < argc)
+      n_devices = std::strtoul(argv[++i], nullptr, 10);
+    else if (a == "--people" && i + 1 < argc)
+      n_people = std::strtoul(argv[++i], nullptr, 10);
+    else if (a == "--sqlite")
+      sqlite = true;
+    else if (a == "--sqlite-only")
+      sqlite = true, memory = false;
+    else if (a == "--no-scratch")
+      scratch = false;
+    else if (a == "--keep")
+      keep = true;
+    else if (a == "--dir" && i + 1 < argc)
+      dir = argv[++i];
+    else
+      die("usage: policy_bench [--devices N] [--people P] [--sqlite] [--sqlite-only] [--no-scratch] [--keep] "
+          "[--dir DIR]");
   }
   if (n_people == 0 || n_devices == 0) die("need at least one device and one person");
-  if (dir.empty()) dir = (std::filesystem::temp_directory_path() / ("fw-policy-bench-" + std::to_string(getpid()))).string();
+  if (dir.empty())
+    dir = (std::filesystem::temp_directory_path() / ("fw-policy-bench-" + std::to_string(getpid()))).string();
   auto t0 = SteadyClock::now();
   Org o = make_org(n_devices, n_people);
   std::printf("generated %zu devices, %zu people in %.1f s\n", o.devices.size(), o.people.size(), since(t0));
@@ -389,6 +433,6 @@ int main(int argc, char** argv) {
     memory_part(o, *cp, now);
     report_memory(o, parsed.documents[0], now);
   }
-  if (sqlite) sqlite_part(o, dir, now, scratch);
+  if (sqlite) sqlite_part(o, dir, now, scratch, keep);
   return 0;
 }

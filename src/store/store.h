@@ -311,6 +311,7 @@ class Tx {
   // devices (of `policy_id`, "" = all documents) in (device_id, rule_key) order, so a caller
   // merges the two by walking both. Replaces the contents of both vectors; devices comes back
   // empty at the end of the fleet. A few index range reads per call, no whole-table work.
+  // The findings carry what evaluation compares: severity and last_evaluated_at are empty.
   virtual Status read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
                                  std::vector<model::Device>& devices, std::vector<Finding>& findings) = 0;
 

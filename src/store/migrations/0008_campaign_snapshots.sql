@@ -21,3 +21,7 @@ CREATE TABLE campaign_burndown (
   devices   BIGINT NOT NULL,
   PRIMARY KEY (policy_id, day)
 );
+
+-- The failing findings of a document by person (campaign actions: Tx::scan_failing_people
+-- reads only this index, grouped by person).
+CREATE INDEX findings_failing ON findings (policy_id, status, person_id, first_failed_at);
