@@ -3,6 +3,7 @@
 // Handlers capture Services by reference; Inventory is thread-safe.
 #include "server/errors.h"
 #include "server/routes.h"
+#include "server/routes_web.h"
 #include "service/model_json.h"
 
 namespace fw::server {
@@ -83,14 +84,23 @@ struct OrgUnitOps {
 struct PersonOps {
   service::Inventory* inv;
   Result<Response> list(Request& req) const {
-    FW_TRY_STATUS(check_query(req, {"limit", "cursor", "org_unit", "search", "manager_id"}));
+    FW_TRY_STATUS(check_query(req, {"limit", "cursor", "sort", "org_unit", "search", "manager_id"}));
     FW_TRY(auto page, page_request(req));
+    FW_TRY_STATUS(sort_param(req, page));
     store::PersonFilter f;
     if (auto v = req.query_value("org_unit")) f.subtree = std::string(*v);
     if (auto v = req.query_value("search")) f.search = std::string(*v);
     if (auto v = req.query_value("manager_id")) f.manager_id = std::string(*v);
     FW_TRY(auto items, inv->list_people(f, page));
-    return page_response(items, [](const model::Person& p) { return to_json(p); });
+    // Names from the list query's join: the manager's and the org unit's.
+    return page_response(items, [&items](const model::Person& p) {
+      auto o = to_json(p);
+      if (auto it = items.person_names.find(p.manager_id); !p.manager_id.empty() && it != items.person_names.end())
+        o["manager_name"] = it->second;
+      if (auto it = items.org_unit_names.find(p.org_unit_path); it != items.org_unit_names.end())
+        o["org_unit_name"] = it->second;
+      return o;
+    });
   }
   Result<model::Person> get(std::string_view id) const { return inv->get_person(id); }
   Result<model::Person> create(std::string_view a, model::Person x) const { return inv->create_person(a, std::move(x)); }
@@ -104,12 +114,19 @@ struct PersonOps {
 struct DeviceOps {
   service::Inventory* inv;
   Result<Response> list(Request& req) const {
-    FW_TRY_STATUS(check_query(req, {"limit", "cursor", "org_unit", "owner_id", "os_family", "type", "managed",
+    FW_TRY_STATUS(check_query(req, {"limit", "cursor", "sort", "org_unit", "owner_id", "os_family", "type", "managed",
                                     "source", "last_seen_before", "last_seen_after", "search"}));
     FW_TRY(auto page, page_request(req));
+    FW_TRY_STATUS(sort_param(req, page));
     FW_TRY(store::DeviceFilter f, device_filter(req));
     FW_TRY(auto items, inv->list_devices(f, page));
-    return page_response(items, [](const model::Device& d) { return to_json(d); });
+    // The owner's name from the list query's join.
+    return page_response(items, [&items](const model::Device& d) {
+      auto o = to_json(d);
+      if (auto it = items.person_names.find(d.owner_id); !d.owner_id.empty() && it != items.person_names.end())
+        o["owner_name"] = it->second;
+      return o;
+    });
   }
   Result<model::Device> get(std::string_view id) const { return inv->get_device(id); }
   Result<model::Device> create(std::string_view a, model::Device x) const { return inv->create_device(a, std::move(x)); }

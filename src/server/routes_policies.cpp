@@ -2,6 +2,7 @@
 // /api/v1/exemptions, /api/v1/reports/{id}. Thin: parse -> service (policies, evaluate,
 // reports) -> JSON. Handlers capture Services by reference; the services are thread-safe.
 #include "server/routes.h"
+#include "server/routes_web.h"
 #include "service/evaluate.h"
 #include "service/policies.h"
 #include "service/reports.h"
@@ -205,8 +206,10 @@ void add_policy_routes(Router& r, Services& s) {
   });
 
   r.add(Verb::get, "/api/v1/findings", Access::read, [&s](Request& req) -> Result<Response> {
-    FW_TRY_STATUS(check_query(req, {"policy_id", "rule_key", "device_id", "person_id", "subtree", "status", "limit", "cursor"}));
+    FW_TRY_STATUS(check_query(req, {"policy_id", "rule_key", "device_id", "person_id", "subtree", "status", "limit",
+                                    "cursor", "sort"}));
     FW_TRY(auto page, page_request(req));
+    FW_TRY_STATUS(sort_param(req, page));
     store::FindingFilter f;
     if (auto v = req.query_value("policy_id")) f.policy_id = *v;
     if (auto v = req.query_value("rule_key")) f.rule_key = *v;
@@ -219,10 +222,17 @@ void add_policy_routes(Router& r, Services& s) {
     }
     store::Page<store::Finding> out;
     FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
-      FW_TRY(out, tx.list_findings(f, page));
+      FW_TRY(out, tx.list_findings_view(f, page));
       return {};
     }));
-    return page_response(out, finding_json);
+    // The person's name and the device's label from the list query's join.
+    return page_response(out, [&out](const store::Finding& x) {
+      json::object o = finding_json(x);
+      if (auto it = out.person_names.find(x.person_id); !x.person_id.empty() && it != out.person_names.end())
+        o["person_name"] = it->second;
+      if (auto it = out.device_labels.find(x.device_id); it != out.device_labels.end()) o["device_label"] = it->second;
+      return o;
+    });
   });
 
   r.add(Verb::get, "/api/v1/exemptions", Access::read, [&s](Request& req) -> Result<Response> {

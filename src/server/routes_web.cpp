@@ -52,7 +52,7 @@ json::object session_json(const Session& sess, Services& s) {
 Result<Session> current_session(const Request& req, SessionStore& sessions) {
   const std::string id = cookie_value(req.header("cookie"), kSessionCookie);
   if (id.empty()) return fail(Errc::unauthenticated, "not signed in", "cookie");
-  auto sess = sessions.find(id);
+  FW_TRY(auto sess, sessions.find(id));
   if (!sess) return fail(Errc::unauthenticated, "the session has expired; sign in again", "cookie");
   return *sess;
 }
@@ -70,7 +70,7 @@ Result<Response> post_session(Request& req, Services& s, SessionStore& sessions)
     return fail(Errc::invalid_argument, "expected the admin token as a string", "token");
   FW_TRY(model::ApiToken t, service::authenticate(s.store, std::string_view(tok->get_string()), s.clock.now()));
   if (t.role == model::Role::agent) return fail(Errc::permission_denied, "agent tokens cannot sign in", "token");
-  Session sess = sessions.create(t);
+  FW_TRY(Session sess, sessions.create(t));
   Response r = json_response(201, session_json(sess, s));
   r.headers.emplace_back("Set-Cookie", session_set_cookie(sess, s.clock.now(), request_is_tls(req)));
   r.headers.emplace_back("Cache-Control", "no-store");
@@ -88,7 +88,7 @@ Result<Response> delete_session(Request& req, SessionStore& sessions) {
   if (auto sess = current_session(req, sessions)) {
     if (!csrf_ok(*sess, req.header("x-csrf-token")))
       return fail(Errc::permission_denied, "missing or wrong CSRF token", "X-CSRF-Token");
-    sessions.erase(sess->id);
+    FW_TRY_STATUS(sessions.erase(sess->id));
   }
   Response r = no_content();
   r.headers.emplace_back("Set-Cookie", session_clear_cookie(request_is_tls(req)));
@@ -172,6 +172,27 @@ Result<Response> device_sightings(Request& req, Services& s) {
   return json_response(200, json::object{{"items", std::move(items)}});
 }
 
+// A device's finding history: every status change of its findings, newest first (the page
+// shows the times in the organisation's zone). ?limit= 1..1000, default 200.
+Result<Response> device_history(Request& req, Services& s) {
+  FW_TRY_STATUS(check_query(req, {"limit"}));
+  FW_TRY(store::PageRequest page, page_request(req));
+  if (!req.query_value("limit")) page.limit = 200;
+  json::array items;
+  FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
+    FW_TRY(auto d, tx.get_device(req.param("id")));  // 404 for an unknown device
+    FW_TRY(auto cs, tx.list_device_finding_changes(d.id, page.limit));
+    for (const auto& c : cs)
+      items.push_back(json::object{{"policy_id", c.policy_id},
+                                   {"rule_key", c.rule_key},
+                                   {"status", std::string(store::to_string(c.status))},
+                                   {"person_id", c.person_id},
+                                   {"at", format_time(c.at)}});
+    return {};
+  }));
+  return json_response(200, json::object{{"items", std::move(items)}});
+}
+
 // The phone and tablet platform mix, week by week: a device counts in the week ending at t
 // when first_seen <= t and last_seen >= t - 14 days (it was in use around then). One scan of
 // the inventory, cached for five minutes (the figure moves slowly; the scan is the cost).
@@ -192,17 +213,16 @@ class PlatformMix {
     };
     std::vector<Seen> seen;
     int64_t latest = 0;
-    for (auto type : {model::DeviceType::phone, model::DeviceType::tablet}) {
-      store::DeviceFilter f;
-      f.type = type;
-      FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
-        return tx.scan_devices(f, [&](const model::Device& d) -> Status {
-          seen.push_back({to_unix(d.first_seen), to_unix(d.last_seen), d.os_family.empty() ? "Other" : d.os_family});
+    // Three columns of each phone and tablet (no apps or facts): one light statement each.
+    FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
+      for (auto type : {model::DeviceType::phone, model::DeviceType::tablet})
+        FW_TRY_STATUS(tx.scan_device_spans(type, [&](std::string_view family, Time first, Time last) -> Status {
+          seen.push_back({to_unix(first), to_unix(last), family.empty() ? "Other" : std::string(family)});
           latest = std::max(latest, seen.back().last);
           return {};
-        });
-      }));
-    }
+        }));
+      return {};
+    }));
     // The series ends at the newest sighting (an inventory imported long ago still shows its
     // own recent weeks), never after now.
     const int64_t end = std::min(to_unix(now), latest > 0 ? latest : to_unix(now));
@@ -278,10 +298,18 @@ Result<Response> static_file(Request& req) {
 
 }  // namespace
 
+Status sort_param(const Request& req, store::PageRequest& p) {
+  if (auto v = req.query_value("sort")) {
+    if (v->size() > 64) return fail(Errc::invalid_argument, "sort field too long", "sort");
+    p.sort = std::string(*v);
+  }
+  return {};
+}
+
 Result<std::optional<model::ApiToken>> web_session_auth(const Request& req, SessionStore& sessions) {
   const std::string id = cookie_value(req.header("cookie"), kSessionCookie);
   if (id.empty()) return std::optional<model::ApiToken>{};
-  auto sess = sessions.find(id);
+  FW_TRY(auto sess, sessions.find(id));
   if (!sess) return fail(Errc::unauthenticated, "the session has expired; sign in again", "cookie");
   if (changes_state(req.method) && !csrf_ok(*sess, req.header("x-csrf-token")))
     return fail(Errc::permission_denied, "missing or wrong CSRF token", "X-CSRF-Token");
@@ -295,8 +323,8 @@ Result<std::optional<model::ApiToken>> web_session_auth(const Request& req, Sess
 }
 
 void add_web_routes(Router& r, Services& s) {
-  // Sessions live as long as the routes that use them (the server's router).
-  auto sessions = std::make_shared<SessionStore>(s.clock);
+  // Sessions are rows of the store; this object only holds the references.
+  auto sessions = std::make_shared<SessionStore>(s.store, s.clock);
   r.add(Verb::post, "/api/v1/session", Access::public_,
         [&s, sessions](Request& q) { return post_session(q, s, *sessions); });
   r.add(Verb::get, "/api/v1/session", Access::public_,
@@ -307,6 +335,8 @@ void add_web_routes(Router& r, Services& s) {
   r.add(Verb::get, "/api/v1/dashboard/device-count", Access::read, [&s](Request& q) { return device_count(q, s); });
   r.add(Verb::get, "/api/v1/dashboard/devices/{id}/sightings", Access::read,
         [&s](Request& q) { return device_sightings(q, s); });
+  r.add(Verb::get, "/api/v1/dashboard/devices/{id}/history", Access::read,
+        [&s](Request& q) { return device_history(q, s); });
   auto mix = std::make_shared<PlatformMix>();
   r.add(Verb::get, "/api/v1/dashboard/platform-mix", Access::read,
         [&s, mix](Request& q) { return platform_mix(q, s, *mix); });

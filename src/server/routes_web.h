@@ -23,8 +23,14 @@ struct Services;
 // GET /api/v1/dashboard/device-count?<the devices list's filters> -> {"total": N}.
 // GET /api/v1/dashboard/platform-mix?weeks=12 -> {method, families, series: [{date, counts}]}.
 // GET /api/v1/dashboard/devices/{id}/sightings -> {"items": [...]} (access-log sightings).
+// GET /api/v1/dashboard/devices/{id}/history?limit=200 -> {"items": [{policy_id, rule_key,
+//   status, person_id, at}]}: the device's finding status changes, newest first.
 // GET <anything else not under /api/> -> the embedded file, "/" = index.html.
 void add_web_routes(Router& r, Services& s);
+
+// The lists' ?sort=field / ?sort=-field parameter (at most 64 characters) into p.sort; the
+// store checks the field against the list's sortable fields (400 naming it otherwise).
+Status sort_param(const Request& req, store::PageRequest& p);
 
 // Authentication by session cookie. nullopt when the request carries no fw_session cookie
 // (the caller then answers 401 as for a missing bearer token). unauthenticated when the

@@ -1,7 +1,9 @@
-// Dashboard sessions (see session.h). Thread-safe: every access to the map holds mu_.
+// Dashboard sessions (see session.h), stored through store::Tx. Thread-safe: no state of
+// its own besides the references given at construction.
 #include "server/session.h"
 
 #include <algorithm>
+
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -40,10 +42,9 @@ std::string sha256_hex(std::string_view s) {
 
 }  // namespace
 
-SessionStore::SessionStore(const Clock& clock, Seconds ttl, std::size_t max_sessions)
-    : clock_(clock), ttl_(ttl), max_(std::max<std::size_t>(1, max_sessions)) {}
+SessionStore::SessionStore(store::Store& db, const Clock& clock, Seconds ttl) : db_(db), clock_(clock), ttl_(ttl) {}
 
-Session SessionStore::create(const model::ApiToken& token) {
+Result<Session> SessionStore::create(const model::ApiToken& token) {
   Session s;
   s.id = random_id();
   s.csrf = random_id();
@@ -54,51 +55,59 @@ Session SessionStore::create(const model::ApiToken& token) {
   s.created_at = clock_.now();
   s.expires_at = s.created_at + ttl_;
   if (token.expires_at && *token.expires_at < s.expires_at) s.expires_at = *token.expires_at;
-  std::lock_guard lock(mu_);
-  sweep_locked(s.created_at);
-  if (by_hash_.size() >= max_) {
-    auto oldest = std::min_element(by_hash_.begin(), by_hash_.end(), [](const auto& a, const auto& b) {
-      return a.second.expires_at < b.second.expires_at;
-    });
-    by_hash_.erase(oldest);
-  }
-  by_hash_.emplace(sha256_hex(s.id), s);
+  store::WebSession row{.id_hash = sha256_hex(s.id), .csrf = s.csrf, .token_id = s.token_id,
+                        .created_at = s.created_at, .expires_at = s.expires_at};
+  FW_TRY_STATUS(db_.write([&](store::Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.purge_web_sessions(s.created_at));
+    return tx.put_web_session(row);
+  }));
   return s;
 }
 
-std::optional<Session> SessionStore::find(std::string_view id) {
-  if (id.size() != 64) return std::nullopt;
+Result<std::optional<Session>> SessionStore::find(std::string_view id) {
+  if (id.size() != 64) return std::optional<Session>{};
   const std::string key = sha256_hex(id);
+  std::optional<Session> out;
+  FW_TRY_STATUS(db_.read([&](store::Tx& tx) -> Status {
+    auto row = tx.find_web_session(key, clock_.now());
+    if (!row) return row.error().code == Errc::not_found ? Status{} : std::unexpected(row.error());
+    Session s;
+    s.id = std::string(id);
+    s.csrf = row->csrf;
+    s.actor = row->token_name;
+    s.token_id = row->token_id;
+    s.role = row->role;
+    s.scope_path = row->scope_path;
+    s.created_at = row->created_at;
+    s.expires_at = row->expires_at;
+    out = std::move(s);
+    return {};
+  }));
+  return out;
+}
+
+Status SessionStore::erase(std::string_view id) {
+  const std::string key = sha256_hex(id);
+  return db_.write([&](store::Tx& tx) { return tx.delete_web_session(key); });
+}
+
+Result<int64_t> SessionStore::erase_token(std::string_view token_id) {
+  int64_t n = 0;
+  FW_TRY_STATUS(db_.write([&](store::Tx& tx) -> Status {
+    FW_TRY(n, tx.delete_web_sessions_of_token(token_id));
+    return {};
+  }));
+  return n;
+}
+
+Result<int64_t> SessionStore::purge() {
+  int64_t n = 0;
   const Time now = clock_.now();
-  std::lock_guard lock(mu_);
-  auto it = by_hash_.find(key);
-  if (it == by_hash_.end()) return std::nullopt;
-  if (now >= it->second.expires_at) {
-    by_hash_.erase(it);
-    return std::nullopt;
-  }
-  return it->second;
-}
-
-void SessionStore::erase(std::string_view id) {
-  const std::string key = sha256_hex(id);
-  std::lock_guard lock(mu_);
-  by_hash_.erase(key);
-}
-
-void SessionStore::erase_token(std::string_view token_id) {
-  std::lock_guard lock(mu_);
-  std::erase_if(by_hash_, [&](const auto& kv) { return kv.second.token_id == token_id; });
-}
-
-std::size_t SessionStore::size() {
-  std::lock_guard lock(mu_);
-  sweep_locked(clock_.now());
-  return by_hash_.size();
-}
-
-void SessionStore::sweep_locked(Time now) {
-  std::erase_if(by_hash_, [&](const auto& kv) { return now >= kv.second.expires_at; });
+  FW_TRY_STATUS(db_.write([&](store::Tx& tx) -> Status {
+    FW_TRY(n, tx.purge_web_sessions(now));
+    return {};
+  }));
+  return n;
 }
 
 bool csrf_ok(const Session& s, std::string_view header_value) noexcept {

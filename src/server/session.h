@@ -1,18 +1,19 @@
 // Dashboard sessions: an admin token is exchanged once (POST /api/v1/session) for a random
 // session id carried in an HttpOnly, SameSite=Strict cookie, plus a CSRF token that the page
 // sends back in the X-CSRF-Token header on every state-changing request.
-// SessionStore is thread-safe (one mutex guards the map); sessions live in this process's
-// memory, so a restart or a second node signs everyone out (see docs/dashboard.md).
+// Sessions are rows of the store (web_sessions: the id's SHA-256, never the id), so they
+// survive a restart and are shared by every node on one database; a revoked or expired
+// token ends its sessions at once. SessionStore is thread-safe (the Store is).
 #pragma once
 
 #include <cstddef>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "model/model.h"
+#include "store/store.h"
+#include "util/error.h"
 #include "util/time.h"
 
 namespace fw::server {
@@ -33,33 +34,30 @@ struct Session {
 
 class SessionStore {
  public:
-  // ttl: how long a session lasts from sign-in (no sliding renewal). max_sessions: when
-  // full, the session closest to expiry is dropped to make room.
-  explicit SessionStore(const Clock& clock, Seconds ttl = std::chrono::hours(8), std::size_t max_sessions = 10000);
+  // ttl: how long a session lasts from sign-in (no sliding renewal), never past the token's
+  // own expiry.
+  SessionStore(store::Store& db, const Clock& clock, Seconds ttl = std::chrono::hours(8));
 
-  // Creates a session for a token that the caller has already verified. Never fails.
-  Session create(const model::ApiToken& token);
-  // The live session with this id, or nullopt when unknown or expired (expired ones are
-  // removed). Comparison does not leak the id through timing (the map is keyed by hash).
-  std::optional<Session> find(std::string_view id);
-  // Removes the session; unknown ids are ignored.
-  void erase(std::string_view id);
-  // Drops every session of a token (revocation).
-  void erase_token(std::string_view token_id);
-  std::size_t size();
+  // Creates a session for a token that the caller has already verified, and purges expired
+  // sessions. Fails only when the database does (or the token row is gone: conflict).
+  Result<Session> create(const model::ApiToken& token);
+  // The live session with this cookie value: nullopt when unknown, expired, or its token is
+  // revoked or expired. An error only when the database fails.
+  Result<std::optional<Session>> find(std::string_view id);
+  // Removes the session (sign-out); unknown ids are ignored.
+  Status erase(std::string_view id);
+  // Removes every session of a token; returns how many.
+  Result<int64_t> erase_token(std::string_view token_id);
+  // Removes expired sessions; returns how many.
+  Result<int64_t> purge();
   Seconds ttl() const noexcept { return ttl_; }
 
  private:
-  void sweep_locked(Time now);
-
+  store::Store& db_;
   const Clock& clock_;
   const Seconds ttl_;
-  const std::size_t max_;
-  std::mutex mu_;
-  std::map<std::string, Session, std::less<>> by_hash_;  // guarded by mu_; key = sha256(id)
 };
 
-// True when the request's CSRF header equals the session's token (constant time).
 bool csrf_ok(const Session& s, std::string_view header_value) noexcept;
 
 // Set-Cookie header values. `secure` adds Secure (the listener speaks TLS).

@@ -262,6 +262,11 @@ class Tx {
   virtual Status scan_devices(const DeviceFilter& f,
                               const std::function<Status(const model::Device&)>& fn) = 0;
   virtual Result<int64_t> count_devices(const DeviceFilter& f) = 0;
+  // For the dashboard's platform mix: every device of type `type`, as (os_family, first_seen,
+  // last_seen) only (no apps, no facts), in no particular order, in one statement.
+  virtual Status scan_device_spans(model::DeviceType type,
+                                   const std::function<Status(std::string_view os_family, Time first_seen,
+                                                              Time last_seen)>& fn) = 0;
 
   // Audit: appends an event, filling seq, prev_hash and hash (hash chain over all events).
   virtual Result<model::AuditEvent> append_audit(model::AuditEvent e) = 0;

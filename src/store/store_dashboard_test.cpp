@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include "store/store_test_util.h"
@@ -338,6 +339,21 @@ TEST_P(DashboardStoreTest, DeviceFindingHistoryNewestFirst) {
     EXPECT_TRUE(got.empty());
     return {};
   });
+}
+
+TEST_P(DashboardStoreTest, DeviceSpansOfOneType) {
+  seed();
+  std::multiset<std::tuple<std::string, int64_t, int64_t>> want, got;
+  for (const auto& d : devices_)
+    if (d.type == model::DeviceType::tablet) want.emplace(d.os_family, to_unix(d.first_seen), to_unix(d.last_seen));
+  R([&](Tx& tx) {
+    return tx.scan_device_spans(model::DeviceType::tablet, [&](std::string_view fam, Time first, Time last) -> Status {
+      got.emplace(std::string(fam), to_unix(first), to_unix(last));
+      return {};
+    });
+  });
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got.size(), 6u);  // i % 4 == 0 of 23
 }
 
 TEST_P(DashboardStoreTest, WebSessionsExpireAndEndWithTheirToken) {

@@ -1,12 +1,14 @@
 // End-to-end test of the dashboard in Debian's headless Chromium against a real
 // `fleetward demo`: sign in, overview (burn-down points = report API), devices filtered to
-// iOS, a person's page, CSV export, sign out, no console errors, phone-sized layout.
+// iOS, sorting by a column (checked against the API), a person's page, a device's findings
+// history, CSV export, a server restart without signing out, sign out, no console errors,
+// phone-sized layout, Russian number formatting.
 // Screenshots go to --artifacts. Usage:
 //   node dashboard.test.mjs --fleetward build/src/cli/fleetward --artifacts build/test-artifacts/web
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { args, startDemo, stopDemo, launch, watchErrors, visit } from './harness.mjs';
+import { args, startDemo, stopDemo, restartAsServe, launch, watchErrors, visit } from './harness.mjs';
 
 const opt = args();
 const bin = path.resolve(opt.fleetward || '../../build/src/cli/fleetward');
@@ -127,6 +129,37 @@ try {
     assert.equal(lines.length - 1, count);
   });
 
+  await step('sorting by a column orders the list on the server, both ways', async () => {
+    await visit(page, '#/devices');
+    const header = page.locator('table.list thead th').nth(6);  // "last seen"
+    assert.equal(await header.getAttribute('aria-sort'), 'none');
+    await header.locator('a.sort').click();
+    await page.waitForFunction(() => location.hash.includes('sort=last_seen') && document.querySelector('th[aria-sort=ascending]'));
+    await page.waitForSelector('table.list tbody tr td[data-label]');
+    const want = await api('/api/v1/devices?sort=last_seen&limit=50');
+    assert.equal(want.status, 200);
+    const seen = want.body.items.map((d) => Date.parse(d.last_seen));
+    for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1] <= seen[i], 'API order ascending by last_seen');
+    const shown = await page.locator('table.list tbody tr td:first-child a').evaluateAll((as) => as.map((a) => decodeURIComponent(a.getAttribute('href').replace('#/devices/', ''))));
+    assert.deepEqual(shown, want.body.items.map((d) => d.id), 'the page shows the API order');
+    await page.locator('table.list thead th[aria-sort=ascending] a.sort').click();
+    await page.waitForFunction(() => location.hash.includes('sort=-last_seen') && document.querySelector('th[aria-sort=descending]'));
+    const desc = await api('/api/v1/devices?sort=-last_seen&limit=50');
+    const seenDesc = desc.body.items.map((d) => Date.parse(d.last_seen));
+    for (let i = 1; i < seenDesc.length; i++) assert.ok(seenDesc[i - 1] >= seenDesc[i], 'API order descending');
+    await page.waitForFunction((first) => document.querySelector('table.list tbody tr td:first-child a')?.getAttribute('href') === '#/devices/' + encodeURIComponent(first), desc.body.items[0].id);
+    // The next page continues the order.
+    const next = await api(`/api/v1/devices?sort=-last_seen&limit=50&cursor=${encodeURIComponent(desc.body.next_cursor)}`);
+    assert.ok(Date.parse(next.body.items[0].last_seen) <= seenDesc[seenDesc.length - 1]);
+    // Owners are shown by name (from the list query), not by id.
+    const owner = desc.body.items.find((d) => d.owner_id);
+    assert.ok(owner?.owner_name, 'owner_name in the API');
+    const bad = await probe(() => api('/api/v1/devices?sort=shoe_size'));
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.body), /shoe_size/);
+    await shot(page, '03b-devices-sorted');
+  });
+
   await step('a person page shows their devices and findings', async () => {
     const href = await page.locator('table.list tbody tr td:nth-child(4) a').first().getAttribute('href');
     assert.ok(href?.startsWith('#/people/'));
@@ -138,6 +171,29 @@ try {
     await visit(page, dev);
     await page.waitForSelector('[data-testid=device-apps]');
     await shot(page, '05-device');
+  });
+
+  await step("a device's findings history lists its status changes, newest first", async () => {
+    // A device of the campaign with some history: the first failing finding's device.
+    const f = await api(`/api/v1/findings?status=fail&policy_id=${encodeURIComponent(report.campaign)}&limit=1`);
+    assert.equal(f.status, 200);
+    const id = f.body.items[0].device_id;
+    assert.ok(f.body.items[0].person_name, 'person_name in the findings list');
+    const hist = await api(`/api/v1/dashboard/devices/${encodeURIComponent(id)}/history`);
+    assert.equal(hist.status, 200);
+    assert.ok(hist.body.items.length >= 1, 'a failing finding has at least one change');
+    const at = hist.body.items.map((c) => Date.parse(c.at));
+    for (let i = 1; i < at.length; i++) assert.ok(at[i - 1] >= at[i], 'newest first');
+    await visit(page, `#/devices/${encodeURIComponent(id)}`);
+    await page.waitForSelector('[data-testid=device-history]');
+    const rows = await page.locator('[data-testid=device-history] tbody tr').count();
+    assert.equal(rows, hist.body.items.length);
+    // Times in the organisation's zone (the session names it), formatted for the reader (ru).
+    const zone = (await api('/api/v1/session')).body.timezone;
+    assert.ok(zone, 'the session names the time zone');
+    const want = new Intl.DateTimeFormat('ru', { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' }).format(new Date(hist.body.items[0].at));
+    assert.equal((await page.locator('[data-testid=device-history] tbody tr td').first().textContent()).trim(), want);
+    await shot(page, '05b-device-history');
   });
 
   await step('people, findings and policies pages render', async () => {
@@ -180,6 +236,25 @@ try {
     await page.selectOption('#lang', 'ru');
     await page.waitForFunction(() => document.documentElement.lang === 'ru');
     await page.waitForSelector('[data-testid=burndown] svg');
+  });
+
+  await step('numbers are formatted for the reader (ru: thin-space thousands)', async () => {
+    await visit(page, '#/devices');
+    const text = await page.locator('[data-testid=list-count]').textContent();
+    const total = (await api('/api/v1/dashboard/device-count')).body.total;
+    const ru = new Intl.NumberFormat('ru').format(total);
+    assert.ok(text.includes(ru), `"${text}" shows ${ru}`);
+    if (total >= 1000) assert.match(ru, /\d[\u00a0\u202f]\d{3}/, 'a non-breaking (thin) space groups thousands');
+  });
+
+  await step('a restart of the server keeps the session: reload and still signed in', async () => {
+    const ms = await restartAsServe(demo, bin);
+    console.log(`# restarted as fleetward serve in ${ms} ms`);
+    await Promise.all([page.waitForSelector('[data-testid=burndown] svg'), page.goto(demo.url + '/#/overview')]);
+    assert.equal(await page.locator('#token').count(), 0, 'no sign-in form');
+    const s = await api('/api/v1/session');
+    assert.equal(s.status, 200);
+    await shot(page, '12b-after-restart');
   });
 
   await step('sign out ends the session', async () => {

@@ -58,6 +58,33 @@ export async function startDemo(bin, extra = [], timeoutMs = 600_000) {
   }
 }
 
+// Stops the demo's server and starts `fleetward serve` on the same database and port (a
+// restart, as after an upgrade); demo.child becomes the new process. Resolves once /healthz
+// answers.
+export async function restartAsServe(demo, bin, timeoutMs = 120_000) {
+  const exited = new Promise((r) => demo.child.once('exit', r));
+  demo.child.kill('SIGTERM');
+  await exited;
+  const listen = new URL(demo.url).host;
+  const db = path.join(demo.dir, 'data', 'fleetward.db');
+  const child = spawn(bin, ['serve', '--db', db, '--listen', listen], { cwd: demo.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  demo.child = child;
+  const prev = demo.output;
+  demo.output = () => `${prev()}\n--- after restart ---\n${out}`;
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`fleetward serve exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`fleetward serve did not start:\n${out}`);
+    try {
+      if ((await fetch(`${demo.url}/healthz`)).ok) return Date.now() - started;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function stopDemo(demo) {
   if (!demo) return;
   if (demo.child.exitCode === null) {

@@ -121,6 +121,8 @@ class SqlTx final : public Tx {
   Result<std::vector<BurnDay>> list_burndown(std::string_view policy_id) override;
 
   // tx_history.cpp
+  Status scan_device_spans(model::DeviceType type,
+                           const std::function<Status(std::string_view, Time, Time)>& fn) override;
   Result<Page<Finding>> list_findings_view(const FindingFilter& f, const PageRequest& p) override;
   Result<std::vector<FindingChange>> list_device_finding_changes(std::string_view device_id, int limit) override;
 

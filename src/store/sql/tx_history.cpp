@@ -1,6 +1,7 @@
-// SqlTx: the dashboard's views of findings: the sorted findings list with the names of
-// its people and devices (list_findings_view), and one device's finding history
-// (list_device_finding_changes, index finding_changes_device_at of migration 0007).
+// SqlTx: the dashboard's views: the sorted findings list with the names of its people and
+// devices (list_findings_view), one device's finding history (list_device_finding_changes,
+// index finding_changes_device_at of migration 0007), and the light device scan behind the
+// platform mix (scan_device_spans).
 // Portable SQL; used by the one thread that runs the transaction.
 #include <deque>
 #include <string>
@@ -113,6 +114,15 @@ Result<std::vector<FindingChange>> SqlTx::list_device_finding_changes(std::strin
                         return {};
                       }));
   return out;
+}
+
+Status SqlTx::scan_device_spans(model::DeviceType type,
+                                const std::function<Status(std::string_view, Time, Time)>& fn) {
+  return query("SELECT os_family, first_seen, last_seen FROM devices WHERE type = ?",
+               {model::to_string(type)}, [&](const Row& r) -> Status {
+                 const std::string family = r.text(0);
+                 return fn(family, r.time(1), r.time(2));
+               });
 }
 
 }  // namespace fw::store::sql

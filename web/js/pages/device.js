@@ -2,20 +2,22 @@
 // access logs. Single-threaded.
 
 import { h, clear } from '../dom.js';
-import { t, dateTime, ago } from '../i18n.js';
+import { t, dateTime, ago, num } from '../i18n.js';
 import { api } from '../api.js';
 import { typeLabel, sourceLabel, osLabel, statusBadge, severityBadge, personLink } from '../common.js';
 import { table } from './person.js';
 
 export async function render(root, route) {
   const id = encodeURIComponent(route.id);
-  const [d, finds, sights] = await Promise.all([
+  const [d, finds, hist, sights] = await Promise.all([
     api(`devices/${id}`),
     api('findings', { params: { device_id: route.id, limit: 200 } }),
+    api(`dashboard/devices/${id}/history`, { params: { limit: 200 } }),
     api(`dashboard/devices/${id}/sightings`),
   ]);
-  let owner = null;
-  if (d.owner_id) owner = await api(`people/${encodeURIComponent(d.owner_id)}`).catch(() => null);
+  // The owner's name: from the findings list's join when the device has findings, else one more call.
+  let ownerName = (finds.items || []).find((f) => f.person_id === d.owner_id)?.person_name;
+  if (d.owner_id && !ownerName) ownerName = (await api(`people/${encodeURIComponent(d.owner_id)}`).catch(() => null))?.name;
   const label = [d.vendor, d.model].filter(Boolean).join(' ') || d.id;
   const facts = Object.entries(d.facts || {});
 
@@ -24,7 +26,7 @@ export async function render(root, route) {
     h('h1', label),
     h('dl.facts',
       h('dt', t('device.id')), h('dd', h('code', d.id)),
-      h('dt', t('device.owner')), h('dd', personLink(d.owner_id, owner?.name)),
+      h('dt', t('device.owner')), h('dd', personLink(d.owner_id, ownerName)),
       h('dt', t('device.os')), h('dd', osLabel(d), d.may_be?.length ? ` (${t('device.may_be')} ${d.may_be.join(', ')})` : ''),
       h('dt', t('device.type')), h('dd', typeLabel(d.type)),
       h('dt', t('device.source')), h('dd', sourceLabel(d.source)),
@@ -42,10 +44,15 @@ export async function render(root, route) {
         (finds.items || []).map((f) => [f.rule_key, statusBadge(f.status), severityBadge(f.severity), dateTime(f.status_since),
           f.first_failed_at ? dateTime(f.first_failed_at) : '—', dateTime(f.last_evaluated_at), f.detail || '—']),
         'device-findings')),
+    h('section', { 'aria-labelledby': 'dd-history' },
+      h('h2#dd-history', t('device.history')),
+      table([t('finding.when'), t('finding.rule'), t('finding.status'), t('finding.policy')],
+        (hist.items || []).map((c) => [dateTime(c.at), c.rule_key, statusBadge(c.status), c.policy_id]),
+        'device-history')),
     h('section', { 'aria-labelledby': 'dd-sightings' },
       h('h2#dd-sightings', t('device.sightings')),
       table([t('sighting.user'), t('sighting.client'), t('sighting.ip'), t('sighting.count'), t('device.last_seen')],
-        (sights.items || []).map((x) => [x.user, x.user_agent || x.activesync_id, x.client_ip, x.count, dateTime(x.last_seen)]),
+        (sights.items || []).map((x) => [x.user, x.user_agent || x.activesync_id, x.client_ip, num(x.count), dateTime(x.last_seen)]),
         'device-sightings')),
   );
   root.dataset.title = label;

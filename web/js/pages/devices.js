@@ -1,5 +1,6 @@
 // Devices list: server-side filters (OS family, type, source, managed, org unit), search by
-// name/e-mail/model, sorting and pagination, CSV export. Single-threaded.
+// name/e-mail/model, server-side sorting by the columns (?sort=), keyset pagination, CSV
+// export in the same order; owners' names come with the page. Single-threaded.
 
 import { renderList, yesNo } from '../list.js';
 import { t, ago } from '../i18n.js';
@@ -12,14 +13,15 @@ export async function render(root, route) {
     resource: 'devices',
     section: 'devices',
     countPath: 'dashboard/device-count',
+    sortable: true,
     title: t('devices.title'),
     searchLabel: t('devices.search'),
     rowLink: (d) => `#/devices/${encodeURIComponent(d.id)}`,
     columns: [
-      { key: 'id', label: t('device.id'), sort: 'id', render: (d) => [d.vendor, d.model].filter(Boolean).join(' ') || d.id },
-      { key: 'os', label: t('device.os'), sort: 'os_family', render: osLabel },
+      { key: 'id', label: t('device.id'), sort: 'model', render: (d) => [d.vendor, d.model].filter(Boolean).join(' ') || d.id },
+      { key: 'os', label: t('device.os'), sort: 'os', render: osLabel },
       { key: 'type', label: t('device.type'), sort: 'type', render: (d) => typeLabel(d.type) },
-      { key: 'owner', label: t('device.owner'), sort: 'owner', render: (d) => personLink(d.owner_id, d.owner_name) },
+      { key: 'owner', label: t('device.owner'), render: (d) => personLink(d.owner_id, d.owner_name) },
       { key: 'source', label: t('device.source'), sort: 'source', render: (d) => sourceLabel(d.source) },
       { key: 'managed', label: t('device.managed'), sort: 'managed', render: (d) => yesNo(d.managed) },
       { key: 'last_seen', label: t('device.last_seen'), sort: 'last_seen', render: (d) => ago(d.last_seen) },

@@ -10,11 +10,16 @@ import { personLink } from '../common.js';
 import { activeCampaign, campaignReport, reportHtmlUrl } from '../reports.js';
 
 export async function render(root, route) {
+  // The calls that do not need the campaign start at once, beside the campaigns list.
+  const unmanagedP = api('dashboard/device-count', { params: { source: 'log', managed: 'false' } });
+  const mixP = api('dashboard/platform-mix');
+  unmanagedP.catch(() => {});
+  mixP.catch(() => {});
   const campaign = await activeCampaign(route.params.get('campaign'));
   const [report, unmanaged, mix] = await Promise.all([
     campaign ? campaignReport(campaign.id) : null,
-    api('dashboard/device-count', { params: { source: 'log', managed: 'false' } }),
-    api('dashboard/platform-mix'),
+    unmanagedP,
+    mixP,
   ]);
 
   const cards = [];

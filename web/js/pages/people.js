@@ -11,6 +11,7 @@ export async function render(root, route) {
   await renderList(root, route, {
     resource: 'people',
     section: 'people',
+    sortable: true,
     title: t('people.title'),
     searchLabel: t('people.search'),
     rowLink: (p) => `#/people/${encodeURIComponent(p.id)}`,
@@ -18,7 +19,7 @@ export async function render(root, route) {
       { key: 'name', label: t('person.name'), sort: 'name', render: (p) => p.name || p.id },
       { key: 'email', label: t('person.email'), sort: 'email' },
       { key: 'title', label: t('person.title') },
-      { key: 'org_unit', label: t('common.org_unit'), sort: 'org_unit', render: (p) => names.get(p.org_unit) || p.org_unit },
+      { key: 'org_unit', label: t('common.org_unit'), sort: 'org_unit', render: (p) => p.org_unit_name || names.get(p.org_unit) || p.org_unit },
       { key: 'manager', label: t('person.manager'), render: (p) => personLink(p.manager_id, p.manager_name) },
     ],
     filters: [

@@ -36,7 +36,7 @@ export async function render(root, route) {
     h('section', { 'aria-labelledby': 'pd-findings' },
       h('h2#pd-findings', t('person.findings'), ' ', h('span.muted', `(${failing.length})`)),
       table([t('finding.rule'), t('finding.status'), t('finding.severity'), t('finding.device'), t('finding.since')],
-        failing.map((f) => [f.rule_key, statusBadge(f.status), severityBadge(f.severity), deviceLink(f.device_id),
+        failing.map((f) => [f.rule_key, statusBadge(f.status), severityBadge(f.severity), deviceLink(f.device_id, f.device_label),
           dateTime(f.status_since)]), 'person-findings')),
   );
   root.dataset.title = p.name || p.id;
