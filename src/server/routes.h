@@ -46,6 +46,9 @@ void add_agent_routes(Router& r, Services& s);
 // /api/v1/policies, /api/v1/campaigns (+ /{id}/actions), /api/v1/findings, /api/v1/exemptions,
 // /api/v1/reports/{id} (routes_policies.cpp).
 void add_policy_routes(Router& r, Services& s);
+// POST /api/v1/sightings (NDJSON from log shippers) and POST /api/v1/exchange-devices
+// (Get-MobileDevice CSV) (routes_sightings.cpp).
+void add_sightings_routes(Router& r, Services& s);
 // The dashboard (routes_web.cpp): /api/v1/session, /api/v1/export/{list}, the embedded
 // web/ files as the fallback, and the session cookie as alt_auth.
 void add_web_routes(Router& r, Services& s);
