@@ -87,4 +87,4 @@ for _ in $(seq 50); do curl -s "http://127.0.0.1:$NPORT/" >/dev/null && break; s
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== nginx static 204, 2 KB POST bodies  (load average at start: $load)"
 "$LOAD" --server "http://127.0.0.1:$NPORT" --raw-post / --connections "$CONNS" --duration "$SECS" | sed 's/^/   /'
-echo "   nginx CPU $(cpu_s "$NGX") s"
+echo "   nginx CPU (master + worker) $(for p in "$NGX" $(pgrep -P "$NGX"); do cpu_s "$p"; echo; done | paste -sd+ | bc) s"
