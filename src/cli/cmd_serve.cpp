@@ -1,6 +1,8 @@
 // `fleetward serve --db PATH|postgresql://... --listen HOST:PORT`: opens (and migrates) the
 // store, serves the HTTP API until SIGINT/SIGTERM, then finishes in-flight requests and
 // closes the store. Prints "Listening on http://HOST:PORT" (the real port for :0).
+// Owns the background evaluation queue (service::EvalQueue): changed devices are evaluated a
+// moment after the change, everything every --eval-interval and at each campaign time point.
 #include <cstdio>
 #include <iostream>
 
@@ -8,6 +10,7 @@
 
 #include "cli/command.h"
 #include "server/server.h"
+#include "service/eval_queue.h"
 #include "store/store.h"
 
 namespace {
@@ -18,6 +21,7 @@ struct ServeArgs {
   int threads = 4;
   std::string static_dir;
   std::string log_level = "info";
+  std::string eval_interval = "15m";
 };
 
 void run_serve(const ServeArgs& a) {
@@ -29,6 +33,14 @@ void run_serve(const ServeArgs& a) {
     std::cerr << "fleetward serve: --listen " << a.listen << ": " << st.error().message << "\n";
     throw CLI::RuntimeError(2);
   }
+  fw::service::EvalQueueOptions eval_opts;
+  auto interval = fw::parse_duration(a.eval_interval);
+  if (!interval || interval->count() < 0) {
+    std::cerr << "fleetward serve: --eval-interval " << a.eval_interval
+              << ": expected a duration such as 15m, 1h or 0 (only at campaign time points)\n";
+    throw CLI::RuntimeError(2);
+  }
+  eval_opts.interval = *interval;
   auto store = fw::store::Store::open(a.db);
   if (!store) {
     std::cerr << "fleetward serve: " << a.db << ": " << store.error().to_string() << "\n";
@@ -36,16 +48,20 @@ void run_serve(const ServeArgs& a) {
   }
   fw::SystemClock clock;
   {
+    fw::service::EvalQueue eval(**store, clock, eval_opts);
     fw::server::Services services(**store, clock);
     services.static_dir = a.static_dir;
+    services.eval = &eval;
     auto srv = fw::server::Server::start(opts, services);
     if (!srv) {
       std::cerr << "fleetward serve: " << srv.error().to_string() << "\n";
       throw CLI::RuntimeError(1);
     }
+    eval.start();  // first a full run: deadlines may have passed while the server was down
     std::cout << "Listening on " << (*srv)->url() << std::endl;
     spdlog::info("serving {} ({}) on {}", a.db, (*store)->backend(), (*srv)->url());
     (*srv)->wait();
+    eval.stop();  // after the last request: a batch call in progress finishes, the rest waits for the next start
   }
   store->reset();  // closes the database cleanly
   spdlog::info("stopped");
@@ -58,6 +74,9 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0 = any)")->capture_default_str();
   cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--static-dir", args->static_dir, "serve static files from this directory for /");
+  cmd->add_option("--eval-interval", args->eval_interval,
+                  "full re-evaluation at least this often (0 = only at campaign time points)")
+      ->capture_default_str();
   cmd->add_option("--log-level", args->log_level, "trace|debug|info|warn|error")->capture_default_str();
   cmd->callback([args] { run_serve(*args); });
 }

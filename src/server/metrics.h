@@ -9,6 +9,8 @@
 #include <string>
 #include <tuple>
 
+#include "service/eval_queue.h"
+
 namespace fw::server {
 
 class Metrics {
@@ -30,5 +32,9 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, unsigned>, uint64_t> counts_;  // guarded by mu_
   std::map<std::string, Histogram> latency_;                                   // guarded by mu_
 };
+
+// fleetward_eval_* gauges and counters of the background evaluation queue (queued ids,
+// runs, devices evaluated, errors, last run and next time point as Unix seconds).
+std::string render_eval_queue(const service::EvalQueueStats& s);
 
 }  // namespace fw::server

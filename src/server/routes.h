@@ -13,6 +13,7 @@
 #include "server/metrics.h"
 #include "server/router.h"
 #include "service/checkin.h"
+#include "service/eval_queue.h"
 #include "service/inventory.h"
 #include "store/store.h"
 #include "util/time.h"
@@ -29,6 +30,14 @@ struct Services {
   service::Inventory inventory;
   service::AgentService agents;  // enrolment and check-ins (owns the group-commit writer)
   Metrics metrics;
+  // The background evaluation queue (`fleetward serve` owns and starts it; nullptr when
+  // there is none, e.g. in tests: always check). After committing a change call
+  //   eval->mark_dirty(device_ids)         a device was created, changed, checked in, seen;
+  //   eval->mark_people_dirty(person_ids)  a person's org unit or manager changed;
+  //   eval->request_full()                 a bulk change (import, org-unit move);
+  //   eval->replan()                       policies or exemptions changed (new time points).
+  // Thread-safe and non-blocking (no store access); see service/eval_queue.h.
+  service::EvalQueue* eval = nullptr;
   // Credentials other than a bearer token (the dashboard's session cookie), tried when a
   // request has no Authorization header: nullopt = none presented (then 401), an error =
   // presented but bad. Set by the area that owns them in its add_*_routes; empty = none.

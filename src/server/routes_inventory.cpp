@@ -103,10 +103,18 @@ struct PersonOps {
     });
   }
   Result<model::Person> get(std::string_view id) const { return inv->get_person(id); }
-  Result<model::Person> create(std::string_view a, model::Person x) const { return inv->create_person(a, std::move(x)); }
+  Services* svc;
+  // A person's org unit decides their devices' scope: their devices are re-evaluated.
+  Result<model::Person> create(std::string_view a, model::Person x) const {
+    return dirty(inv->create_person(a, std::move(x)));
+  }
   Result<model::Person> update(std::string_view a, std::string_view id,
                                const std::function<Status(model::Person&)>& e) const {
-    return inv->update_person(a, id, e);
+    return dirty(inv->update_person(a, id, e));
+  }
+  Result<model::Person> dirty(Result<model::Person> r) const {
+    if (r && svc->eval) svc->eval->mark_people_dirty(std::span<const std::string>(&r->id, 1));
+    return r;
   }
   Status remove(std::string_view a, std::string_view id) const { return inv->delete_person(a, id); }
 };
@@ -129,10 +137,18 @@ struct DeviceOps {
     });
   }
   Result<model::Device> get(std::string_view id) const { return inv->get_device(id); }
-  Result<model::Device> create(std::string_view a, model::Device x) const { return inv->create_device(a, std::move(x)); }
+  Services* svc;
+  // A created or changed device gets its findings from the evaluation queue a moment later.
+  Result<model::Device> create(std::string_view a, model::Device x) const {
+    return dirty(inv->create_device(a, std::move(x)));
+  }
   Result<model::Device> update(std::string_view a, std::string_view id,
                                const std::function<Status(model::Device&)>& e) const {
-    return inv->update_device(a, id, e);
+    return dirty(inv->update_device(a, id, e));
+  }
+  Result<model::Device> dirty(Result<model::Device> r) const {
+    if (r && svc->eval) svc->eval->mark_dirty(r->id);
+    return r;
   }
   Status remove(std::string_view a, std::string_view id) const { return inv->delete_device(a, id); }
 };
@@ -141,8 +157,8 @@ struct DeviceOps {
 
 void add_inventory_routes(Router& r, Services& s) {
   add_crud<model::OrgUnit>(r, "/api/v1/org-units", OrgUnitOps{&s.inventory});
-  add_crud<model::Person>(r, "/api/v1/people", PersonOps{&s.inventory});
-  add_crud<model::Device>(r, "/api/v1/devices", DeviceOps{&s.inventory});
+  add_crud<model::Person>(r, "/api/v1/people", PersonOps{&s.inventory, &s});
+  add_crud<model::Device>(r, "/api/v1/devices", DeviceOps{&s.inventory, &s});
 
   r.add(Verb::get, "/api/v1/audit", Access::read, [&s](Request& req) -> Result<Response> {
     FW_TRY_STATUS(check_query(req, {"limit", "cursor"}));

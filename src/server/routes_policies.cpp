@@ -272,6 +272,7 @@ void add_policy_routes(Router& r, Services& s) {
     e.expires_at = *t;
     FW_TRY(auto created, service::create_exemption(s.store, s.clock, req.actor(), std::move(e)));
     FW_TRY_STATUS(service::evaluate_all(s.store, s.clock, created.policy_id));
+    if (s.eval) s.eval->replan();  // its expiry is a new time point
     auto res = json_response(201, exemption_json(created));
     res.headers.emplace_back("Location", "/api/v1/exemptions/" + created.id);
     return res;
@@ -287,6 +288,7 @@ void add_policy_routes(Router& r, Services& s) {
     }));
     FW_TRY_STATUS(service::delete_exemption(s.store, s.clock, req.actor(), req.param("id")));
     FW_TRY_STATUS(service::evaluate_all(s.store, s.clock, policy_id));
+    if (s.eval) s.eval->replan();
     return no_content();
   });
 

@@ -20,6 +20,7 @@ void add_system_routes(Router& r, Services& s) {
     Response res;
     res.content_type = "text/plain; version=0.0.4";
     res.body = s.metrics.render();
+    if (s.eval) res.body += render_eval_queue(s.eval->stats());
     return res;
   });
 }

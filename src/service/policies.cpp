@@ -183,7 +183,9 @@ Result<store::Exemption> create_exemption(store::Store& s, const Clock& clock, s
                                           store::Exemption e) {
   if (e.id.empty()) e.id = new_id("ex");
   FW_TRY_STATUS(validate_id(e.id, "id"));
-  e.created_at = clock.now();
+  // Evaluation compares created_at with policy time (the `clock.now` setting when set, as in
+  // the demo), so the exemption starts applying at once in either case.
+  e.created_at = policy_now(s, clock);
   FW_TRY_STATUS(policy::validate_exemption(to_policy(e)));
   FW_TRY_STATUS(s.write([&](store::Tx& tx) -> Status {
     if (auto prev = tx.get_exemption(e.id); prev)
@@ -200,7 +202,7 @@ Result<store::Exemption> create_exemption(store::Store& s, const Clock& clock, s
     if (!e.person_id.empty()) FW_TRY_STATUS(tx.get_person(e.person_id));
     if (!e.device_id.empty()) FW_TRY_STATUS(tx.get_device(e.device_id));
     FW_TRY_STATUS(tx.put_exemption(e));
-    return audit(tx, actor, e.created_at, "exemption.create", "exemption/" + e.id, "", exemption_json(e));
+    return audit(tx, actor, clock.now(), "exemption.create", "exemption/" + e.id, "", exemption_json(e));
   }));
   return e;
 }

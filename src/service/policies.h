@@ -58,7 +58,9 @@ struct LoadedPolicy {
 // The active documents ("" = all, else that id only), parsed and compiled.
 Result<std::vector<LoadedPolicy>> load_policies(store::Tx& tx, std::string_view id = "");
 
-// Exemptions. create fills id (when empty) and created_at, validates, and writes an audit event.
+// Exemptions. create fills id (when empty) and created_at (= policy_now), validates (the policy,
+// rule, person or device must exist), and writes an audit event; delete: not_found when no such
+// id, else removes it with an audit event. Neither evaluates: callers re-evaluate the policy.
 Result<store::Exemption> create_exemption(store::Store& s, const Clock& clock, std::string_view actor,
                                           store::Exemption e);
 Status delete_exemption(store::Store& s, const Clock& clock, std::string_view actor, std::string_view id);
