@@ -5,6 +5,7 @@
 #include "service/evaluate.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -20,7 +21,12 @@ namespace {
 
 constexpr std::string_view kNotApplicable = "not_applicable";
 constexpr int kBatchDevices = 2000;     // devices per read_eval_batch
-constexpr size_t kChunkDevices = 100000;  // devices per read transaction (then changes are written)
+// The fleet is cut into ranges of at most kRangeDevices ids (Tx::device_boundaries); two
+// reader threads read one range each (own read transaction), a round's changes are written
+// before the next round. A device's index in the run is (range << 16) | position in range
+// until the run ends, so a range holds at most 65,535 devices (room for concurrent inserts).
+constexpr int64_t kRangeDevices = 40000;
+constexpr size_t kReaders = 2;
 constexpr size_t kWriteBatch = 50000;   // rows per write transaction
 
 store::FindingStatus to_store(policy::RuleStatus s) {
@@ -94,7 +100,7 @@ Status load_people(store::Tx& tx, Context& c) {
 // A slice of devices with their owners resolved and their findings, ready to evaluate
 // without the store. findings are grouped by device in the devices' order.
 struct Batch {
-  uint32_t base = 0;  // index of devices[0] in the whole run
+  uint32_t base = 0;  // run index of devices[0]: (range << 16) | position in the range
   std::vector<model::Device> devices;
   std::vector<const model::Person*> owners;  // per device; null when none
   std::vector<uint32_t> owner_index;         // per device: index into Context::people or kNone
@@ -390,20 +396,34 @@ size_t worker_count() {
 
 Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* clock, std::string_view policy_id) {
   Context c;
+  std::vector<std::string> cuts;
   FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
     c.now = at ? *at : policy_now(tx, *clock);
     FW_TRY_STATUS(load_policies_and_exemptions(tx, c, policy_id));
     for (size_t i = 0; i < c.policies.size(); ++i) c.aggregate[i] = c.policies[i].compiled.document().is_campaign();
-    return load_people(tx, c);
+    FW_TRY_STATUS(load_people(tx, c));
+    // At least two ranges when there is enough to share between the readers.
+    FW_TRY(int64_t n, tx.count_devices({}));
+    int64_t every = std::max<int64_t>(kBatchDevices, std::min<int64_t>(kRangeDevices, (n + 1) / 2));
+    FW_TRY(cuts, tx.device_boundaries(every));
+    return {};
   }));
+  if (cuts.size() >= 0xFFFF) return fail(Errc::internal, "too many devices for one evaluation run", "devices");
+  struct Range {
+    std::string after, last;  // ids in (after, last]; last "" = to the end
+    uint32_t count = 0;       // devices read
+  };
+  std::vector<Range> ranges(cuts.size() + 1);
+  for (size_t k = 0; k < cuts.size(); ++k) {
+    ranges[k].last = cuts[k];
+    ranges[k + 1].after = cuts[k];
+  }
   EvalStats total;
-  std::string after;
-  bool done = false;
-  uint32_t run_index = 0;
-  std::vector<policy::DeviceRow> devrows;
+  std::atomic<bool> overflow{false};  // a range outgrew its 16-bit positions: no aggregates this run
+  std::vector<std::pair<uint32_t, policy::DeviceRow>> devrows;
   std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>> findrows(c.policies.size());
-  while (!done) {
-    // One chunk: a read transaction streaming slices to the workers, then its writes.
+  for (size_t r0 = 0; r0 < ranges.size(); r0 += kReaders) {
+    // One round: a reader per range streaming slices to the workers, then the round's writes.
     BatchQueue q(4);
     std::vector<std::unique_ptr<Worker>> workers;
     for (size_t i = 0; i < worker_count(); ++i) workers.push_back(std::make_unique<Worker>(c));
@@ -412,37 +432,64 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
       threads.emplace_back([&q, w = w.get()] {
         while (auto b = q.pop()) w->batch(*b);
       });
-    size_t n = 0;
-    auto st = s.read([&](store::Tx& tx) -> Status {
-      while (n < kChunkDevices) {
-        auto b = std::make_unique<Batch>();
-        FW_TRY_STATUS(tx.read_eval_batch(after, kBatchDevices, policy_id, b->devices, b->findings));
-        if (b->devices.empty()) {
-          done = true;
-          return {};
-        }
-        after = b->devices.back().id;
-        n += b->devices.size();
-        b->base = run_index;
-        run_index += uint32_t(b->devices.size());
-        resolve_owners(tx, c, *b);
-        q.push(std::move(b));
-      }
-      return {};
-    });
+    size_t r1 = std::min(ranges.size(), r0 + kReaders);
+    std::vector<Status> results(r1 - r0);
+    std::vector<std::thread> readers;
+    for (size_t k = r0; k < r1; ++k)
+      readers.emplace_back([&, k] {
+        Range& rg = ranges[k];
+        results[k - r0] = s.read([&](store::Tx& tx) -> Status {
+          std::string after = rg.after;
+          for (;;) {
+            auto b = std::make_unique<Batch>();
+            FW_TRY_STATUS(tx.read_eval_batch(after, kBatchDevices, policy_id, b->devices, b->findings));
+            bool end = b->devices.empty();
+            if (!rg.last.empty()) {  // keep (after, last] only
+              auto cut = std::find_if(b->devices.begin(), b->devices.end(),
+                                      [&](const model::Device& d) { return d.id > rg.last; });
+              if (cut != b->devices.end()) {
+                end = true;
+                b->devices.erase(cut, b->devices.end());
+                std::erase_if(b->findings, [&](const store::Finding& f) { return f.device_id > rg.last; });
+              }
+            }
+            if (!b->devices.empty()) {
+              after = b->devices.back().id;
+              if (rg.count + b->devices.size() > 0xFFFF) overflow = true;
+              b->base = (uint32_t(k) << 16) | (rg.count & 0xFFFF);
+              rg.count += uint32_t(b->devices.size());
+              resolve_owners(tx, c, *b);
+              q.push(std::move(b));
+            }
+            if (end) return {};
+          }
+        });
+      });
+    for (auto& t : readers) t.join();
     q.close();
     for (auto& t : threads) t.join();
-    FW_TRY_STATUS(st);
+    for (auto& st : results) FW_TRY_STATUS(st);
     for (auto& w : workers) {
       add(total, w->out.stats);
       FW_TRY_STATUS(flush(s, w->out));
-      if (devrows.size() < run_index) devrows.resize(run_index);
-      for (auto& [i, row] : w->out.devices) devrows[i] = std::move(row);
+      devrows.insert(devrows.end(), std::make_move_iterator(w->out.devices.begin()),
+                     std::make_move_iterator(w->out.devices.end()));
       for (size_t pi = 0; pi < c.policies.size(); ++pi)
         findrows[pi].insert(findrows[pi].end(), w->out.findings[pi].begin(), w->out.findings[pi].end());
     }
   }
-  FW_TRY_STATUS(store_aggregates(s, c, devrows, findrows));
+  if (!overflow) {
+    // Run indices -> positions in id order: ranges are in id order, devices within a range too.
+    std::vector<uint32_t> offset(ranges.size(), 0);
+    for (size_t k = 1; k < ranges.size(); ++k) offset[k] = offset[k - 1] + ranges[k - 1].count;
+    auto position = [&](uint32_t run_index) { return offset[run_index >> 16] + (run_index & 0xFFFF); };
+    std::vector<policy::DeviceRow> rows(ranges.empty() ? 0 : offset.back() + ranges.back().count);
+    for (auto& [i, row] : devrows) rows[position(i)] = std::move(row);
+    devrows = {};
+    for (auto& fr : findrows)
+      for (auto& [rank, row] : fr) row.device = position(row.device);
+    FW_TRY_STATUS(store_aggregates(s, c, rows, findrows));
+  }
   if (policy_id.empty()) {
     FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.put_setting("eval.last_run", format_time(c.now)); }));
   }

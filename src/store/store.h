@@ -319,6 +319,10 @@ class Tx {
   // The findings carry what evaluation compares: severity and last_evaluated_at are empty.
   virtual Status read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
                                  std::vector<model::Device>& devices, std::vector<Finding>& findings) = 0;
+  // Ids that cut the devices (in id order) into ranges of `every` devices: the ids at
+  // positions every, 2*every, ... (1-based); empty when there are at most `every` devices.
+  // For reading the fleet in parallel ranges. One keyset walk of the id index.
+  virtual Result<std::vector<std::string>> device_boundaries(int64_t every) = 0;
 
   // The people (present in people) owning a failing finding of policy_id, by person id:
   // one grouped query over the failing findings, for the campaign timeline.

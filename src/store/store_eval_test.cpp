@@ -1,7 +1,7 @@
 // Store tests of what evaluation and the campaign report use, on both backends (TEST_P over
 // "sqlite" and "postgres"; PostgreSQL needs FW_TEST_PG_URL): read_eval_batch (devices with
-// apps merged with their findings by id range), delete_findings, scan_failing_people, campaign
-// snapshots and burn-down days. Each test gets a fresh database (TestDb).
+// apps merged with their findings by id range), device_boundaries, delete_findings,
+// scan_failing_people, campaign snapshots and burn-down days. Each test gets a fresh database (TestDb).
 #include <gtest/gtest.h>
 
 #include "store/store_test_util.h"
@@ -107,6 +107,31 @@ TEST_P(StoreEvalTest, ReadEvalBatchWalksTheFleetWithFindings) {
     EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end())) << c.name;
     EXPECT_EQ(findings, 20u * c.per_device) << c.name;
   }
+}
+
+TEST_P(StoreEvalTest, DeviceBoundariesCutTheFleetIntoEqualRanges) {
+  struct Case {
+    int64_t every;
+    std::vector<std::string> want;  // 25 devices d00..d24
+  };
+  for (const auto& c : std::vector<Case>{{7, {"d06", "d13", "d20"}},
+                                         {5, {"d04", "d09", "d14", "d19"}},  // d24 ends the fleet
+                                         {25, {}},
+                                         {100, {}}}) {
+    auto st = store_->read([&](Tx& tx) -> Status {
+      FW_TRY(auto got, tx.device_boundaries(c.every));
+      EXPECT_EQ(got, c.want) << "every " << c.every;
+      return {};
+    });
+    ASSERT_TRUE(st) << st.error().to_string();
+  }
+  auto st = store_->read([&](Tx& tx) -> Status {
+    FW_TRY(auto got, tx.device_boundaries(1));
+    EXPECT_EQ(got.size(), 24u);
+    EXPECT_FALSE(tx.device_boundaries(0));
+    return {};
+  });
+  ASSERT_TRUE(st) << st.error().to_string();
 }
 
 TEST_P(StoreEvalTest, DeleteFindingsAndFailingPeople) {

@@ -112,6 +112,7 @@ class SqlTx final : public Tx {
   Status delete_findings(const std::vector<Finding>& keys) override;
   Status read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
                          std::vector<model::Device>& devices, std::vector<Finding>& findings) override;
+  Result<std::vector<std::string>> device_boundaries(int64_t every) override;
 
   Status scan_failing_people(std::string_view policy_id,
                              const std::function<Status(const FailingPerson&)>& fn) override;

@@ -348,6 +348,34 @@ Status SqlTx::read_eval_batch(std::string_view after_id, int limit, std::string_
   });
 }
 
+Result<std::vector<std::string>> SqlTx::device_boundaries(int64_t every) {
+  if (every < 1) return fail(Errc::invalid_argument, "device_boundaries needs every >= 1", "every");
+  std::vector<std::string> out;
+  std::string after;
+  for (;;) {
+    // The id `every` positions after the previous boundary (OFFSET walks only that far).
+    std::string next;
+    bool found = false;
+    FW_TRY_STATUS(query("SELECT id FROM devices WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?", {after, every - 1},
+                        [&](const Row& r) -> Status {
+                          next = r.text(0);
+                          found = true;
+                          return {};
+                        }));
+    if (!found) break;
+    // A boundary is only useful if devices follow it.
+    bool more = false;
+    FW_TRY_STATUS(query("SELECT id FROM devices WHERE id > ? ORDER BY id LIMIT 1", {next}, [&](const Row&) -> Status {
+      more = true;
+      return {};
+    }));
+    if (!more) break;
+    out.push_back(next);
+    after = std::move(next);
+  }
+  return out;
+}
+
 Status SqlTx::scan_failing_people(std::string_view policy_id,
                                   const std::function<Status(const FailingPerson&)>& fn) {
   std::vector<FailingPerson> out;  // collected first: fn may use this Tx
