@@ -12,8 +12,9 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(HS REQUIRED IMPORTED_TARGET libhs)
+# spdlog (Debian: a shared library over the system fmt) links as is into clang fuzz builds.
+find_package(spdlog REQUIRED)
 if(NOT FW_FUZZ)
-  find_package(spdlog REQUIRED)
   # mbed TLS 2.28 (libmbedtls-dev), the agent's TLS; Debian ships no pkg-config file for it.
   # The static archives are preferred: the agent maps only what it uses (memory budget).
   find_path(MBEDTLS_INCLUDE_DIR mbedtls/ssl.h REQUIRED)

@@ -80,9 +80,10 @@ Result<std::vector<CsvRecord>> parse_csv(std::string_view text) {
         ++i;
         continue;
       }
-      // End of record.
-      if (i < n && text[i] == '\r') ++i;
-      if (i < n && text[i] == '\n') {
+      // End of record: LF, CRLF or a lone CR (old Mac files) each end one line, so that
+      // every record starts on a later line than the one before (found by fuzzing).
+      if (i < n && (text[i] == '\r' || text[i] == '\n')) {
+        if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;
         ++i;
         ++line;
       }

@@ -23,6 +23,7 @@ TEST(ParseCsv, Cases) {
       {"semicolons", "a;b\n1;2,5\n", {{"a", "b"}, {"1", "2,5"}}, {1, 2}},
       {"bom", "\xEF\xBB\xBFid\nx\n", {{"id"}, {"x"}}, {1, 2}},
       {"utf-8", "name\nИван Петров\n", {{"name"}, {"Иван Петров"}}, {1, 2}},
+      {"lone CR ends a line (fuzz: records on one line)", "a\rb\r\nc\r", {{"a"}, {"b"}, {"c"}}, {1, 2, 3}},
   };
   for (const auto& c : cases) {
     auto r = parse_csv(c.text);
