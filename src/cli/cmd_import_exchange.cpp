@@ -83,7 +83,7 @@ void run(const Args& a) {
   auto ev = service::evaluate_ingested(**store, clock, res->device_ids);
   if (!ev) die("evaluating the devices: " + ev.error().to_string());
   std::printf("exchange: %zu rows imported, %zu rejected; %zu devices resolved, %zu created, %zu rows with an "
-              "unreadable OS; %lld devices evaluated\n",
+              "unreadable OS; fleet evaluated (%lld devices)\n",
               res->rows, bad, res->devices_resolved, res->devices_created, res->unresolved,
               static_cast<long long>(ev->devices));
   if (!res->unattributed_users.empty()) {

@@ -243,9 +243,10 @@ json::array strings_json(const std::vector<std::string>& v) {
 }
 
 // Evaluates what an ingest touched (findings for the campaigns). No background queue is
-// wired into Services yet, so this runs here, before the answer.
+// wired into Services yet, so this runs here, before the answer; the campaign report
+// aggregates follow at the next full evaluation.
 Result<int64_t> evaluate(Services& s, const std::vector<std::string>& ids) {
-  FW_TRY(auto st, service::evaluate_ingested(s.store, s.clock, ids));
+  FW_TRY(auto st, service::evaluate_ingested(s.store, s.clock, ids, /*full=*/false));
   return st.devices;
 }
 

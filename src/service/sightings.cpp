@@ -132,21 +132,12 @@ Result<SightingResult> ingest_sightings(store::Store& store, std::vector<model::
   return res;
 }
 
-Result<EvalStats> evaluate_ingested(store::Store& store, const Clock& clock, const std::vector<std::string>& ids) {
-  EvalStats total;
-  for (const auto& id : ids) {
-    auto st = evaluate_device(store, clock, id);
-    if (!st) {
-      if (st.error().code == Errc::not_found) continue;
-      return fail(st.error());
-    }
-    total.devices += st->devices;
-    total.evaluations += st->evaluations;
-    total.written += st->written;
-    total.changes += st->changes;
-    total.unknown += st->unknown;
-  }
-  return total;
+Result<EvalStats> evaluate_ingested(store::Store& store, const Clock& clock, const std::vector<std::string>& ids,
+                                    bool full) {
+  if (full) return evaluate_all(store, clock);  // also refreshes the campaign report aggregates
+  if (ids.empty()) return EvalStats{};
+  // Policies and exemptions are loaded once for the whole set; missing ids are skipped.
+  return evaluate_devices(store, clock, ids);
 }
 
 }  // namespace fw::service

@@ -44,9 +44,13 @@ std::string sighting_device_id(const model::Sighting& s, const std::vector<std::
 Result<SightingResult> ingest_sightings(store::Store& store, std::vector<model::Sighting> sightings,
                                         const SightingOptions& opts);
 
-// Evaluates the devices an ingest or import touched against the active policies (findings
-// for campaigns such as replace-ios), for callers with no background evaluation queue (the
-// CLI). Ids that no longer exist are skipped. Failure: the first store error.
-Result<EvalStats> evaluate_ingested(store::Store& store, const Clock& clock, const std::vector<std::string>& ids);
+// Evaluates after an ingest or import, for callers with no background evaluation queue.
+// full (the CLI: discover, import-exchange): evaluate_all, which also refreshes the campaign
+// report aggregates that `fleetward report` reads, so the new devices show at once.
+// !full (the HTTP routes): only `ids` (evaluate_devices; missing ids skipped); the report
+// aggregates follow at the next full evaluation (serve runs them periodically).
+// Failure: the first store error.
+Result<EvalStats> evaluate_ingested(store::Store& store, const Clock& clock, const std::vector<std::string>& ids,
+                                    bool full = true);
 
 }  // namespace fw::service

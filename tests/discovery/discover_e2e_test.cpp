@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "service/evaluate.h"
 #include "store/store.h"
 #include "support/run_cli.h"
 
@@ -52,9 +53,18 @@ class DiscoverEndToEnd : public ::testing::Test {
     ASSERT_TRUE((*s)->write([&](store::Tx& tx) { return tx.put_setting("clock.now", when); }));
   }
 
-  // person id -> device descriptions ("iPhone14,5 (iOS 16.3.1)") of the report's overdue rows.
+  // person id -> device descriptions ("iPhone14,5 (iOS 16.3.1)") of the report's overdue rows,
+  // after the deadline: time passes and the periodic full evaluation (what `serve` runs)
+  // refreshes the report's aggregates; then the clock goes back for the next step.
   std::map<std::string, std::vector<std::string>> overdue() {
     set_now(kAfterDeadline);
+    {
+      auto s = store::Store::open(db_);
+      EXPECT_TRUE(s);
+      SystemClock clock;  // policy_now() reads the clock.now setting
+      auto ev = service::evaluate_all(**s, clock);
+      EXPECT_TRUE(ev) << ev.error().to_string();
+    }
     auto r = run_cli("report --db " + shell_quote(db_) + " --campaign replace-ios --format json");
     set_now(kDemoNow);
     EXPECT_EQ(r.code, 0) << r.out;
