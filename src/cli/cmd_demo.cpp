@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "server/server.h"
 #include "service/demo.h"
+#include "service/eval_queue.h"
 #include "service/tokens.h"
 #include "store/store.h"
 
@@ -66,14 +67,21 @@ void run_demo(DemoArgs a) {
     return;
   }
   {
+    // As in `fleetward serve`: changes made through the API and agent check-ins are
+    // evaluated in the background, and campaign time points re-evaluate the fleet.
+    fw::service::EvalQueue eval(**store, clock);
     fw::server::Services services(**store, clock);
+    services.eval = &eval;
+    services.agents.set_on_committed([&eval](const std::vector<std::string>& ids) { eval.mark_dirty(ids); });
     auto srv = fw::server::Server::start(opts, services);
     if (!srv) die(srv.error().to_string());
+    eval.start();
     std::cout << "Listening on " << (*srv)->url() << "\n"
               << "Admin token: " << token->secret << "\n"
               << "Try: curl -H 'Authorization: Bearer " << token->secret << "' '" << (*srv)->url()
               << "/api/v1/devices?os_family=iOS&limit=5'" << std::endl;
     (*srv)->wait();
+    eval.stop();
   }
   store->reset();
   spdlog::info("stopped");

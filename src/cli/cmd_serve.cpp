@@ -52,6 +52,8 @@ void run_serve(const ServeArgs& a) {
     fw::server::Services services(**store, clock);
     services.static_dir = a.static_dir;
     services.eval = &eval;
+    // Devices whose reported facts changed are re-evaluated a moment after their commit.
+    services.agents.set_on_committed([&eval](const std::vector<std::string>& ids) { eval.mark_dirty(ids); });
     auto srv = fw::server::Server::start(opts, services);
     if (!srv) {
       std::cerr << "fleetward serve: " << srv.error().to_string() << "\n";

@@ -126,6 +126,7 @@ void add_policy_routes(Router& r, Services& s) {
       }
       items.push_back(std::move(o));
     }
+    if (s.eval) s.eval->replan();  // a new campaign brings new time points
     return json_response(201, json::object{{"items", std::move(items)}});
   });
 

@@ -242,10 +242,14 @@ json::array strings_json(const std::vector<std::string>& v) {
   return a;
 }
 
-// Evaluates what an ingest touched (findings for the campaigns). No background queue is
-// wired into Services yet, so this runs here, before the answer; the campaign report
-// aggregates follow at the next full evaluation.
+// Evaluates what an ingest touched (findings for the campaigns): handed to the background
+// queue when the server runs one (returns 0: evaluated a moment later), else evaluated here
+// before the answer. The campaign report aggregates follow at the next full evaluation.
 Result<int64_t> evaluate(Services& s, const std::vector<std::string>& ids) {
+  if (s.eval) {
+    s.eval->mark_dirty(ids);
+    return int64_t{0};
+  }
   FW_TRY(auto st, service::evaluate_ingested(s.store, s.clock, ids, /*full=*/false));
   return st.devices;
 }

@@ -257,15 +257,12 @@ void EvalQueue::evaluate_batch(std::vector<std::string> devices, std::vector<std
       }
     }
     size_t end = std::min(devices.size(), i + opts_.batch);
-    // One evaluation per device until service::evaluate_devices (one policy load per call)
-    // is available; a device deleted since it was marked is skipped.
-    for (size_t k = i; k < end; ++k) {
-      auto r = evaluate_device(store_, clock_, devices[k]);
-      if (r) {
-        done += r->devices;
-      } else if (r.error().code != Errc::not_found) {
-        note_error("evaluating device " + devices[k], r.error());
-      }
+    // One policy load per chunk; a device deleted since it was marked is skipped.
+    std::vector<std::string> chunk(devices.begin() + long(i), devices.begin() + long(end));
+    if (auto r = evaluate_devices(store_, clock_, chunk); r) {
+      done += r->devices;
+    } else {
+      note_error("evaluating " + std::to_string(chunk.size()) + " devices from " + chunk.front(), r.error());
     }
   }
   std::lock_guard lock(mu_);
