@@ -38,7 +38,9 @@ rules:
   - id: no-ios
     title: No iPhones or iPads
     severity: critical
-    require: '!(device.os.family in ["iOS", "iPadOS"]) && !("iPadOS" in device.may_be)'
+    # A client that may be an iPhone (Outlook mobile, an iPad with a desktop UA) counts
+    # until Exchange's export or the agent tells what it is.
+    require: '!(device.os.family in ["iOS", "iPadOS"]) && !device.may_be.exists(f, f in ["iOS", "iPadOS"])'
     remedy: Hand the device in and get an Android, HarmonyOS or Aurora OS phone from IT.
   - id: no-zoom
     title: No Zoom; use TrueConf
