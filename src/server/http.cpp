@@ -48,6 +48,10 @@ Result<boost::json::value> parse_body(const Request& req) {
 
 Status check_query(const Request& req, std::initializer_list<std::string_view> allowed) {
   for (const auto& [k, v] : req.query) {
+    if (k.empty()) {
+      if (v.empty()) continue;  // a stray '&' ("?&limit=1")
+      return fail(Errc::invalid_argument, "a query parameter has a value but no name (\"=" + v + "\")", "query");
+    }
     bool ok = false;
     for (auto a : allowed) ok = ok || a == k;
     if (!ok) return fail(Errc::invalid_argument, "unknown query parameter", k);

@@ -93,6 +93,12 @@ TEST(Http, QueryHelpers) {
   EXPECT_EQ(**query_time(req, "after"), from_unix(1672531200));
   EXPECT_FALSE(check_query(req, {"limit", "cursor", "managed"}));
   EXPECT_EQ(check_query(req, {"limit", "cursor", "managed"}).error().where, "after");
+  // A stray '&' is no parameter; a value without a name is an error naming the query.
+  req.query = {{"", ""}, {"limit", "5"}};
+  EXPECT_TRUE(check_query(req, {"limit"}));
+  req.query = {{"", "x"}};
+  ASSERT_FALSE(check_query(req, {"limit"}));
+  EXPECT_EQ(check_query(req, {"limit"}).error().where, "query");
 }
 
 TEST(Listen, Parse) {
