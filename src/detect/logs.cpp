@@ -493,7 +493,8 @@ bool parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   r.status = parse_status(status);
   if (r.status == 0 && status != "-") return false;
   std::string_view tt = line.substr(ts, p4 - ts);
-  if (tt.size() == tc.len && std::memcmp(tt.data(), tc.text, tt.size()) == 0) {
+  // An empty time matches the empty cache: never a hit (the general parser rejects it).
+  if (!tt.empty() && tt.size() == tc.len && std::memcmp(tt.data(), tc.text, tt.size()) == 0) {
     r.time = tc.value;
   } else {
     auto tm = parse_clf_time(tt);

@@ -58,6 +58,7 @@ std::vector<std::string> tricky_lines() {
       R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "unterminated)",
       R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-")",
       R"(1.2.3.4 - - [01/Mar/2023:12:00:01] "GET / HTTP/1.1" 200 5 "-" "no zone")",
+      R"(1.2.3.4 - bob [] "GET / HTTP/1.1" 200 5 "-" "empty time")",  // found by detect_logline_fuzz
       R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "GET" 200 5 "-" "no target")",
       R"(1.2.3.4 - - [01/Mar/2023:12:00:01 +0000] "" 200 5 "" "")",
       R"(1.2.3.4 - user with spaces [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua" "extra" 0.1)",
