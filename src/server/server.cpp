@@ -7,6 +7,7 @@
 // running until it is written.
 #include "server/server.h"
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
@@ -78,6 +79,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void respond(Response res, bool keep_alive, const std::string& route, std::chrono::steady_clock::time_point t0,
                Verb method);
   void close();
+  // After answering a request whose body was not read (413, malformed): stop sending, then
+  // read and discard what the client is still sending, for at most a moment and a few MiB,
+  // before closing. Closing with unread input would reset the connection, and the client
+  // could lose the answer while it is still writing its body ("lingering close").
+  void linger_then_close();
+  void linger_read();
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -87,6 +94,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool busy_ = false;     // a complete request is being handled or answered
   bool reading_ = false;  // waiting in async_read
   bool first_ = true;     // no request read yet on this connection
+  bool linger_ = false;   // the current answer is to a request whose body was not read
+  size_t lingered_ = 0;   // bytes discarded while lingering
+  std::array<char, 16384> scratch_{};
 };
 
 class ServerImpl final : public Server {
@@ -335,6 +345,23 @@ void Connection::close() {
   stream_.socket().close(ec);
 }
 
+void Connection::linger_then_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return close();
+  stream_.expires_after(std::chrono::seconds(2));  // for the whole linger
+  linger_read();
+}
+
+void Connection::linger_read() {
+  constexpr size_t kMaxLinger = 8u << 20;
+  stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->lingered_ += n;
+    if (ec || self->lingered_ > kMaxLinger) return self->close();  // eof: the client is done
+    self->linger_read();
+  });
+}
+
 void Connection::do_read() {
   if (srv_.stopping() && buffer_.size() == 0) return close();
   parser_.emplace();
@@ -369,6 +396,7 @@ void Connection::on_read(beast::error_code ec) {
       r = error_response(Error{Errc::parse_error, "malformed HTTP request: " + ec.message(), ""});
     }
     busy_ = true;
+    linger_ = true;
     return respond(std::move(r), false, label, t0, Verb::unknown);
   }
   busy_ = true;
@@ -422,6 +450,7 @@ void Connection::respond(Response r, bool keep_alive, const std::string& route, 
   http::async_write(stream_, *res_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
     self->busy_ = false;
     self->res_.reset();
+    if (!ec && self->linger_) return self->linger_then_close();
     if (ec || !keep_alive) return self->close();
     self->do_read();
   });
