@@ -262,7 +262,9 @@ void EvalQueue::evaluate_batch(std::vector<std::string> devices, std::vector<std
     if (auto r = evaluate_devices(store_, clock_, chunk); r) {
       done += r->devices;
     } else {
-      note_error("evaluating " + std::to_string(chunk.size()) + " devices from " + chunk.front(), r.error());
+      std::string what = "evaluating device " + chunk.front();
+      if (chunk.size() > 1) what += " and " + std::to_string(chunk.size() - 1) + " more";
+      note_error(what, r.error());
     }
   }
   std::lock_guard lock(mu_);
