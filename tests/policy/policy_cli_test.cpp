@@ -61,7 +61,7 @@ TEST_F(PolicyCli, DemoReportAndActions) {
   EXPECT_NE(table.out.find("Central Administration"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("Burn-down"), std::string::npos);
   EXPECT_NE(table.out.find("Projected completion: 2023-"), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("As of: 2023-03-01 09:00"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("As of the last evaluation: 2023-03-01 09:00"), std::string::npos) << table.out;
   auto ru = run_cli("report --format table" + db);
   EXPECT_NE(ru.out.find("По подразделениям"), std::string::npos);
   auto html = run_cli("report --campaign replace-ios --format html -o " + (dir_ / "r.html").string() + db);
