@@ -207,6 +207,13 @@ Result<std::vector<std::string>> decode_cursor(std::string_view cursor, size_t n
 // two parameter texts in `texts` (a deque: its elements never move).
 void add_subtree_condition(std::string& where, std::string_view col, std::string_view subtree,
                            std::deque<std::string>& texts, std::vector<Param>& ps);
+// The WHERE conditions of a FindingFilter over "findings f" (and the join to people p for a
+// subtree), appended like add_subtree_condition (tx_policy.cpp).
+void add_finding_conditions(const FindingFilter& f, std::string& join, std::string& where,
+                            std::deque<std::string>& texts, std::vector<Param>& ps);
+// A sightings row selected with kSightingColumns, in that order (tx_sightings.cpp).
+extern const std::string_view kSightingColumns;
+model::Sighting sighting_from_row(const Row& r);
 
 // Runs fn on a transaction that the driver has already begun on c, then commits if fn
 // succeeded and the transaction is not doomed, else rolls back and returns the error. An

@@ -17,27 +17,10 @@ constexpr std::string_view kExchangeCols =
 
 Result<std::vector<model::Sighting>> SqlTx::list_activesync_sightings() {
   std::vector<model::Sighting> out;
-  FW_TRY_STATUS(query("SELECT user_name, fingerprint, person_id, device_id, user_agent, activesync_id, client_ip, "
-                      "os_family, os_version, vendor, model, type, first_seen, last_seen, count FROM sightings "
-                      "WHERE activesync_id <> '' ORDER BY user_name, fingerprint",
+  FW_TRY_STATUS(query("SELECT " + std::string(kSightingColumns) +
+                          " FROM sightings WHERE activesync_id <> '' ORDER BY user_name, fingerprint",
                       {}, [&](const Row& r) -> Status {
-                        model::Sighting s;
-                        s.user = r.text(0);
-                        s.fingerprint = r.text(1);
-                        s.person_id = r.text(2);
-                        s.device_id = r.text(3);
-                        s.user_agent = r.text(4);
-                        s.activesync_id = r.text(5);
-                        s.client_ip = r.text(6);
-                        s.os_family = r.text(7);
-                        s.os_version = r.text(8);
-                        s.vendor = r.text(9);
-                        s.model = r.text(10);
-                        s.type = model::parse_device_type(r.text(11)).value_or(model::DeviceType::other);
-                        s.first_seen = r.time(12);
-                        s.last_seen = r.time(13);
-                        s.count = r.i64(14);
-                        out.push_back(std::move(s));
+                        out.push_back(sighting_from_row(r));
                         return {};
                       }));
   return out;

@@ -41,21 +41,7 @@ Result<Page<Finding>> SqlTx::list_findings_view(const FindingFilter& f, const Pa
   std::string join, where;
   std::deque<std::string> texts;
   std::vector<Param> ps;
-  auto cond = [&](std::string_view c, std::string v) {
-    where += where.empty() ? " WHERE " : " AND ";
-    where += c;
-    texts.push_back(std::move(v));
-    ps.emplace_back(texts.back());
-  };
-  if (!f.subtree.empty()) {
-    join = " JOIN people p ON p.id = f.person_id";
-    add_subtree_condition(where, "p.org_unit_path", f.subtree, texts, ps);
-  }
-  if (!f.policy_id.empty()) cond("f.policy_id = ?", f.policy_id);
-  if (!f.rule_key.empty()) cond("f.rule_key = ?", f.rule_key);
-  if (!f.device_id.empty()) cond("f.device_id = ?", f.device_id);
-  if (!f.person_id.empty()) cond("f.person_id = ?", f.person_id);
-  if (f.status) cond("f.status = ?", std::string(to_string(*f.status)));
+  add_finding_conditions(f, join, where, texts, ps);
   ks.add_after(where, ps);
   ps.emplace_back(limit + 1);
   // The page is chosen first (an index range in the sort order), then joined with the names.

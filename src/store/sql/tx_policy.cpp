@@ -149,11 +149,8 @@ Status SqlTx::add_finding_changes(const std::vector<FindingChange>& cs) {
   return {};
 }
 
-Status SqlTx::finding_page(const FindingFilter& f, std::string_view after_device, std::string_view after_rule,
-                           int limit, std::vector<Finding>& out) {
-  std::string join, where;
-  std::deque<std::string> texts;
-  std::vector<Param> ps;
+void add_finding_conditions(const FindingFilter& f, std::string& join, std::string& where,
+                            std::deque<std::string>& texts, std::vector<Param>& ps) {
   auto cond = [&](std::string_view c, std::string v) {
     where += where.empty() ? " WHERE " : " AND ";
     where += c;
@@ -169,6 +166,20 @@ Status SqlTx::finding_page(const FindingFilter& f, std::string_view after_device
   if (!f.device_id.empty()) cond("f.device_id = ?", f.device_id);
   if (!f.person_id.empty()) cond("f.person_id = ?", f.person_id);
   if (f.status) cond("f.status = ?", std::string(to_string(*f.status)));
+}
+
+Status SqlTx::finding_page(const FindingFilter& f, std::string_view after_device, std::string_view after_rule,
+                           int limit, std::vector<Finding>& out) {
+  std::string join, where;
+  std::deque<std::string> texts;
+  std::vector<Param> ps;
+  add_finding_conditions(f, join, where, texts, ps);
+  auto cond = [&](std::string_view c, std::string v) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += c;
+    texts.push_back(std::move(v));
+    ps.emplace_back(texts.back());
+  };
   if (!after_device.empty() || !after_rule.empty()) {
     // A row-value comparison, so both engines seek the (device_id, rule_key) key instead of
     // filtering an OR from the start of the table on every page (quadratic over a scan).

@@ -12,6 +12,28 @@ constexpr std::string_view kSightingCols =
     "vendor, model, type, first_seen, last_seen, count";
 }  // namespace
 
+const std::string_view kSightingColumns = kSightingCols;
+
+model::Sighting sighting_from_row(const Row& r) {
+  model::Sighting s;
+  s.user = r.text(0);
+  s.fingerprint = r.text(1);
+  s.person_id = r.text(2);
+  s.device_id = r.text(3);
+  s.user_agent = r.text(4);
+  s.activesync_id = r.text(5);
+  s.client_ip = r.text(6);
+  s.os_family = r.text(7);
+  s.os_version = r.text(8);
+  s.vendor = r.text(9);
+  s.model = r.text(10);
+  s.type = model::parse_device_type(r.text(11)).value_or(model::DeviceType::other);
+  s.first_seen = r.time(12);
+  s.last_seen = r.time(13);
+  s.count = r.i64(14);
+  return s;
+}
+
 Status SqlTx::put_sightings(const std::vector<model::Sighting>& ss) {
   for (const auto& s : ss) {
     if (s.user.empty() || s.fingerprint.empty())
@@ -55,23 +77,7 @@ Result<std::vector<model::Sighting>> SqlTx::list_sightings(std::string_view devi
   std::vector<model::Sighting> out;
   FW_TRY_STATUS(query(sql + where + " ORDER BY last_seen DESC, user_name, fingerprint LIMIT ?", ps,
                       [&](const Row& r) -> Status {
-                        model::Sighting s;
-                        s.user = r.text(0);
-                        s.fingerprint = r.text(1);
-                        s.person_id = r.text(2);
-                        s.device_id = r.text(3);
-                        s.user_agent = r.text(4);
-                        s.activesync_id = r.text(5);
-                        s.client_ip = r.text(6);
-                        s.os_family = r.text(7);
-                        s.os_version = r.text(8);
-                        s.vendor = r.text(9);
-                        s.model = r.text(10);
-                        s.type = model::parse_device_type(r.text(11)).value_or(model::DeviceType::other);
-                        s.first_seen = r.time(12);
-                        s.last_seen = r.time(13);
-                        s.count = r.i64(14);
-                        out.push_back(std::move(s));
+                        out.push_back(sighting_from_row(r));
                         return {};
                       }));
   return out;
