@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/test_dir.h"
 #include "api/http_client.h"
 #include "service/crypto.h"
 #include "service/model_json.h"
@@ -50,10 +51,7 @@ struct Proc {
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("fw-cli-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = fw::testing::fresh_test_dir("fw-cli");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "support/test_dir.h"
 #include "api/http_client.h"
 #include "server/server.h"
 #include "service/inventory.h"
@@ -55,10 +56,7 @@ std::string jstr(const std::string& s) { return json::serialize(json::value(json
 class SightingsApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("fw-sightings-api-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = fw::testing::fresh_test_dir("fw-sightings-api");
     auto s = store::Store::open((dir_ / "fleetward.db").string());
     ASSERT_TRUE(s) << s.error().to_string();
     store_ = std::move(*s);

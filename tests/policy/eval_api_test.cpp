@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "support/test_dir.h"
 #include "api/http_client.h"
 #include "server/server.h"
 #include "service/eval_queue.h"
@@ -37,10 +38,7 @@ rules:
 class EvalApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("fw-eval-api-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = fw::testing::fresh_test_dir("fw-eval-api");
     auto s = store::Store::open((dir_ / "fleetward.db").string());
     ASSERT_TRUE(s) << s.error().to_string();
     store_ = std::move(*s);

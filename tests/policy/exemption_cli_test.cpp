@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/test_dir.h"
 #include "store/store.h"
 #include "support/run_cli.h"
 
@@ -31,10 +32,7 @@ rules:
 class ExemptionCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("fw-exemption-cli-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = fw::testing::fresh_test_dir("fw-exemption-cli");
     db_ = (dir_ / "fw.db").string();
     auto s = fw::store::Store::open(db_);
     ASSERT_TRUE(s) << s.error().to_string();
