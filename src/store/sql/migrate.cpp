@@ -45,6 +45,25 @@ auto in_tx(Conn& c, const MigrationHooks& hooks, F&& fn) -> decltype(fn()) {
   return r;
 }
 
+// The part of a migration this engine runs: lines "-- @sqlite" / "-- @postgres" start a
+// part for one engine, "-- @all" goes back to portable SQL (the file starts portable).
+std::string for_dialect(std::string_view sql, Dialect d) {
+  std::string out;
+  bool keep = true;
+  while (!sql.empty()) {
+    size_t n = sql.find('\n');
+    std::string_view line = sql.substr(0, n == std::string_view::npos ? sql.size() : n + 1);
+    sql.remove_prefix(line.size());
+    std::string_view t = line;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.remove_suffix(1);
+    if (t == "-- @sqlite") keep = d == Dialect::sqlite;
+    else if (t == "-- @postgres") keep = d == Dialect::postgres;
+    else if (t == "-- @all") keep = true;
+    else if (keep) out += line;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<int> applied_version(Conn& c) {
@@ -69,7 +88,7 @@ Result<int> migrate(Conn& c, const MigrationHooks& hooks, int target) {
         return v;
       }
       const Migration& m = all[static_cast<size_t>(v)];
-      if (auto st = c.exec_script(m.sql); !st) {
+      if (auto st = c.exec_script(for_dialect(m.sql, c.dialect())); !st) {
         Error e = st.error();
         e.message = "migration " + std::string(m.name) + " failed: " + e.message;
         return std::unexpected(e);
