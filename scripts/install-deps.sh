@@ -12,7 +12,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3 libpq-dev libyaml-cpp-dev libre2-dev libhyperscan-dev
-  libssl-dev libcurl4-openssl-dev libmbedtls-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev
+  libssl-dev libcurl4-openssl-dev libmbedtls-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-16 libclang-rt-16-dev
   postgresql nginx-light chromium chromium-driver

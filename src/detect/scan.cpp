@@ -27,7 +27,7 @@ size_t ScanResult::sighting_count() const { return table ? table->size() : 0; }
 
 namespace {
 
-constexpr size_t kBuffer = 1 << 20;  // > 2 * kMaxLogLine
+constexpr size_t kBuffer = 256 << 10;  // > 2 * kMaxLogLine
 static_assert(kBuffer > 2 * (kMaxLogLine + 1));
 
 // Shared progress counters (relaxed: only for the progress bar).

@@ -318,6 +318,25 @@ TEST_F(ScanTest, W3cIsReadInOrder) {
   check({write("ex.log", log)}, LogFormat::auto_detect);
 }
 
+TEST_F(ScanTest, ClientAddressesOfEveryShapeAndTimesOutOfOrder) {
+  // The latest client IP is kept packed when it is a plain dotted IPv4 address and as text
+  // otherwise; either way the sightings must show it exactly as written. Times go backwards
+  // too (first_seen is then updated apart from last_seen).
+  const char* ips[] = {"10.0.0.1", "255.255.255.255", "0.0.0.0", "010.0.0.1", "256.1.1.1", "1.2.3",
+                       "1.2.3.4.5", "2001:db8::1", "::ffff:10.0.0.1", "host.example.org", "1.2.3.4a", "1..2.3"};
+  std::string log;
+  std::mt19937 rng(11);
+  for (int i = 0; i < 6000; ++i) {
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "%s - user%u [01/Mar/2023:%02u:%02u:%02u +0300] \"GET / HTTP/1.1\" 200 5 \"-\" \"%s\"\n",
+                  ips[rng() % std::size(ips)], static_cast<unsigned>(rng() % 7), static_cast<unsigned>(rng() % 24),
+                  static_cast<unsigned>(rng() % 60), static_cast<unsigned>(rng() % 60), i % 2 ? kIphone : "curl/8.0");
+    log += line;
+  }
+  check({write("ips.log", log)}, LogFormat::combined);
+}
+
 TEST_F(ScanTest, MissingFileIsAnIoErrorNamingIt) {
   auto got = scan_logs({(dir_ / "nope.log").string()}, {});
   ASSERT_FALSE(got);

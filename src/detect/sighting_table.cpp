@@ -108,7 +108,7 @@ uint32_t SightingTable::user_id(std::string_view raw_user, uint64_t h, uint32_t&
     sl.raw = raw_id;
     sl.len = static_cast<uint8_t>(raw_user.size());
     std::memcpy(sl.text, raw_user.data(), raw_user.size());
-    if (++raw_used_ * 2 > raw_slots_.size()) grow_raw();
+    if (++raw_used_ * 4 > raw_slots_.size() * 3) grow_raw();
   }
   return user;
 }
@@ -134,7 +134,7 @@ SightingTable::Hot& SightingTable::hot_slot(uint64_t key, bool& inserted) {
     }
     if (hot_[i].key == kEmpty) {
       inserted = true;
-      if ((entries_.size() + 1) * 2 > hot_.size()) {
+      if ((entries_.size() + 1) * 4 > hot_.size() * 3) {
         grow_hot();
         return hot_slot(key, inserted);
       }
@@ -163,18 +163,60 @@ const SightingTable::Hot& SightingTable::hot_of(const Entry& e) const {
   return hot_[i];
 }
 
+namespace {
+// A dotted IPv4 address written the one way ip4_text() writes it back (four decimal numbers
+// 0-255 without leading zeros), packed; false for anything else (IPv6, names, odd forms).
+bool parse_ip4(std::string_view s, uint32_t& out) {
+  if (s.size() < 7 || s.size() > 15) return false;
+  uint32_t v = 0;
+  int parts = 0;
+  size_t i = 0;
+  for (;;) {
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+    uint32_t n = 0;
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) n = n * 10 + static_cast<uint32_t>(s[i++] - '0');
+    if (n > 255 || (s[start] == '0' && i - start > 1)) return false;
+    v = v << 8 | n;
+    if (++parts == 4) break;
+    if (i >= s.size() || s[i] != '.') return false;
+    ++i;
+  }
+  if (i != s.size()) return false;
+  out = v;
+  return true;
+}
+
+std::string ip4_text(uint32_t v) {
+  char buf[16];
+  int n = std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
+  return std::string(buf, static_cast<size_t>(n));
+}
+}  // namespace
+
 void SightingTable::set_ip(Hot& h, Entry& e, std::string_view ip) {
-  if (ip.size() <= sizeof h.ip) {
-    std::memcpy(h.ip, ip.data(), ip.size());
-    h.ip_len = static_cast<uint8_t>(ip.size());
+  if (ip.empty()) {
+    h.ip_kind = kIpNone;
+  } else if (parse_ip4(ip, h.ip4)) {
+    h.ip_kind = kIp4;
   } else {
-    h.ip_len = kIpInEntry;
+    h.ip_kind = kIpInEntry;
     e.client_ip.assign(ip);
   }
 }
 
 std::string SightingTable::ip_of(const Hot& h, const Entry& e) {
-  return h.ip_len == kIpInEntry ? e.client_ip : std::string(h.ip, h.ip_len);
+  switch (h.ip_kind) {
+    case kIp4: return ip4_text(h.ip4);
+    case kIpInEntry: return e.client_ip;
+    default: return {};
+  }
+}
+
+void SightingTable::add_count(Hot& h, uint64_t n) {
+  uint64_t sum = uint64_t{h.count} + n;
+  h.count = static_cast<uint32_t>(sum);
+  if (sum >> 32) entries_[h.entry].count_hi += static_cast<uint32_t>(sum >> 32);
 }
 
 void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
@@ -206,19 +248,21 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
     Hot& h = hot_slot(keys[i], inserted);
     if (inserted) {
       h.entry = static_cast<uint32_t>(entries_.size());
-      h.first_seen = h.last_seen = rec.time;
+      h.last_seen = rec.time;
       h.count = 1;
-      Entry& e =
-          entries_.emplace_back(Entry{keys[i], raws[i], uas[i], device_types_.intern(rec.activesync.device_type), {}});
+      Entry& e = entries_.emplace_back(
+          Entry{keys[i], raws[i], uas[i], device_types_.intern(rec.activesync.device_type), rec.time, 0, {}});
       set_ip(h, e, rec.client_ip);
       continue;
     }
-    if (rec.time < h.first_seen) h.first_seen = rec.time;
     if (rec.time > h.last_seen) {
       h.last_seen = rec.time;
       set_ip(h, entries_[h.entry], rec.client_ip);
+    } else if (rec.time < h.last_seen) {  // older than the last: maybe older than the first
+      Entry& e = entries_[h.entry];
+      if (rec.time < e.first_seen) e.first_seen = rec.time;
     }
-    ++h.count;
+    if (++h.count == 0) ++entries_[h.entry].count_hi;
   }
 }
 
@@ -243,21 +287,23 @@ void SightingTable::merge_from(const SightingTable& later) {
     Hot& h = hot_slot(key, inserted);
     if (inserted) {
       h.entry = static_cast<uint32_t>(entries_.size());
-      h.first_seen = lh.first_seen;
       h.last_seen = lh.last_seen;
-      h.count = lh.count;
-      Entry& e = entries_.emplace_back(Entry{key, raw_map[le.raw_user], ua_map[le.ua], type_map[le.device_type], {}});
+      h.count = 0;
+      Entry& e = entries_.emplace_back(
+          Entry{key, raw_map[le.raw_user], ua_map[le.ua], type_map[le.device_type], le.first_seen, 0, {}});
       set_ip(h, e, ip_of(lh, le));
+      add_count(h, static_cast<uint64_t>(count_of(lh, le)));
       continue;
     }
     // This table's records came first: it keeps the first record's user, UA and DeviceType;
     // the client IP is the one of the first record at the latest time.
-    h.first_seen = std::min(h.first_seen, lh.first_seen);
+    Entry& e = entries_[h.entry];
+    e.first_seen = std::min(e.first_seen, le.first_seen);
     if (lh.last_seen > h.last_seen) {
       h.last_seen = lh.last_seen;
-      set_ip(h, entries_[h.entry], ip_of(lh, le));
+      set_ip(h, e, ip_of(lh, le));
     }
-    h.count += lh.count;
+    add_count(h, static_cast<uint64_t>(count_of(lh, le)));
   }
 }
 
@@ -293,9 +339,9 @@ std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifi
     s.vendor = c.vendor;
     s.model = c.model;
     s.type = c.device_type();
-    s.first_seen = h.first_seen;
+    s.first_seen = e.first_seen;
     s.last_seen = h.last_seen;
-    s.count = h.count;
+    s.count = count_of(h, e);
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const model::Sighting& a, const model::Sighting& b) {

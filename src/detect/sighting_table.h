@@ -11,42 +11,16 @@
 #include <string_view>
 #include <vector>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "detect/detect.h"
 
 namespace fw::detect {
 
-// A fast non-cryptographic 64-bit hash of bytes (8 at a time). For table slots only; the
-// fingerprints shown to users stay fnv1a64 (see fingerprint()).
-// Two independent lanes of 8 bytes, so that the multiplications overlap.
-inline uint64_t hash_bytes(std::string_view s) noexcept {
-  const char* p = s.data();
-  size_t n = s.size();
-  uint64_t a = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull), b = 0xC2B2AE3D27D4EB4Full;
-  while (n >= 16) {
-    uint64_t w1, w2;
-    std::memcpy(&w1, p, 8);
-    std::memcpy(&w2, p + 8, 8);
-    a = (a ^ w1) * 0xff51afd7ed558ccdull;
-    b = (b ^ w2) * 0xc4ceb9fe1a85ec53ull;
-    a ^= a >> 32;
-    b ^= b >> 29;
-    p += 16;
-    n -= 16;
-  }
-  if (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    a = (a ^ w) * 0xff51afd7ed558ccdull;
-    a ^= a >> 32;
-    p += 8;
-    n -= 8;
-  }
-  uint64_t w = 0;
-  std::memcpy(&w, p, n);
-  b = (b ^ w) * 0xc4ceb9fe1a85ec53ull;
-  uint64_t h = (a ^ (b >> 31) ^ (b << 33)) * 0x9E3779B97F4A7C15ull;
-  return h ^ (h >> 29);
-}
+// A fast non-cryptographic 64-bit hash of bytes (XXH3 from libxxhash, inlined). For table
+// slots only; the fingerprints shown to users stay fnv1a64 (see fingerprint()).
+inline uint64_t hash_bytes(std::string_view s) noexcept { return XXH3_64bits(s.data(), s.size()); }
 
 // Byte strings -> dense ids 0, 1, 2... in first-seen order.
 class Interner {
@@ -92,17 +66,20 @@ class SightingTable {
  private:
   static constexpr uint32_t kActiveSync = 0x80000000u;
   static constexpr uint64_t kEmpty = ~uint64_t{0};
-  // What every line touches, in one cache line: the key, the times, the count and (when it
-  // is short, as IPv4 and most IPv6 addresses are) the client IP of the latest record.
-  struct alignas(64) Hot {
+  // What every line touches, in half a cache line (so that the table of a large log stays
+  // in the L2 cache): the key, the last time, the count and the client IP of the latest
+  // record when it is a plain dotted IPv4 address (others live in the Entry). The first
+  // time is read only when a record is older than the last one (logs are mostly in order).
+  struct alignas(32) Hot {
     uint64_t key = kEmpty;  // user << 32 | client
-    Time first_seen{}, last_seen{};
-    int64_t count = 0;
+    Time last_seen{};
+    uint32_t count = 0;     // low 32 bits (Entry::count_hi holds the rest)
     uint32_t entry = 0;     // entries_ index
-    uint8_t ip_len = 0;     // kIpInEntry: the IP is entries_[entry].client_ip
-    char ip[23] = {};
+    uint32_t ip4 = 0;       // kIp4: the address, a.b.c.d = a << 24 | ...
+    uint8_t ip_kind = 0;    // kIpNone, kIp4, kIpInEntry
   };
-  static constexpr uint8_t kIpInEntry = 255;
+  static_assert(sizeof(Hot) == 32);
+  static constexpr uint8_t kIpNone = 0, kIp4 = 1, kIpInEntry = 2;
   // A raw user name (as written, up to 43 bytes) -> its ids, in one cache line.
   struct alignas(64) RawSlot {
     uint64_t hash = 0;
@@ -117,7 +94,9 @@ class SightingTable {
     uint32_t raw_user;     // raw_users_ id of the first record's user (as written)
     uint32_t ua;           // uas_ id of the first record's User-Agent
     uint32_t device_type;  // device_types_ id of the first record's ActiveSync DeviceType
-    std::string client_ip; // when longer than Hot::ip
+    Time first_seen;
+    uint32_t count_hi = 0;  // Hot::count overflows
+    std::string client_ip;  // when Hot::ip_kind == kIpInEntry
   };
   uint32_t user_id(std::string_view raw_user, uint64_t hash, uint32_t& raw_id);
   void normalize(std::string_view raw_user, std::string& out) const;
@@ -125,15 +104,17 @@ class SightingTable {
   const Hot& hot_of(const Entry& e) const;
   static void set_ip(Hot& h, Entry& e, std::string_view ip);
   static std::string ip_of(const Hot& h, const Entry& e);
+  static int64_t count_of(const Hot& h, const Entry& e) { return static_cast<int64_t>(uint64_t{e.count_hi} << 32 | h.count); }
+  void add_count(Hot& h, uint64_t n);
   void grow_hot();
   void grow_raw();
 
   std::vector<std::string> strip_domains_;
   Interner raw_users_, users_, uas_, device_ids_, device_types_;
   std::vector<uint32_t> raw_to_user_;  // raw_users_ id -> users_ id
-  std::vector<RawSlot> raw_slots_;     // power of two, at most half full
+  std::vector<RawSlot> raw_slots_;     // power of two, at most 3/4 full
   size_t raw_used_ = 0;
-  std::vector<Hot> hot_;               // power of two, at most half full
+  std::vector<Hot> hot_;               // power of two, at most 3/4 full
   std::vector<Entry> entries_;
   std::string scratch_;
 };
