@@ -2,80 +2,36 @@
 // asynchronous check-in route, commands queued with POST /api/v1/devices/{id}/commands and
 // delivered in check-in answers with their results listed by GET, the lock/wipe right
 // (operator 403, admin 201), and revocation (the next check-in gets 401 with a JSON error).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
-#include "server/server.h"
 #include "service/inventory.h"
-#include "service/tokens.h"
+#include "support/http_client.h"
+#include "support/test_server.h"
 
 namespace fw {
 namespace {
 
 namespace json = boost::json;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  json::value json() const { return json::parse(body); }
-};
-
-// One HTTP/1.1 request on a fresh connection (Connection: close); reads to EOF.
-Reply http(uint16_t port, const std::string& method, const std::string& path, const std::string& bearer,
-           const std::string& body = "") {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  Reply r;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  if (!bearer.empty()) req += "Authorization: Bearer " + bearer + "\r\n";
-  if (!body.empty()) req += "Content-Type: application/json\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  for (size_t off = 0; off < req.size();) {
-    ssize_t n = ::send(fd, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    off += size_t(n);
-  }
-  std::string in;
-  char buf[8192];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) in.append(buf, size_t(n));
-  ::close(fd);
-  if (in.size() < 12) return r;
-  r.status = std::atoi(in.c_str() + 9);
-  auto end = in.find("\r\n\r\n");
-  if (end != std::string::npos) r.body = in.substr(end + 4);
-  return r;
+// One HTTP/1.1 request on a fresh connection: method ("GET", "POST"), path, bearer token.
+testing::HttpResult http(uint16_t port, const std::string& method, const std::string& path, const std::string& bearer,
+                         const std::string& body = "") {
+  return testing::http_request(port, boost::beast::http::string_to_verb(method), path, body, bearer);
 }
 
 struct Fleet {
-  std::string dir;
-  std::unique_ptr<store::Store> store;
   SystemClock clock;
-  std::unique_ptr<server::Services> services;
-  std::unique_ptr<server::Server> srv;
+  testing::TestServer srv{clock};
   std::string admin, op;  // token secrets
   std::string device, credential;
   int64_t seq = 0;
 
   Fleet() {
-    char tmpl[] = "/tmp/fw-agent-admin-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    auto s = store::Store::open(dir + "/fw.db");
-    EXPECT_TRUE(s) << s.error().to_string();
-    store = std::move(*s);
-    EXPECT_TRUE(store->write([&](store::Tx& tx) -> Status {
+    auto st = srv.open("fw-agent-admin");
+    EXPECT_TRUE(st) << st.error().to_string();
+    EXPECT_TRUE(srv.store().write([&](store::Tx& tx) -> Status {
       model::OrgUnit u;
       u.path = "/field";
       service::normalize(u);
@@ -86,13 +42,8 @@ struct Fleet {
       op = o.secret;
       return {};
     }));
-    services = std::make_unique<server::Services>(*store, clock);
-    server::ServerOptions o;
-    o.port = 0;
-    o.threads = 1;  // one I/O thread is enough: check-ins do not hold it while they wait
-    auto started = server::Server::start(o, *services);
-    EXPECT_TRUE(started) << started.error().to_string();
-    srv = std::move(*started);
+    st = srv.start(1);  // one I/O thread is enough: check-ins do not hold it while they wait
+    EXPECT_TRUE(st) << st.error().to_string();
     auto sec = http(port(), "POST", "/api/v1/agent/enroll-secrets", admin,
                     R"({"org_unit_path": "/field", "ttl": "1h", "max_uses": 5})");
     EXPECT_EQ(sec.status, 201) << sec.body;
@@ -104,17 +55,9 @@ struct Fleet {
     device = std::string(en.json().at("device_id").as_string());
     credential = std::string(en.json().at("credential").as_string());
   }
-  ~Fleet() {
-    srv->stop();
-    srv->wait();
-    srv.reset();
-    services.reset();
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
-  uint16_t port() const { return srv->port(); }
+  uint16_t port() const { return srv.port(); }
 
-  Reply checkin(json::array results = {}) {
+  testing::HttpResult checkin(json::array results = {}) {
     ++seq;
     json::object r{{"protocol", 1},
                    {"device_id", device},

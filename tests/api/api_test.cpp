@@ -3,20 +3,16 @@
 // unknown fields, CRUD with audit, pagination and filters. Single-threaded test code.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <set>
 #include <thread>
 
-#include "support/test_dir.h"
-#include "api/http_client.h"
-#include "server/server.h"
-#include "service/tokens.h"
+#include "support/http_client.h"
+#include "support/test_server.h"
 #include "store/store.h"
 
 namespace fw {
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using boost::beast::http::verb;
 using testing::http_request;
@@ -25,36 +21,18 @@ using testing::HttpResult;
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fw::testing::fresh_test_dir("fw-api");
-    auto s = store::Store::open((dir_ / "fleetward.db").string());
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-    auto t = service::create_token(*store_, "test", model::Role::admin, "test", clock_.now());
+    auto o = srv_.open("fw-api");
+    ASSERT_TRUE(o) << o.error().to_string();
+    auto t = srv_.token("test", model::Role::admin);
     ASSERT_TRUE(t) << t.error().to_string();
-    token_ = t->secret;
-    auto a = service::create_token(*store_, "auditor", model::Role::auditor, "test", clock_.now());
+    token_ = *t;
+    auto a = srv_.token("auditor", model::Role::auditor);
     ASSERT_TRUE(a);
-    auditor_ = a->secret;
-    services_ = std::make_unique<server::Services>(*store_, clock_);
-    server::ServerOptions opts;
-    opts.port = 0;
-    opts.threads = 2;
-    auto srv = server::Server::start(opts, *services_);
-    ASSERT_TRUE(srv) << srv.error().to_string();
-    server_ = std::move(*srv);
-    port_ = server_->port();
+    auditor_ = *a;
+    auto st = srv_.start();
+    ASSERT_TRUE(st) << st.error().to_string();
+    port_ = srv_.port();
     ASSERT_NE(port_, 0);
-  }
-
-  void TearDown() override {
-    if (server_) {
-      server_->stop();
-      server_->wait();
-    }
-    server_.reset();
-    services_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
   }
 
   HttpResult get(const std::string& target, const std::string& token = "-") {
@@ -87,11 +65,8 @@ class ApiTest : public ::testing::Test {
     return std::string(r.json().at("error").at("where").as_string());
   }
 
-  fs::path dir_;
   FixedClock clock_{from_unix(1677650400)};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<server::Services> services_;
-  std::unique_ptr<server::Server> server_;
+  testing::TestServer srv_{clock_};
   uint16_t port_ = 0;
   std::string token_, auditor_;
 };
@@ -391,10 +366,8 @@ TEST_F(ApiTest, StopClosesIdleConnectionsAndEnds) {
   testing::HttpConnection idle("127.0.0.1", port_);
   EXPECT_EQ(idle.request(verb::get, "/healthz").status, 200);
   auto t0 = std::chrono::steady_clock::now();
-  server_->stop();
-  server_->wait();
+  srv_.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
-  server_.reset();
   // The listener is gone.
   EXPECT_THROW(testing::HttpConnection("127.0.0.1", port_), std::exception);
 }
@@ -408,7 +381,7 @@ TEST_F(ApiTest, InFlightRequestFinishesDuringShutdown) {
                      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   boost::asio::write(c.stream().socket(), boost::asio::buffer(head));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  server_->stop();
+  srv_.server().stop();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   boost::asio::write(c.stream().socket(), boost::asio::buffer(body));
   boost::beast::flat_buffer buf;
@@ -416,9 +389,8 @@ TEST_F(ApiTest, InFlightRequestFinishesDuringShutdown) {
   boost::beast::http::read(c.stream(), buf, res);
   EXPECT_EQ(res.result_int(), 201u) << res.body();
   EXPECT_FALSE(res.keep_alive());
-  server_->wait();
-  server_.reset();
-  auto n = store_->read([](store::Tx& tx) -> Status {
+  srv_.stop();
+  auto n = srv_.store().read([](store::Tx& tx) -> Status {
     auto d = tx.get_device("late");
     if (!d) return fail(d.error());
     return {};

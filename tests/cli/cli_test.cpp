@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "support/test_dir.h"
-#include "api/http_client.h"
+#include "support/http_client.h"
 #include "service/crypto.h"
 #include "service/model_json.h"
 #include "store/store.h"

@@ -5,46 +5,25 @@
 // Exchange CSV resolving an Outlook-iOS-Android device. Single-threaded test code.
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <map>
+#include <tuple>
+#include <vector>
 
-#include "support/test_dir.h"
-#include "api/http_client.h"
-#include "server/server.h"
+#include "support/http_client.h"
+#include "support/test_server.h"
 #include "service/inventory.h"
-#include "service/tokens.h"
 #include "store/store.h"
 
 namespace fw {
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 namespace http = boost::beast::http;
 
-// POST with an explicit Content-Type (http_client.h always says application/json).
+// POST with an explicit Content-Type (the client's default is application/json).
 testing::HttpResult post(uint16_t port, const std::string& target, const std::string& body,
                          const std::string& content_type, const std::string& token) {
-  boost::asio::io_context ioc;
-  boost::beast::tcp_stream stream(ioc);
-  boost::asio::ip::tcp::resolver r(ioc);
-  stream.connect(r.resolve("127.0.0.1", std::to_string(port)));
-  http::request<http::string_body> req{http::verb::post, target, 11};
-  req.set(http::field::host, "127.0.0.1");
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  if (!content_type.empty()) req.set(http::field::content_type, content_type);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(stream, req);
-  boost::beast::flat_buffer buf;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64u << 20);
-  http::read(stream, buf, parser);
-  testing::HttpResult out;
-  out.status = static_cast<int>(parser.get().result_int());
-  out.body = parser.get().body();
-  boost::beast::error_code ec;
-  stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  return out;
+  return testing::http_request(port, http::verb::post, target, body, token, {{"Content-Type", content_type}});
 }
 
 constexpr const char* kFields =
@@ -56,17 +35,15 @@ std::string jstr(const std::string& s) { return json::serialize(json::value(json
 class SightingsApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fw::testing::fresh_test_dir("fw-sightings-api");
-    auto s = store::Store::open((dir_ / "fleetward.db").string());
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-    auto t = service::create_token(*store_, "shipper", model::Role::operator_, "test", clock_.now());
+    auto o = srv_.open("fw-sightings-api");
+    ASSERT_TRUE(o) << o.error().to_string();
+    auto t = srv_.token("shipper", model::Role::operator_);
     ASSERT_TRUE(t) << t.error().to_string();
-    token_ = t->secret;
-    auto a = service::create_token(*store_, "auditor", model::Role::auditor, "test", clock_.now());
+    token_ = *t;
+    auto a = srv_.token("auditor", model::Role::auditor);
     ASSERT_TRUE(a);
-    auditor_ = a->secret;
-    ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
+    auditor_ = *a;
+    ASSERT_TRUE(srv_.store().write([&](store::Tx& tx) -> Status {
       service::Change c{"test", clock_.now()};
       model::OrgUnit u;
       u.path = "/hq";
@@ -84,25 +61,9 @@ class SightingsApi : public ::testing::Test {
       }
       return {};
     }));
-    services_ = std::make_unique<server::Services>(*store_, clock_);
-    server::ServerOptions opts;
-    opts.port = 0;
-    opts.threads = 2;
-    auto srv = server::Server::start(opts, *services_);
-    ASSERT_TRUE(srv) << srv.error().to_string();
-    server_ = std::move(*srv);
-    port_ = server_->port();
-  }
-
-  void TearDown() override {
-    if (server_) {
-      server_->stop();
-      server_->wait();
-    }
-    server_.reset();
-    services_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
+    auto st = srv_.start();
+    ASSERT_TRUE(st) << st.error().to_string();
+    port_ = srv_.port();
   }
 
   testing::HttpResult ndjson(const std::string& body, const std::string& query = "", const std::string& token = "-") {
@@ -112,7 +73,7 @@ class SightingsApi : public ::testing::Test {
   // The log devices by owner: owner id -> (os family, may_be size).
   std::map<std::string, std::vector<model::Device>> log_devices() {
     std::map<std::string, std::vector<model::Device>> out;
-    EXPECT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+    EXPECT_TRUE(srv_.store().read([&](store::Tx& tx) -> Status {
       store::DeviceFilter f;
       f.source = model::DeviceSource::log;
       return tx.scan_devices(f, [&](const model::Device& d) -> Status {
@@ -152,11 +113,8 @@ class SightingsApi : public ::testing::Test {
     return b;
   }
 
-  fs::path dir_;
   FixedClock clock_{from_unix(1677650400)};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<server::Services> services_;
-  std::unique_ptr<server::Server> server_;
+  testing::TestServer srv_{clock_};
   uint16_t port_ = 0;
   std::string token_, auditor_;
 };
@@ -206,7 +164,7 @@ TEST_F(SightingsApi, MixedBatchStoresGoodLinesAndReportsBadOnes) {
   size_t n = 0;
   for (const auto& [k, ds] : devs2) n += ds.size();
   EXPECT_EQ(n, 4u);
-  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+  ASSERT_TRUE(srv_.store().read([&](store::Tx& tx) -> Status {
     auto ss = tx.list_sightings(devs2["p1"][0].id, "", 10);
     EXPECT_TRUE(ss);
     EXPECT_EQ(ss->size(), 1u);

@@ -3,23 +3,17 @@
 // serve` wires it): POST/PUT/PATCH of a device and a person's move lead to findings with no
 // explicit evaluation, and /metrics shows the queue. Single-threaded test code.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <thread>
 
-#include "support/test_dir.h"
-#include "api/http_client.h"
-#include "server/server.h"
+#include "support/http_client.h"
+#include "support/test_server.h"
 #include "service/eval_queue.h"
 #include "service/policies.h"
-#include "service/tokens.h"
-#include "store/store.h"
 
 namespace fw {
 namespace {
 
-namespace fs = std::filesystem;
 using boost::beast::http::verb;
 using namespace std::chrono_literals;
 using testing::http_request;
@@ -38,27 +32,20 @@ rules:
 class EvalApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fw::testing::fresh_test_dir("fw-eval-api");
-    auto s = store::Store::open((dir_ / "fleetward.db").string());
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-    auto t = service::create_token(*store_, "test", model::Role::admin, "test", clock_.now());
+    auto st = srv_.open("fw-eval-api");
+    ASSERT_TRUE(st) << st.error().to_string();
+    auto t = srv_.token("test", model::Role::admin);
     ASSERT_TRUE(t) << t.error().to_string();
-    token_ = t->secret;
-    ASSERT_TRUE(service::apply_policy_text(*store_, clock_, "test", kCampaign, "replace-ios.yaml"));
+    token_ = *t;
+    ASSERT_TRUE(service::apply_policy_text(srv_.store(), clock_, "test", kCampaign, "replace-ios.yaml"));
     service::EvalQueueOptions o;
     o.coalesce = 20ms;
     o.poll = 50ms;
     o.full_at_start = false;
-    queue_ = std::make_unique<service::EvalQueue>(*store_, clock_, o);
-    services_ = std::make_unique<server::Services>(*store_, clock_);
-    services_->eval = queue_.get();
-    server::ServerOptions opts;
-    opts.port = 0;
-    opts.threads = 2;
-    auto srv = server::Server::start(opts, *services_);
-    ASSERT_TRUE(srv) << srv.error().to_string();
-    server_ = std::move(*srv);
+    queue_ = std::make_unique<service::EvalQueue>(srv_.store(), clock_, o);
+    srv_.services().eval = queue_.get();
+    st = srv_.start();
+    ASSERT_TRUE(st) << st.error().to_string();
     queue_->start();
     for (const char* body : {R"({"path":"/hq","name":"HQ"})", R"({"path":"/branch","name":"Branch"})"})
       ASSERT_EQ(send(verb::post, "/api/v1/org-units", body).status, 201);
@@ -67,21 +54,13 @@ class EvalApiTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (server_) {
-      server_->stop();
-      server_->wait();
-    }
-    server_.reset();
+    srv_.stop();
     if (queue_) queue_->stop();
-    services_.reset();
-    queue_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
   }
 
-  HttpResult get(const std::string& target) { return http_request(server_->port(), verb::get, target, "", token_); }
+  HttpResult get(const std::string& target) { return http_request(srv_.port(), verb::get, target, "", token_); }
   HttpResult send(verb m, const std::string& target, const std::string& body) {
-    return http_request(server_->port(), m, target, body, token_);
+    return http_request(srv_.port(), m, target, body, token_);
   }
 
   // The status of (device, rule) from GET /api/v1/findings; "" when there is no finding.
@@ -102,12 +81,9 @@ class EvalApiTest : public ::testing::Test {
     return false;
   }
 
-  fs::path dir_;
   FixedClock clock_{*parse_time("2023-03-10T12:00:00+03:00")};
-  std::unique_ptr<store::Store> store_;
-  std::unique_ptr<service::EvalQueue> queue_;
-  std::unique_ptr<server::Services> services_;
-  std::unique_ptr<server::Server> server_;
+  testing::TestServer srv_{clock_};
+  std::unique_ptr<service::EvalQueue> queue_;  // goes before srv_ (its Services point to it)
   std::string token_;
 };
 
@@ -150,7 +126,7 @@ TEST_F(EvalApiTest, MetricsShowTheQueue) {
   ASSERT_EQ(send(verb::post, "/api/v1/devices", R"({"id":"d1","owner_id":"p1","os_family":"iOS"})").status, 201);
   ASSERT_TRUE(eventually("d1", "replace-ios/no-ios", "fail"));
   ASSERT_TRUE(queue_->wait_idle(10s));
-  auto m = http_request(server_->port(), verb::get, "/metrics");
+  auto m = http_request(srv_.port(), verb::get, "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(m.body.find("# TYPE fleetward_eval_queued_devices gauge\nfleetward_eval_queued_devices 0\n"),
             std::string::npos)

@@ -1,6 +1,7 @@
 // A tiny blocking HTTP/1.1 client for end-to-end tests (Boost.Beast): one request per
-// connection by default, or several over one kept-alive Connection. Test code only;
-// a Connection belongs to one thread.
+// connection by default, or several over one kept-alive Connection. A body is sent as
+// application/json unless `extra` names another Content-Type. Test code only; a
+// Connection belongs to one thread.
 #pragma once
 
 #include <map>
@@ -40,7 +41,7 @@ class HttpConnection {
     if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
     for (const auto& [k, v] : extra) req.set(k, v);
     if (!body.empty()) {
-      req.set(http::field::content_type, "application/json");
+      if (req.find(http::field::content_type) == req.end()) req.set(http::field::content_type, "application/json");
       req.body() = body;
     }
     req.prepare_payload();
