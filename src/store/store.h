@@ -62,6 +62,7 @@ struct PersonFilter {
   std::string subtree;   // org-unit path subtree; "" = all
   std::string search;    // case-insensitive substring of name, e-mail or login; "" = all
   std::string manager_id;
+  bool search_scan = false;  // search by scanning, not the search index (same rows; for tests)
 };
 
 struct DeviceFilter {
@@ -73,6 +74,7 @@ struct DeviceFilter {
   std::optional<bool> managed;
   std::optional<Time> seen_before, seen_after;  // last_seen < before, last_seen >= after
   std::string search;     // case-insensitive substring of id, model, vendor, owner name/e-mail
+  bool search_scan = false;  // search by scanning, not the search index (same rows; for tests)
 };
 
 // A stored policy or campaign document: the YAML text as applied, versioned.
@@ -282,6 +284,12 @@ class Tx {
   // API tokens.
   virtual Status put_token(const model::ApiToken& t) = 0;
   virtual Result<model::ApiToken> find_token_by_hash(std::string_view secret_hash) = 0;
+  // Every token (hash included), oldest first; get: not_found for an unknown id (tx_tokens.cpp).
+  virtual Result<std::vector<model::ApiToken>> list_tokens() = 0;
+  virtual Result<model::ApiToken> get_token(std::string_view id) = 0;
+  // Marks the token revoked and deletes its dashboard sessions; not_found for an unknown id.
+  // Returns how many sessions it ended. Revoking twice is not an error.
+  virtual Result<int64_t> revoke_token(std::string_view id) = 0;
 
   // Dashboard sessions. put: inserts (already_exists if the hash is taken, conflict if the
   // token does not exist). find: the session with this hash if it has not expired at `now`

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -433,6 +434,321 @@ TEST_P(DashboardStoreTest, WebSessionsExpireAndEndWithTheirToken) {
   EXPECT_FALSE(found(h3, 10));
   EXPECT_FALSE(found(h4, 10));
   EXPECT_TRUE(found(h2, 10));
+}
+
+// ---- search (migration 0010: FTS5 trigram / pg_trgm) ----
+
+// A fleet whose texts exercise the search: Cyrillic (case-folded by the store), LIKE's own
+// metacharacters, FTS5's quote, digits, a device without an owner.
+void seed_search(Tx& tx) {
+  auto ok = [](Status st) { EXPECT_TRUE(st) << st.error().to_string(); };
+  ok(tx.put_org_unit(OrgUnit{"ou-s", "/sales", "Sales", "department", ""}));
+  const char* people[][3] = {{"s-1", "Анна Петрова", "anna.petrova@example.org"},
+                             {"s-2", "Ivan O'Neil \"Jr\"", "ivan_100%@example.org"},
+                             {"s-3", "ÉLODIE Durand", "elodie@EXAMPLE.org"},
+                             {"s-4", "Пётр Сидоров", "p.sidorov@example.org"}};
+  for (auto& p : people)
+    ok(tx.put_person(Person{p[0], p[1], p[2], std::string(p[0]) + "-login", "/sales", "", ""}));
+  const char* devs[][4] = {{"dv-1", "s-1", "Samsung", "Galaxy S23"},
+                           {"dv-2", "s-1", "Apple", "iPhone 15 Pro"},
+                           {"dv-3", "s-2", "Xiaomi", "Redmi Note 12"},
+                           {"dv-4", "s-3", "Samsung", "Galaxy Tab S9"},
+                           {"dv-5", "", "Huawei", "Mate 60 \"Pro\""},
+                           {"dv-6", "s-4", "Google", "Pixel 8_100%"},
+                           {"dv-7", "s-2", "Samsung", "SM-A546B"}};
+  for (auto& d : devs) {
+    Device x;
+    x.id = d[0];
+    x.owner_id = d[1];
+    x.vendor = d[2];
+    x.model = d[3];
+    x.os_family = "Android";
+    x.first_seen = x.last_seen = T(0);
+    ok(tx.put_device(x));
+  }
+}
+
+std::vector<std::string> search_devices(Store& s, const std::string& q, bool scan, int limit) {
+  std::vector<std::string> ids;
+  DeviceFilter f;
+  f.search = q;
+  f.search_scan = scan;
+  PageRequest p{.cursor = "", .limit = limit, .sort = ""};
+  for (int i = 0; i < 100; ++i) {
+    Page<Device> page;
+    auto st = s.read([&](Tx& tx) -> Status {
+      FW_TRY(page, tx.list_devices(f, p));
+      return {};
+    });
+    EXPECT_TRUE(st) << q << ": " << st.error().to_string();
+    for (const auto& d : page.items) ids.push_back(d.id);
+    if (page.next_cursor.empty()) break;
+    p.cursor = page.next_cursor;
+  }
+  int64_t n = -1;
+  auto st = s.read([&](Tx& tx) -> Status {
+    FW_TRY(n, tx.count_devices(f));
+    return {};
+  });
+  EXPECT_TRUE(st) << q;
+  EXPECT_EQ(n, static_cast<int64_t>(ids.size())) << q;
+  return ids;
+}
+
+std::vector<std::string> search_people(Store& s, const std::string& q, bool scan) {
+  std::vector<std::string> ids;
+  PersonFilter f;
+  f.search = q;
+  f.search_scan = scan;
+  auto st = s.read([&](Tx& tx) -> Status {
+    FW_TRY(auto page, tx.list_people(f, PageRequest{.cursor = "", .limit = 1000, .sort = ""}));
+    for (const auto& x : page.items) ids.push_back(x.id);
+    return {};
+  });
+  EXPECT_TRUE(st) << q;
+  return ids;
+}
+
+TEST_P(DashboardStoreTest, SearchIndexGivesTheRowsOfTheScan) {
+  W([&](Tx& tx) -> Status {
+    seed_search(tx);
+    return {};
+  });
+  using V = std::vector<std::string>;
+  // Expected rows, written out (device: its id/model/vendor or its owner's name/e-mail/login).
+  const struct {
+    std::string q;
+    V devices, people;
+  } cases[] = {
+      {"samsung", {"dv-1", "dv-4", "dv-7"}, {}},
+      {"SAMSUNG", {"dv-1", "dv-4", "dv-7"}, {}},
+      {"galaxy s", {"dv-1"}, {}},
+      {"петров", {"dv-1", "dv-2"}, {"s-1"}},
+      {"ПЕТРОВ", {"dv-1", "dv-2"}, {"s-1"}},
+      {"ётр", {"dv-6"}, {"s-4"}},
+      {"élodie", {"dv-4"}, {"s-3"}},
+      {"100%", {"dv-3", "dv-6", "dv-7"}, {"s-2"}},
+      {"_100", {"dv-3", "dv-6", "dv-7"}, {"s-2"}},
+      {"\"pro\"", {"dv-5"}, {}},
+      {"o'neil \"jr", {"dv-3", "dv-7"}, {"s-2"}},
+      {"example.org", {"dv-1", "dv-2", "dv-3", "dv-4", "dv-6", "dv-7"}, {"s-1", "s-2", "s-3", "s-4"}},
+      {"dv-5", {"dv-5"}, {}},
+      {"pro", {"dv-2", "dv-5"}, {}},
+      {"zz-nothing", {}, {}},
+      // Shorter than a trigram: the scan.
+      {"s9", {"dv-4"}, {}},
+      {"é", {"dv-4"}, {"s-3"}},
+      {"%", {"dv-3", "dv-6", "dv-7"}, {"s-2"}},
+  };
+  for (const auto& c : cases) {
+    for (int limit : {1, 2, 100}) {
+      EXPECT_EQ(search_devices(*store_, c.q, false, limit), c.devices) << c.q << " limit " << limit;
+      EXPECT_EQ(search_devices(*store_, c.q, true, limit), c.devices) << c.q << " (scan) limit " << limit;
+    }
+    EXPECT_EQ(search_people(*store_, c.q, false), c.people) << c.q;
+    EXPECT_EQ(search_people(*store_, c.q, true), c.people) << c.q << " (scan)";
+  }
+}
+
+TEST_P(DashboardStoreTest, SearchIndexFollowsChanges) {
+  W([&](Tx& tx) -> Status {
+    seed_search(tx);
+    return {};
+  });
+  using V = std::vector<std::string>;
+  W([&](Tx& tx) -> Status {
+    FW_TRY(auto d, tx.get_device("dv-3"));
+    d.model = "Poco F5";
+    d.owner_id = "s-4";
+    FW_TRY_STATUS(tx.put_device(d));
+    FW_TRY_STATUS(tx.delete_device("dv-1"));
+    FW_TRY(auto p, tx.get_person("s-3"));
+    p.name = "Élodie Martin";
+    return tx.put_person(p);
+  });
+  for (bool scan : {false, true}) {
+    EXPECT_EQ(search_devices(*store_, "redmi", scan, 10), V{}) << scan;
+    EXPECT_EQ(search_devices(*store_, "poco", scan, 10), V{"dv-3"}) << scan;
+    EXPECT_EQ(search_devices(*store_, "sidorov", scan, 10), (V{"dv-3", "dv-6"})) << scan;
+    EXPECT_EQ(search_devices(*store_, "samsung", scan, 10), (V{"dv-4", "dv-7"})) << scan;
+    EXPECT_EQ(search_devices(*store_, "durand", scan, 10), V{}) << scan;
+    EXPECT_EQ(search_devices(*store_, "martin", scan, 10), V{"dv-4"}) << scan;
+    EXPECT_EQ(search_people(*store_, "martin", scan), V{"s-3"}) << scan;
+  }
+}
+
+// ---- sorting by the owner's / manager's name (migration 0010) ----
+
+TEST_P(DashboardStoreTest, DevicesSortByOwnerNameInStablePages) {
+  seed();
+  std::map<std::string, std::string> names;
+  R([&](Tx& tx) -> Status {
+    FW_TRY(auto page, tx.list_people({}, PageRequest{.cursor = "", .limit = 100, .sort = ""}));
+    for (const auto& p : page.items) names[p.id] = p.name;
+    return {};
+  });
+  auto expect = [&](bool desc) {
+    auto ds = devices_;
+    auto key = [&](const Device& d) { return std::make_pair(d.owner_id.empty() ? "" : names.at(d.owner_id), d.id); };
+    std::sort(ds.begin(), ds.end(), [&](auto& a, auto& b) { return desc ? key(b) < key(a) : key(a) < key(b); });
+    std::vector<std::string> ids;
+    for (const auto& d : ds) ids.push_back(d.id);
+    return ids;
+  };
+  for (int limit : {1, 4, 100}) {
+    EXPECT_EQ(all_devices("owner", limit), expect(false)) << limit;
+    EXPECT_EQ(all_devices("-owner", limit), expect(true)) << limit;
+  }
+  // A renamed owner moves their devices; a device given to another owner moves too.
+  W([&](Tx& tx) -> Status {
+    FW_TRY(auto p, tx.get_person("p-2"));
+    p.name = "Aaron Olgin";
+    FW_TRY_STATUS(tx.put_person(p));
+    FW_TRY(auto d, tx.get_device(devices_[0].id));
+    d.owner_id = "p-boss";
+    return tx.put_device(d);
+  });
+  names["p-2"] = "Aaron Olgin";
+  devices_[0].owner_id = "p-boss";
+  EXPECT_EQ(all_devices("owner", 3), expect(false));
+  EXPECT_EQ(all_devices("-owner", 3), expect(true));
+}
+
+TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
+  seed();
+  auto people = [&](const std::string& sort) {
+    std::vector<std::string> ids;
+    PageRequest p{.cursor = "", .limit = 2, .sort = sort};
+    for (;;) {
+      Page<Person> page;
+      R([&](Tx& tx) -> Status {
+        FW_TRY(page, tx.list_people({}, p));
+        return {};
+      });
+      for (const auto& x : page.items) ids.push_back(x.id);
+      if (page.next_cursor.empty()) return ids;
+      p.cursor = page.next_cursor;
+    }
+  };
+  using V = std::vector<std::string>;
+  // The boss has no manager (""), everyone else has "Boss Zorina"; ties by id.
+  EXPECT_EQ(people("manager"), (V{"p-boss", "p-0", "p-1", "p-2", "p-3", "p-4"}));
+  EXPECT_EQ(people("-manager"), (V{"p-4", "p-3", "p-2", "p-1", "p-0", "p-boss"}));
+  W([&](Tx& tx) -> Status {
+    FW_TRY(auto b, tx.get_person("p-boss"));
+    b.name = "Anna Boss";
+    FW_TRY_STATUS(tx.put_person(b));
+    FW_TRY(auto p3, tx.get_person("p-3"));
+    p3.manager_id = "p-4";  // Anna Orlova
+    return tx.put_person(p3);
+  });
+  EXPECT_EQ(people("manager"), (V{"p-boss", "p-0", "p-1", "p-2", "p-4", "p-3"}));
+
+  // Findings by their person's name, then device, then rule.
+  std::vector<Finding> fs;
+  for (int i = 0; i < 8; ++i) {
+    Finding f;
+    f.device_id = devices_[i].id;
+    f.person_id = devices_[i].owner_id;
+    f.policy_id = "camp";
+    f.rule_key = "camp/r" + std::to_string(i % 2);
+    f.status = FindingStatus::fail;
+    f.severity = "high";
+    f.last_evaluated_at = T(1);
+    f.status_since = T(1);
+    fs.push_back(f);
+  }
+  W([&](Tx& tx) { return tx.put_findings(fs); });
+  std::map<std::string, std::string> names;
+  R([&](Tx& tx) -> Status {
+    FW_TRY(auto page, tx.list_people({}, PageRequest{.cursor = "", .limit = 100, .sort = ""}));
+    for (const auto& p : page.items) names[p.id] = p.name;
+    return {};
+  });
+  auto findings = [&](const std::string& sort) {
+    std::vector<std::string> keys;
+    PageRequest p{.cursor = "", .limit = 3, .sort = sort};
+    for (;;) {
+      Page<Finding> page;
+      R([&](Tx& tx) -> Status {
+        FW_TRY(page, tx.list_findings_view({.policy_id = "camp"}, p));
+        return {};
+      });
+      for (const auto& x : page.items) keys.push_back(x.device_id + "/" + x.rule_key);
+      if (page.next_cursor.empty()) return keys;
+      p.cursor = page.next_cursor;
+    }
+  };
+  auto expect = [&](bool desc) {
+    auto v = fs;
+    auto key = [&](const Finding& f) { return std::make_tuple(names.at(f.person_id), f.device_id, f.rule_key); };
+    std::sort(v.begin(), v.end(), [&](auto& a, auto& b) { return desc ? key(b) < key(a) : key(a) < key(b); });
+    std::vector<std::string> keys;
+    for (const auto& f : v) keys.push_back(f.device_id + "/" + f.rule_key);
+    return keys;
+  };
+  EXPECT_EQ(findings("owner"), expect(false));
+  EXPECT_EQ(findings("-owner"), expect(true));
+  W([&](Tx& tx) -> Status {
+    FW_TRY(auto p, tx.get_person("p-0"));
+    p.name = "Zoe Petrova";
+    return tx.put_person(p);
+  });
+  names["p-0"] = "Zoe Petrova";
+  EXPECT_EQ(findings("owner"), expect(false));
+}
+
+// ---- API tokens: list, revoke ----
+
+TEST_P(DashboardStoreTest, TokensListAndRevokeEndsSessions) {
+  model::ApiToken a{"t-a", "alpha", model::Role::admin, "", std::string(64, 'a'), T(0), std::nullopt, false};
+  model::ApiToken b{"t-b", "beta", model::Role::manager, "/regions", std::string(64, 'b'), T(5), T(9000), false};
+  W([&](Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.put_token(b));
+    FW_TRY_STATUS(tx.put_token(a));
+    FW_TRY_STATUS(tx.put_web_session(WebSession{.id_hash = std::string(64, '1'), .csrf = "c", .token_id = "t-b",
+                                                .created_at = T(0), .expires_at = T(100)}));
+    return tx.put_web_session(WebSession{.id_hash = std::string(64, '2'), .csrf = "c", .token_id = "t-b",
+                                         .created_at = T(0), .expires_at = T(100)});
+  });
+  R([&](Tx& tx) -> Status {
+    FW_TRY(auto all, tx.list_tokens());
+    EXPECT_EQ(all.size(), 2u);
+    if (all.size() == 2) {
+      EXPECT_EQ(all[0].id, "t-a");  // oldest first
+      EXPECT_EQ(all[1].scope_path, "/regions");
+      EXPECT_EQ(all[1].expires_at, T(9000));
+    }
+    FW_TRY(auto t, tx.get_token("t-b"));
+    EXPECT_EQ(t.name, "beta");
+    EXPECT_FALSE(t.revoked);
+    auto none = tx.get_token("t-none");
+    EXPECT_FALSE(none);
+    if (!none) {
+      EXPECT_EQ(none.error().code, Errc::not_found);
+    }
+    return {};
+  });
+  W([&](Tx& tx) -> Status {
+    FW_TRY(auto n, tx.revoke_token("t-b"));
+    EXPECT_EQ(n, 2);
+    FW_TRY(n, tx.revoke_token("t-b"));  // again: no error, no sessions left
+    EXPECT_EQ(n, 0);
+    auto missing = tx.revoke_token("t-none");
+    EXPECT_FALSE(missing);
+    if (!missing) {
+      EXPECT_EQ(missing.error().code, Errc::not_found);
+    }
+    return {};
+  });
+  R([&](Tx& tx) -> Status {
+    FW_TRY(auto t, tx.get_token("t-b"));
+    EXPECT_TRUE(t.revoked);
+    EXPECT_FALSE(tx.find_web_session(std::string(64, '1'), T(1)));
+    FW_TRY(auto x, tx.get_token("t-a"));
+    EXPECT_FALSE(x.revoked);
+    return {};
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DashboardStoreTest, ::testing::Values("sqlite", "postgres"),

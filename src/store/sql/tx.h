@@ -90,6 +90,10 @@ class SqlTx final : public Tx {
 
   Status put_token(const model::ApiToken& t) override;
   Result<model::ApiToken> find_token_by_hash(std::string_view secret_hash) override;
+  // tx_tokens.cpp
+  Result<std::vector<model::ApiToken>> list_tokens() override;
+  Result<model::ApiToken> get_token(std::string_view id) override;
+  Result<int64_t> revoke_token(std::string_view id) override;
 
   // tx_sessions.cpp
   Status put_web_session(const WebSession& s) override;
@@ -211,6 +215,16 @@ void add_subtree_condition(std::string& where, std::string_view col, std::string
 // subtree), appended like add_subtree_condition (tx_policy.cpp).
 void add_finding_conditions(const FindingFilter& f, std::string& join, std::string& where,
                             std::deque<std::string>& texts, std::vector<Param>& ps);
+// A text-search condition on rows of `table` ("devices" or "people") named `alias` in the
+// query: one SQL condition with one parameter (tx_search.cpp). scan: the LIKE scan even when
+// the search index could answer (tests compare both).
+struct SearchCond {
+  std::string sql;
+  std::string param;
+  bool indexed = false;  // false: the LIKE scan of alias.search_key
+};
+SearchCond search_condition(Dialect d, std::string_view table, std::string_view alias, std::string_view search,
+                            bool scan);
 // A sightings row selected with kSightingColumns, in that order (tx_sightings.cpp).
 extern const std::string_view kSightingColumns;
 model::Sighting sighting_from_row(const Row& r);

@@ -29,6 +29,7 @@ const std::vector<SortField>& finding_sorts() {
       {"rule_key", {{"f.rule_key"}, {"f.device_id"}}},
       {"status", {{"f.status"}, {"f.status_since", true}, {"f.device_id"}, {"f.rule_key"}}},
       {"status_since", {{"f.status_since", true}, {"f.device_id"}, {"f.rule_key"}}},
+      {"owner", {{"f.owner_name"}, {"f.device_id"}, {"f.rule_key"}}},  // the person's name (migration 0010)
   };
   return fields;
 }

@@ -65,7 +65,7 @@ struct DeviceWhere {
   std::vector<Param> ps;
 };
 
-DeviceWhere device_where(const DeviceFilter& f) {
+DeviceWhere device_where(const DeviceFilter& f, Dialect dialect) {
   DeviceWhere w;
   auto cond = [&](std::string c) {
     w.where += w.where.empty() ? " WHERE " : " AND ";
@@ -75,7 +75,11 @@ DeviceWhere device_where(const DeviceFilter& f) {
     w.texts.push_back(std::move(v));
     w.ps.emplace_back(w.texts.back());
   };
-  if (!f.subtree.empty() || !f.search.empty()) w.join = " LEFT JOIN people p ON p.id = d.owner_id";
+  // Search: the index (tx_search.cpp) over the device's and its owner's keys, or the scan
+  // over the joined owner for short queries.
+  const SearchCond dev = search_condition(dialect, "devices", "d", f.search, f.search_scan);
+  const bool scan = !f.search.empty() && !dev.indexed;
+  if (!f.subtree.empty() || scan) w.join = " LEFT JOIN people p ON p.id = d.owner_id";
   // A join rather than "owner_id IN (SELECT ...)": with keyset pages in id order, SQLite
   // walks devices by id and probes the owner, while the IN form made it collect and sort
   // every device of a large subtree for each page (measured: 500x slower on /regions).
@@ -87,11 +91,15 @@ DeviceWhere device_where(const DeviceFilter& f) {
   if (f.managed) { cond("d.managed = ?"); w.ps.emplace_back(*f.managed); }
   if (f.seen_before) { cond("d.last_seen < ?"); w.ps.emplace_back(*f.seen_before); }
   if (f.seen_after) { cond("d.last_seen >= ?"); w.ps.emplace_back(*f.seen_after); }
-  if (!f.search.empty()) {
+  if (scan) {
     cond("(d.search_key LIKE ? ESCAPE '\\' OR p.search_key LIKE ? ESCAPE '\\')");
-    std::string pat = "%" + escape_like(fold_case(f.search)) + "%";
-    text(pat);
-    text(pat);
+    text(dev.param);
+    text(dev.param);
+  } else if (!f.search.empty()) {
+    const SearchCond owner = search_condition(dialect, "people", "p2", f.search, false);
+    cond("(" + dev.sql + " OR d.owner_id IN (SELECT p2.id FROM people p2 WHERE " + owner.sql + "))");
+    text(dev.param);
+    text(owner.param);
   }
   return w;
 }
@@ -229,6 +237,7 @@ static const std::vector<SortField>& person_sorts() {
       {"name", {{"p.name"}, {"p.id"}}},
       {"email", {{"p.email"}, {"p.id"}}},
       {"org_unit", {{"p.org_unit_path"}, {"p.name"}, {"p.id"}}},
+      {"manager", {{"p.manager_name"}, {"p.id"}}},  // the manager's name (migration 0010)
   };
   return fields;
 }
@@ -247,7 +256,10 @@ Result<Page<model::Person>> SqlTx::list_people(const PersonFilter& f, const Page
   };
   add_subtree_condition(where, "p.org_unit_path", f.subtree, texts, ps);
   if (!f.manager_id.empty()) cond("p.manager_id = ?", f.manager_id);
-  if (!f.search.empty()) cond("p.search_key LIKE ? ESCAPE '\\'", "%" + escape_like(fold_case(f.search)) + "%");
+  if (!f.search.empty()) {
+    SearchCond sc = search_condition(c_.dialect(), "people", "p", f.search, f.search_scan);
+    cond(sc.sql, std::move(sc.param));
+  }
   ks.add_after(where, ps);
   ps.emplace_back(limit + 1);
   // Names of the managers and org units in the same query (a page-sized join).
@@ -332,13 +344,14 @@ static const std::vector<SortField>& device_sorts() {
       {"source", {{"d.source"}, {"d.id"}}},
       {"managed", {{"d.managed", true}, {"d.id"}}},
       {"last_seen", {{"d.last_seen", true}, {"d.id"}}},
+      {"owner", {{"d.owner_name"}, {"d.id"}}},  // the owner's name (migration 0010)
   };
   return fields;
 }
 
 Status SqlTx::device_page(const DeviceFilter& f, const Keyset& ks, int limit, std::vector<model::Device>& out,
                           std::vector<std::vector<std::string>>* keys, Page<model::Device>* page) {
-  DeviceWhere w = device_where(f);
+  DeviceWhere w = device_where(f, c_.dialect());
   ks.add_after(w.where, w.ps);
   w.ps.emplace_back(limit);
   // The page is chosen in the subquery (an index range in the sort order), then joined with
@@ -405,7 +418,7 @@ Status SqlTx::scan_devices(const DeviceFilter& f, const std::function<Status(con
 }
 
 Result<int64_t> SqlTx::count_devices(const DeviceFilter& f) {
-  DeviceWhere w = device_where(f);
+  DeviceWhere w = device_where(f, c_.dialect());
   int64_t n = 0;
   FW_TRY_STATUS(query("SELECT COUNT(*) FROM devices d" + w.join + w.where, w.ps, [&](const Row& r) -> Status {
     n = r.i64(0);
