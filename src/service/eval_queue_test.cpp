@@ -5,13 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
 #include "service/eval_queue.h"
 #include "service/evaluate.h"
 #include "service/inventory.h"
 #include "service/policies.h"
+#include "service/service_test_util.h"
+#include "support/test_store.h"
 
 namespace fw::service {
 namespace {
@@ -51,31 +52,17 @@ schedule:
 class EvalQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fw-evalq-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto s = store::Store::open((dir_ / "t.db").string());
+    auto s = store_.open("fw-evalq-test", "t.db");
     ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
     ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
       Change c{"test", T("2026-11-01T00:00:00Z")};
-      for (const char* path : {"/hq", "/branch"}) {
-        model::OrgUnit u;
-        u.path = path;
-        FW_TRY_STATUS(put_org_unit(tx, c, u, PutMode::create));
-      }
+      FW_TRY_STATUS(fw::testing::put_org_units(tx, c, {"/hq", "/branch"}));
       FW_TRY_STATUS(put_person(tx, c, model::Person{"ann", "Ann", "ann@x", "ann", "/hq", "", ""}, PutMode::create));
       FW_TRY_STATUS(put_person(tx, c, model::Person{"bob", "Bob", "bob@x", "bob", "/branch", "", ""}, PutMode::create));
       return {};
     }));
     auto a = apply_policy_text(*store_, clock_, "test", kCampaign, "phase-out.yaml");
     ASSERT_TRUE(a) << a.error().to_string();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void put(const std::string& id, const std::string& owner, const std::string& family, bool zoom = false) {
@@ -126,8 +113,7 @@ class EvalQueueTest : public ::testing::Test {
     return o;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
+  fw::testing::TestStore store_;
   TestClock clock_{T("2026-11-20T12:00:00Z")};
 };
 
@@ -364,42 +350,37 @@ TEST_F(EvalQueueTest, ErrorsAreCountedAndTheWorkerKeepsGoing) {
 }
 
 TEST(NextTimePoint, CampaignPointsAndExemptions) {
-  auto dir = std::filesystem::temp_directory_path() / ("fw-evalq-ntp-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  {
-    auto s = store::Store::open((dir / "t.db").string());
-    ASSERT_TRUE(s);
-    FixedClock clock(T("2026-10-01T00:00:00Z"));
-    ASSERT_TRUE(apply_policy_text(**s, clock, "test", kCampaign, "c.yaml"));
-    struct Case {
-      const char* after;
-      const char* want;  // "" = none
-      const char* label;
-    };
-    for (const auto& c : std::vector<Case>{
-             {"2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "phase-out start"},
-             {"2026-11-01T00:00:00Z", "2026-11-24T00:00:00Z", "phase-out deadline-7d"},
-             {"2026-11-23T23:59:59Z", "2026-11-24T00:00:00Z", "phase-out deadline-7d"},
-             {"2026-11-24T00:00:00Z", "2026-12-01T00:00:00Z", "phase-out deadline"},
-             {"2026-12-01T00:00:00Z", "", ""},
-         }) {
-      std::string label;
-      std::optional<Time> got;
-      ASSERT_TRUE((*s)->read([&](store::Tx& tx) -> Status {
-        FW_TRY(got, next_time_point(tx, T(c.after), &label));
-        return {};
-      }));
-      if (*c.want) {
-        ASSERT_TRUE(got.has_value()) << c.after;
-        EXPECT_EQ(format_time(*got), format_time(T(c.want))) << c.after;
-        EXPECT_EQ(label, c.label) << c.after;
-      } else {
-        EXPECT_FALSE(got.has_value()) << c.after << " -> " << format_time(*got);
-      }
+  fw::testing::TestStore s;
+  auto o = s.open("fw-evalq-ntp", "t.db");
+  ASSERT_TRUE(o) << o.error().to_string();
+  FixedClock clock(T("2026-10-01T00:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*s, clock, "test", kCampaign, "c.yaml"));
+  struct Case {
+    const char* after;
+    const char* want;  // "" = none
+    const char* label;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z", "phase-out start"},
+           {"2026-11-01T00:00:00Z", "2026-11-24T00:00:00Z", "phase-out deadline-7d"},
+           {"2026-11-23T23:59:59Z", "2026-11-24T00:00:00Z", "phase-out deadline-7d"},
+           {"2026-11-24T00:00:00Z", "2026-12-01T00:00:00Z", "phase-out deadline"},
+           {"2026-12-01T00:00:00Z", "", ""},
+       }) {
+    std::string label;
+    std::optional<Time> got;
+    ASSERT_TRUE(s->read([&](store::Tx& tx) -> Status {
+      FW_TRY(got, next_time_point(tx, T(c.after), &label));
+      return {};
+    }));
+    if (*c.want) {
+      ASSERT_TRUE(got.has_value()) << c.after;
+      EXPECT_EQ(format_time(*got), format_time(T(c.want))) << c.after;
+      EXPECT_EQ(label, c.label) << c.after;
+    } else {
+      EXPECT_FALSE(got.has_value()) << c.after << " -> " << format_time(*got);
     }
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 // that the demo's embedded policy file equals examples/replace-ios.yaml.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +11,8 @@
 #include "service/inventory.h"
 #include "service/policies.h"
 #include "service/reports.h"
+#include "service/service_test_util.h"
+#include "support/test_store.h"
 
 namespace fw::service {
 namespace {
@@ -35,20 +36,11 @@ schedule:
 class PolicyService : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fw-policy-test-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto s = store::Store::open((dir_ / "t.db").string());
+    auto s = store_.open("fw-policy-test", "t.db");
     ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
     ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
       Change c{"test", T("2023-02-01T00:00:00Z")};
-      for (const char* path : {"/admin", "/regions", "/regions/tver"}) {
-        model::OrgUnit u;
-        u.path = path;
-        FW_TRY_STATUS(put_org_unit(tx, c, u, PutMode::create));
-      }
+      FW_TRY_STATUS(fw::testing::put_org_units(tx, c, {"/admin", "/regions", "/regions/tver"}));
       FW_TRY_STATUS(put_person(tx, c, model::Person{"boss", "Boss", "boss@x", "boss", "/admin", "", ""}, PutMode::create));
       FW_TRY_STATUS(put_person(tx, c, model::Person{"ann", "Ann", "ann@x", "ann", "/admin", "boss", ""}, PutMode::create));
       FW_TRY_STATUS(put_person(tx, c, model::Person{"dan", "Dan", "dan@x", "dan", "/regions/tver", "", ""}, PutMode::create));
@@ -57,10 +49,6 @@ class PolicyService : public ::testing::Test {
       FW_TRY_STATUS(put_device(tx, c, dev("d-dan", "dan", "iOS", "{}"), PutMode::create));
       return {};
     }));
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
   static model::Device dev(std::string id, std::string owner, std::string family, std::string facts) {
     model::Device d;
@@ -73,34 +61,15 @@ class PolicyService : public ::testing::Test {
     d.first_seen = d.last_seen = T("2023-02-01T00:00:00Z");
     return d;
   }
-  std::vector<store::Finding> findings() {
-    std::vector<store::Finding> out;
-    EXPECT_TRUE(store_->read([&](store::Tx& tx) {
-      return tx.scan_findings({}, [&](const store::Finding& f) -> Status {
-        out.push_back(f);
-        return {};
-      });
-    }));
-    return out;
-  }
-  std::vector<store::FindingChange> changes() {
-    std::vector<store::FindingChange> out;
-    EXPECT_TRUE(store_->read([&](store::Tx& tx) {
-      return tx.scan_finding_changes("", [&](const store::FindingChange& c) -> Status {
-        out.push_back(c);
-        return {};
-      });
-    }));
-    return out;
-  }
+  std::vector<store::Finding> findings() { return fw::testing::all_findings(*store_); }
+  std::vector<store::FindingChange> changes() { return fw::testing::all_finding_changes(*store_); }
   const store::Finding* find(const std::vector<store::Finding>& fs, std::string_view dev, std::string_view rule) {
     for (const auto& f : fs)
       if (f.device_id == dev && f.rule_key == rule) return &f;
     return nullptr;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
+  fw::testing::TestStore store_;
 };
 
 TEST_F(PolicyService, ApplyStoresVersionsWithAudit) {
