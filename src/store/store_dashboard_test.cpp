@@ -20,29 +20,8 @@ using model::Person;
 
 Time T(int64_t s) { return from_unix(1'700'000'000 + s); }
 
-class DashboardStoreTest : public ::testing::TestWithParam<std::string> {
+class DashboardStoreTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    db_ = std::make_unique<testing::TestDb>(GetParam());
-    if (!db_->available()) {
-      if (GetParam() == "postgres" && db_->skip_reason().empty())
-        GTEST_SKIP() << "FW_TEST_PG_URL is not set: PostgreSQL store tests skipped "
-                        "(start one with: eval $(scripts/pg-test-server.sh start))";
-      FAIL() << db_->skip_reason();
-    }
-    auto s = db_->open();
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-  }
-  void W(const std::function<Status(Tx&)>& fn) {
-    auto st = store_->write(fn);
-    ASSERT_TRUE(st) << st.error().to_string();
-  }
-  void R(const std::function<Status(Tx&)>& fn) {
-    auto st = store_->read(fn);
-    ASSERT_TRUE(st) << st.error().to_string();
-  }
-
   // Two units, a manager and five staff; 23 devices whose sort columns repeat (ties are
   // broken by the id), one without an owner. Names start with a capital letter and have no
   // punctuation, so binary (SQLite) and linguistic (PostgreSQL) collations agree.
@@ -100,8 +79,6 @@ class DashboardStoreTest : public ::testing::TestWithParam<std::string> {
     return ids;
   }
 
-  std::unique_ptr<testing::TestDb> db_;
-  std::unique_ptr<Store> store_;
   std::vector<Device> devices_;
 };
 

@@ -3,14 +3,18 @@
 //   PostgreSQL: a new schema in $FW_TEST_PG_URL's database, selected with search_path
 //   through the URL's options (dropped afterwards); unset FW_TEST_PG_URL -> available() false.
 // One TestDb per test; not shared between threads.
+// StoreBackendTest: the fixture of the tests written once for both backends (TEST_P).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -98,6 +102,40 @@ class TestDb {
   std::string backend_, url_, base_url_, schema_, error_;
   std::filesystem::path dir_;
   bool available_ = false;
+};
+
+// The fixture of a store test written once and run on both backends:
+//   class MyTest : public testing::StoreBackendTest {...};
+//   INSTANTIATE_TEST_SUITE_P(Backends, MyTest, ::testing::Values("sqlite", "postgres"), ...);
+// SetUp gives each test a fresh database (db_) and the store opened on it (store_); without
+// FW_TEST_PG_URL the PostgreSQL cases are skipped, and a database that cannot be made fails.
+class StoreBackendTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<TestDb>(GetParam());
+    if (!db_->available()) {
+      if (GetParam() == "postgres" && db_->skip_reason().empty())
+        GTEST_SKIP() << "FW_TEST_PG_URL is not set: PostgreSQL store tests skipped "
+                        "(start one with: eval $(scripts/pg-test-server.sh start))";
+      FAIL() << db_->skip_reason();
+    }
+    auto s = db_->open();
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+  }
+
+  // Runs fn in one write (W) or read (R) transaction and asserts that it succeeds.
+  void W(const std::function<Status(Tx&)>& fn) {
+    auto st = store_->write(fn);
+    ASSERT_TRUE(st) << st.error().to_string();
+  }
+  void R(const std::function<Status(Tx&)>& fn) {
+    auto st = store_->read(fn);
+    ASSERT_TRUE(st) << st.error().to_string();
+  }
+
+  std::unique_ptr<TestDb> db_;
+  std::unique_ptr<Store> store_;
 };
 
 }  // namespace fw::store::testing
