@@ -155,6 +155,12 @@ class LineParser {
   // warm): true = out holds a request; false = no request on this line (directive, empty
   // line). On an error or false, out's contents are unspecified.
   Result<bool> parse_into(std::string_view line, LogRecord& out);
+  // The combined-format fast path over a read buffer: `text` starts at a line start and
+  // holds at least that line's '\n'. When the fast path takes the line, out holds exactly
+  // what parse_into(the line) gives (true) and the result is the length of the line with
+  // its '\n'; 0 means "not taken" (another format, fast path off, a line it is not sure of,
+  // no '\n' in text): find the line end and call parse_into. Saves a separate newline scan.
+  size_t parse_line_at(std::string_view text, LogRecord& out);
   LogFormat format() const { return format_; }
   // The combined format has a memchr-based fast path that gives exactly what the general
   // parser gives (it hands every line it is not sure of to the general parser). On by

@@ -409,39 +409,60 @@ void finish_activesync(LogRecord& r) {
   if (is_activesync(r.path) && !r.query.empty()) parse_activesync_query_into(r.query, r.activesync);
 }
 
-// Position of the first c at or after pos (a plain loop: the fields before the request are
-// a few bytes long, shorter than a memchr call costs); npos when none.
-inline size_t find_short(std::string_view s, size_t pos, char c) {
-  for (; pos < s.size(); ++pos)
-    if (s[pos] == c) return pos;
-  return std::string_view::npos;
-}
+// The fast path below also runs over a whole read buffer from a line start (parse_line_at):
+// every scan stops at a '\n', so that it never looks into the next line, and a '\n' where a
+// field should be makes it give up like any other surprise.
 
-// Position of the first '"' or '\\' at or after pos, 16 bytes at a time; npos when none.
-inline size_t find_quote_or_backslash(std::string_view s, size_t pos) {
+// Position of the first c at or after pos, or npos when a '\n' or the end comes first. 16
+// bytes at a time while they are there (the fields before the request are short).
+inline size_t find_short(std::string_view s, size_t pos, char c) {
   const char* d = s.data();
   size_t n = s.size();
 #if defined(__SSE2__)
-  const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+  const __m128i vc = _mm_set1_epi8(c), nl = _mm_set1_epi8('\n');
   while (pos + 16 <= n) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + pos));
-    int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)));
+    int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vc), _mm_cmpeq_epi8(v, nl)));
+    if (m) {
+      size_t i = pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+      return d[i] == c ? i : std::string_view::npos;
+    }
+    pos += 16;
+  }
+#endif
+  for (; pos < n; ++pos) {
+    if (d[pos] == c) return pos;
+    if (d[pos] == '\n') return std::string_view::npos;
+  }
+  return std::string_view::npos;
+}
+
+// Position of the first '"', '\\' or '\n' at or after pos, 16 bytes at a time; npos when none.
+inline size_t find_quote_or_stop(std::string_view s, size_t pos) {
+  const char* d = s.data();
+  size_t n = s.size();
+#if defined(__SSE2__)
+  const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\'), nl = _mm_set1_epi8('\n');
+  while (pos + 16 <= n) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + pos));
+    int m = _mm_movemask_epi8(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, b)), _mm_cmpeq_epi8(v, nl)));
     if (m) return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
     pos += 16;
   }
 #endif
   for (; pos < n; ++pos)
-    if (d[pos] == '"' || d[pos] == '\\') return pos;
+    if (d[pos] == '"' || d[pos] == '\\' || d[pos] == '\n') return pos;
   return std::string_view::npos;
 }
 
 // The end of a quoted field that the general parser would find (the first '"' followed by
 // `next` and `next2`, when they are not 0), or npos when there is none or when a backslash
-// comes first (the general parser then handles the escapes).
+// (the general parser then handles the escapes) or a '\n' comes first.
 inline size_t find_quoted_end(std::string_view s, size_t pos, char next = 0, char next2 = 0) {
   for (;;) {
-    size_t i = find_quote_or_backslash(s, pos);
-    if (i == std::string_view::npos || s[i] == '\\') return std::string_view::npos;
+    size_t i = find_quote_or_stop(s, pos);
+    if (i == std::string_view::npos || s[i] != '"') return std::string_view::npos;
     if ((next == 0 || (i + 1 < s.size() && s[i + 1] == next)) && (next2 == 0 || (i + 2 < s.size() && s[i + 2] == next2)))
       return i;
     pos = i + 1;
@@ -449,56 +470,66 @@ inline size_t find_quoted_end(std::string_view s, size_t pos, char next = 0, cha
 }
 
 // The combined format without the token interpreter: the field ends are located by short
-// loops and a 16-byte scan for quotes. Returns false, leaving the decision to the general
-// parser, for every line where the two could differ: a backslash in a quoted field
-// (escapes), a missing separator, a bad time or status. On true, r holds exactly what
-// parse_with_tokens(kCombined) would give.
-bool parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
+// 16-byte scans. Returns 0, leaving the decision to the general parser, for every line where
+// the two could differ: a backslash in a quoted field (escapes), a missing separator, a bad
+// time or status, a '\n' before the User-Agent's closing quote. Otherwise r holds exactly
+// what parse_with_tokens(kCombined) gives for the line that `line` starts with (the bytes up
+// to its first '\n', or all of it), and the result is one past the User-Agent's closing
+// quote: nothing after it matters to the record.
+size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   constexpr size_t npos = std::string_view::npos;
   size_t p1 = find_short(line, 0, ' ');  // $remote_addr " "
-  if (p1 == npos) return false;
+  if (p1 == npos) return 0;
   size_t p2 = find_short(line, p1 + 1, ' ');  // $ident " "
-  if (p2 == npos) return false;
+  if (p2 == npos) return 0;
   size_t p3 = p2 + 1;  // $remote_user " ["
   for (;; ++p3) {
     p3 = find_short(line, p3, ' ');
-    if (p3 == npos) return false;
+    if (p3 == npos) return 0;
     if (p3 + 1 < line.size() && line[p3 + 1] == '[') break;
   }
   size_t ts = p3 + 2;  // $time_local "] \""
-  size_t p4 = ts;
-  for (;; ++p4) {
-    p4 = find_short(line, p4, ']');
-    if (p4 == npos) return false;
-    if (p4 + 2 < line.size() && line[p4 + 1] == ' ' && line[p4 + 2] == '"') break;
+  size_t p4;
+  bool cached_time = false;
+  // The same time text as the last line, followed by the separator: the scan would stop
+  // right after it (the cached text came from such a scan, so holds no '\n' nor "] \"").
+  if (tc.len > 0 && ts + tc.len + 2 < line.size() && std::memcmp(line.data() + ts, tc.text, tc.len) == 0 &&
+      line[ts + tc.len] == ']' && line[ts + tc.len + 1] == ' ' && line[ts + tc.len + 2] == '"') {
+    p4 = ts + tc.len;
+    cached_time = true;
+  } else {
+    for (p4 = ts;; ++p4) {
+      p4 = find_short(line, p4, ']');
+      if (p4 == npos) return 0;
+      if (p4 + 2 < line.size() && line[p4 + 1] == ' ' && line[p4 + 2] == '"') break;
+    }
   }
   size_t rq = p4 + 3;
   size_t p5 = find_quoted_end(line, rq, ' ');  // $request "\" "
-  if (p5 == npos) return false;
+  if (p5 == npos) return 0;
   size_t p6 = find_short(line, p5 + 2, ' ');  // $status " "
-  if (p6 == npos) return false;
+  if (p6 == npos) return 0;
   size_t p7 = p6 + 1;  // $body_bytes_sent " \""
   for (;; ++p7) {
     p7 = find_short(line, p7, ' ');
-    if (p7 == npos) return false;
+    if (p7 == npos) return 0;
     if (p7 + 1 < line.size() && line[p7 + 1] == '"') break;
   }
   size_t p8 = find_quoted_end(line, p7 + 2, ' ', '"');  // $http_referer "\" \""
-  if (p8 == npos) return false;
+  if (p8 == npos) return 0;
   size_t ua = p8 + 3;
   size_t p9 = find_quoted_end(line, ua);  // $http_user_agent "\""
-  if (p9 == npos) return false;
+  if (p9 == npos) return 0;
 
   std::string_view status = line.substr(p5 + 2, p6 - p5 - 2);
   r.status = parse_status(status);
-  if (r.status == 0 && status != "-") return false;
+  if (r.status == 0 && status != "-") return 0;
   std::string_view tt = line.substr(ts, p4 - ts);
-  // An empty time matches the empty cache: never a hit (the general parser rejects it).
-  if (!tt.empty() && tt.size() == tc.len && std::memcmp(tt.data(), tc.text, tt.size()) == 0) {
+  if (cached_time) {
     r.time = tc.value;
   } else {
     auto tm = parse_clf_time(tt);
-    if (!tm) return false;
+    if (!tm) return 0;
     r.time = *tm;
     if (tt.size() <= sizeof tc.text) {
       std::memcpy(tc.text, tt.data(), tt.size());
@@ -513,7 +544,7 @@ bool parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   r.user_agent = line.substr(ua, p9 - ua);
   if (r.user_agent == "-") r.user_agent = {};
   if (r.user == "-") r.user = {};
-  return true;
+  return p9 + 1;
 }
 
 void reset(LogRecord& r) {
@@ -685,7 +716,7 @@ Result<bool> LineParser::parse_into(std::string_view line, LogRecord& r) {
     return true;
   }
   if (format_ == LogFormat::combined && st_->fast) {
-    if (parse_combined_fast(line, r, st_->time_cache)) {
+    if (parse_combined_fast(line, r, st_->time_cache) != 0) {
       finish_activesync(r);
       return true;
     }
@@ -701,6 +732,24 @@ Result<std::optional<LogRecord>> LineParser::parse(std::string_view line) {
   FW_TRY(bool got, parse_into(line, r));
   if (!got) return std::optional<LogRecord>();
   return std::optional<LogRecord>(std::move(r));
+}
+
+size_t LineParser::parse_line_at(std::string_view text, LogRecord& r) {
+  if (format_ != LogFormat::combined || !st_->fast || text.empty() || text[0] == '#') return 0;
+  reset(r);
+  size_t end = parse_combined_fast(text.substr(0, std::min(text.size(), kMaxLogLine + 1)), r, st_->time_cache);
+  if (end == 0) return 0;
+  // The line ends at the first '\n' from `end` on (mostly right there, or after a '\r').
+  size_t nl;
+  if (end < text.size() && text[end] == '\n') nl = end;
+  else if (end + 1 < text.size() && text[end] == '\r' && text[end + 1] == '\n') nl = end + 1;
+  else if (const void* p = end < text.size() ? std::memchr(text.data() + end, '\n', text.size() - end) : nullptr)
+    nl = static_cast<size_t>(static_cast<const char*>(p) - text.data());
+  else
+    return 0;  // no '\n' in the text: the caller knows whether the line is complete
+  if (nl > kMaxLogLine) return 0;  // too long: parse_into reports it
+  finish_activesync(r);
+  return nl + 1;
 }
 
 void LineParser::set_fast_path(bool on) { st_->fast = on; }

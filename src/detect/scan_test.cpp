@@ -91,6 +91,41 @@ TEST(FastPath, SameAsGeneralParserLineByLine) {
   }
 }
 
+// parse_line_at over a buffer (the line, then what may follow it) against parse_into over
+// the line alone: taken only when it gives the same record, and then the exact length.
+TEST(FastPath, LineAtSameAsParseIntoOverTheBuffer) {
+  const std::string next = R"(9.9.9.9 - next [02/Mar/2023:00:00:00 +0000] "GET /n HTTP/1.1" 200 1 "-" "next-ua")";
+  auto lines = tricky_lines();
+  std::string split = std::string(R"(1.2.3.4 - u [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "a)") + "\nb\"";
+  lines.push_back(split);  // a '\n' inside the User-Agent: two lines, the first one bad
+  lines.push_back(R"(1.2.3.4 - u [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "ua")" "\rjunk");
+  lines.push_back(R"(1.2.3.4 - u [01/Mar/2023:12:00:01 +0000)" "\n" R"(] "GET / HTTP/1.1" 200 5 "-" "ua")");
+  lines.push_back(R"(1.2.3.4 - u [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" ")" +
+                  std::string(kMaxLogLine, 'u') + "\"");
+  int taken = 0;
+  for (const char* after : {"\n", "\r\n", "", "\n\n", " trailing\n"}) {
+    auto fast = LineParser::make(LogFormat::combined);
+    auto slow = LineParser::make(LogFormat::combined);
+    ASSERT_TRUE(fast && slow);
+    slow->set_fast_path(false);
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& l : lines) {
+        std::string text = l + after + next + "\n";
+        LogRecord r;
+        size_t n = fast->parse_line_at(text, r);
+        std::string_view line = std::string_view(text).substr(0, text.find('\n'));
+        if (n == 0) {
+          EXPECT_EQ(outcome(*fast, line), outcome(*slow, line)) << line;
+          continue;
+        }
+        ++taken;
+        EXPECT_EQ(n, line.size() + 1) << line;
+        EXPECT_EQ(describe(r), outcome(*slow, line)) << line;
+      }
+  }
+  EXPECT_GT(taken, 20);
+}
+
 TEST(FastPath, TimeCacheFollowsTheText) {
   auto p = LineParser::make(LogFormat::combined);
   const char* lines[] = {
@@ -257,7 +292,7 @@ TEST_F(ScanTest, CrlfNoTrailingNewlineAndEscapes) {
 }
 
 TEST_F(ScanTest, LongLinesAcrossBufferBoundaries) {
-  // Lines from 1 byte to past kMaxLogLine, so that lines straddle every 1 MiB read and
+  // Lines from 1 byte to past kMaxLogLine, so that lines straddle every 256 KiB read and
   // over-long ones are cut and reported as too long, never fatal.
   std::string log;
   std::mt19937 rng(3);
