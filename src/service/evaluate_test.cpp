@@ -5,7 +5,6 @@
 // once); findings of removed rules and withdrawn policies are closed with a history entry.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <map>
 #include <set>
 #include <tuple>
@@ -14,6 +13,8 @@
 #include "service/inventory.h"
 #include "service/policies.h"
 #include "service/reports.h"
+#include "service/service_test_util.h"
+#include "support/test_store.h"
 
 namespace fw::service {
 namespace {
@@ -46,18 +47,8 @@ rules:
 class Evaluate : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fw-eval-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto s = store::Store::open((dir_ / "t.db").string());
+    auto s = store_.open("fw-eval-test", "t.db");
     ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // A random organisation: units inside and outside the campaign's scope, people (some
@@ -103,27 +94,12 @@ class Evaluate : public ::testing::Test {
 
   std::map<std::pair<std::string, std::string>, store::Finding> findings() {
     std::map<std::pair<std::string, std::string>, store::Finding> out;
-    EXPECT_TRUE(store_->read([&](store::Tx& tx) {
-      return tx.scan_findings({}, [&](const store::Finding& f) -> Status {
-        out.emplace(std::pair{f.device_id, f.rule_key}, f);
-        return {};
-      });
-    }));
+    for (const auto& f : fw::testing::all_findings(*store_)) out.emplace(std::pair{f.device_id, f.rule_key}, f);
     return out;
   }
-  std::vector<store::FindingChange> changes() {
-    std::vector<store::FindingChange> out;
-    EXPECT_TRUE(store_->read([&](store::Tx& tx) {
-      return tx.scan_finding_changes("", [&](const store::FindingChange& c) -> Status {
-        out.push_back(c);
-        return {};
-      });
-    }));
-    return out;
-  }
+  std::vector<store::FindingChange> changes() { return fw::testing::all_finding_changes(*store_); }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::Store> store_;
+  fw::testing::TestStore store_;
 };
 
 // evaluate_all reads in slices of 2,000 devices and evaluates on worker threads: 4,500 devices
