@@ -4,17 +4,17 @@
 #include "service/checkin.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <filesystem>
 #include <future>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "service/inventory.h"
+#include "service/service_test_util.h"
+#include "support/test_store.h"
 
 namespace fw::service {
 namespace {
@@ -22,30 +22,17 @@ namespace {
 namespace json = boost::json;
 
 struct Fixture {
-  std::string dir;
-  std::unique_ptr<store::Store> store;
+  fw::testing::TestStore store;
   FixedClock clock{from_unix(1'800'000'000)};
   std::unique_ptr<AgentService> svc;
 
   explicit Fixture(AgentLimits lim = {}) {
-    char tmpl[] = "/tmp/fw-checkin-test-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    auto s = store::Store::open(dir + "/fw.db");
+    auto s = store.open("fw-checkin-test");
     EXPECT_TRUE(s) << s.error().to_string();
-    store = std::move(*s);
     EXPECT_TRUE(store->write([&](store::Tx& tx) -> Status {
-      model::OrgUnit u;
-      u.path = "/field";
-      normalize(u);
-      FW_TRY_STATUS(put_org_unit(tx, Change{"test", clock.now()}, u, PutMode::create));
-      return {};
+      return fw::testing::put_org_units(tx, Change{"test", clock.now()}, {"/field"});
     }));
     svc = std::make_unique<AgentService>(*store, clock, lim);
-  }
-  ~Fixture() {
-    svc.reset();
-    store.reset();
-    std::filesystem::remove_all(dir);
   }
 
   std::string secret(int64_t uses = 10) {
