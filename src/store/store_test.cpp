@@ -24,30 +24,8 @@ using model::Person;
 
 Time T(int64_t s) { return from_unix(1'700'000'000 + s); }
 
-class StoreTest : public ::testing::TestWithParam<std::string> {
+class StoreTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    db_ = std::make_unique<testing::TestDb>(GetParam());
-    if (!db_->available()) {
-      if (GetParam() == "postgres" && db_->skip_reason().empty())
-        GTEST_SKIP() << "FW_TEST_PG_URL is not set: PostgreSQL store tests skipped "
-                        "(start one with: eval $(scripts/pg-test-server.sh start))";
-      FAIL() << db_->skip_reason();
-    }
-    auto s = db_->open();
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-  }
-
-  // Runs fn in a write transaction and asserts success.
-  void W(const std::function<Status(Tx&)>& fn) {
-    auto st = store_->write(fn);
-    ASSERT_TRUE(st) << st.error().to_string();
-  }
-  void R(const std::function<Status(Tx&)>& fn) {
-    auto st = store_->read(fn);
-    ASSERT_TRUE(st) << st.error().to_string();
-  }
   // Runs one write and returns its status.
   Status try_write(const std::function<Status(Tx&)>& fn) { return store_->write(fn); }
 
@@ -78,9 +56,6 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     d.last_seen = T(seen);
     return d;
   }
-
-  std::unique_ptr<testing::TestDb> db_;
-  std::unique_ptr<Store> store_;
 };
 
 // ---------- open / migrations ----------
