@@ -11,16 +11,10 @@
 namespace fw::store {
 namespace {
 
-// Drops the value of a Result (GCC 12 has no std::expected::transform).
-template <class T>
-Status as_status(const Result<T>& r) {
-  if (!r) return std::unexpected(r.error());
-  return {};
-}
-
 using model::Device;
 using model::OrgUnit;
 using model::Person;
+using testing::as_status;
 
 Time T(int64_t s) { return from_unix(1'700'000'000 + s); }
 

@@ -23,6 +23,13 @@
 
 namespace fw::store::testing {
 
+// Drops the value of a Result (GCC 12 has no std::expected::transform).
+template <class T>
+Status as_status(const Result<T>& r) {
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
 class TestDb {
  public:
   explicit TestDb(std::string backend) : backend_(std::move(backend)) {
