@@ -621,15 +621,16 @@ TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
   });
   EXPECT_EQ(people("manager"), (V{"p-boss", "p-0", "p-1", "p-2", "p-4", "p-3"}));
 
-  // Findings by their person's name, then device, then rule.
+  // Findings by their device's owner's name (none first), then device, then rule; with a
+  // status filter (the dashboard's default) and without.
   std::vector<Finding> fs;
-  for (int i = 0; i < 8; ++i) {
+  for (int i : {0, 1, 2, 3, 4, 5, 6, 7, 22}) {  // device 22 has no owner
     Finding f;
     f.device_id = devices_[i].id;
     f.person_id = devices_[i].owner_id;
     f.policy_id = "camp";
     f.rule_key = "camp/r" + std::to_string(i % 2);
-    f.status = FindingStatus::fail;
+    f.status = i % 3 == 1 ? FindingStatus::pass : FindingStatus::fail;
     f.severity = "high";
     f.last_evaluated_at = T(1);
     f.status_since = T(1);
@@ -642,13 +643,15 @@ TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
     for (const auto& p : page.items) names[p.id] = p.name;
     return {};
   });
-  auto findings = [&](const std::string& sort) {
+  auto findings = [&](const std::string& sort, bool failing = false) {
     std::vector<std::string> keys;
-    PageRequest p{.cursor = "", .limit = 3, .sort = sort};
+    PageRequest p{.cursor = "", .limit = 2, .sort = sort};
+    FindingFilter ff{.policy_id = "camp"};
+    if (failing) ff.status = FindingStatus::fail;
     for (;;) {
       Page<Finding> page;
       R([&](Tx& tx) -> Status {
-        FW_TRY(page, tx.list_findings_view({.policy_id = "camp"}, p));
+        FW_TRY(page, tx.list_findings_view(ff, p));
         return {};
       });
       for (const auto& x : page.items) keys.push_back(x.device_id + "/" + x.rule_key);
@@ -656,9 +659,13 @@ TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
       p.cursor = page.next_cursor;
     }
   };
-  auto expect = [&](bool desc) {
-    auto v = fs;
-    auto key = [&](const Finding& f) { return std::make_tuple(names.at(f.person_id), f.device_id, f.rule_key); };
+  auto expect = [&](bool desc, bool failing = false) {
+    std::vector<Finding> v;
+    for (const auto& f : fs)
+      if (!failing || f.status == FindingStatus::fail) v.push_back(f);
+    auto key = [&](const Finding& f) {
+      return std::make_tuple(f.person_id.empty() ? std::string() : names.at(f.person_id), f.device_id, f.rule_key);
+    };
     std::sort(v.begin(), v.end(), [&](auto& a, auto& b) { return desc ? key(b) < key(a) : key(a) < key(b); });
     std::vector<std::string> keys;
     for (const auto& f : v) keys.push_back(f.device_id + "/" + f.rule_key);
@@ -666,6 +673,8 @@ TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
   };
   EXPECT_EQ(findings("owner"), expect(false));
   EXPECT_EQ(findings("-owner"), expect(true));
+  EXPECT_EQ(findings("owner", true), expect(false, true));
+  EXPECT_EQ(findings("-owner", true), expect(true, true));
   W([&](Tx& tx) -> Status {
     FW_TRY(auto p, tx.get_person("p-0"));
     p.name = "Zoe Petrova";
@@ -673,6 +682,7 @@ TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
   });
   names["p-0"] = "Zoe Petrova";
   EXPECT_EQ(findings("owner"), expect(false));
+  EXPECT_EQ(findings("-owner", true), expect(true, true));
 }
 
 // ---- API tokens: list, revoke ----

@@ -3,25 +3,23 @@
 -- engine's own substring index: SQLite an FTS5 `trigram` external-content table kept in sync
 -- by triggers, PostgreSQL a pg_trgm GIN index (LIKE '%x%' uses it as it is). Without
 -- pg_trgm (CREATE EXTENSION not permitted) the migration still succeeds and search scans.
--- Owner sort: devices.owner_name, findings.owner_name and people.manager_name copy the
--- person's name (kept by triggers), so that "sort by owner" pages read one index range.
+-- Owner sort: devices.owner_name and people.manager_name copy the person's name (kept by
+-- triggers), so that "sort by owner" pages read one index range; findings sort by their
+-- device's owner_name (a walk of devices_owner_sort, then each device's findings by key), so
+-- the findings table, written by every evaluation, gets neither a trigger nor an index.
 -- Lines "-- @sqlite", "-- @postgres" and "-- @all" start a part that only that engine runs
 -- (store/sql/migrate.cpp); the rest of the file is portable.
 
 ALTER TABLE devices ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE people ADD COLUMN manager_name TEXT NOT NULL DEFAULT '';
-ALTER TABLE findings ADD COLUMN owner_name TEXT NOT NULL DEFAULT '';
 
 UPDATE devices SET owner_name = COALESCE((SELECT p.name FROM people p WHERE p.id = devices.owner_id), '')
   WHERE owner_id IS NOT NULL;
 UPDATE people SET manager_name = COALESCE((SELECT m.name FROM people m WHERE m.id = people.manager_id), '')
   WHERE manager_id IS NOT NULL;
-UPDATE findings SET owner_name = COALESCE((SELECT p.name FROM people p WHERE p.id = findings.person_id), '')
-  WHERE person_id <> '';
 
 CREATE INDEX devices_owner_sort ON devices (owner_name, id);
 CREATE INDEX people_manager_sort ON people (manager_name, id);
-CREATE INDEX findings_owner_sort ON findings (owner_name, device_id, rule_key);
 
 -- @sqlite
 CREATE VIRTUAL TABLE devices_search USING fts5 (search_key, content = 'devices', content_rowid = 'rowid',
@@ -73,22 +71,9 @@ CREATE TRIGGER people_manager_name_upd AFTER UPDATE OF manager_id ON people
   UPDATE people SET manager_name = COALESCE((SELECT name FROM people WHERE id = new.manager_id), '')
     WHERE rowid = new.rowid;
 END;
-CREATE TRIGGER findings_owner_name_ins AFTER INSERT ON findings WHEN new.person_id <> '' BEGIN
-  UPDATE findings SET owner_name = COALESCE((SELECT name FROM people WHERE id = new.person_id), '')
-    WHERE rowid = new.rowid;
-END;
-CREATE TRIGGER findings_owner_name_upd AFTER UPDATE OF person_id ON findings
-  WHEN old.person_id IS NOT new.person_id BEGIN
-  UPDATE findings SET owner_name = COALESCE((SELECT name FROM people WHERE id = new.person_id), '')
-    WHERE rowid = new.rowid;
-END;
 CREATE TRIGGER people_name_copies AFTER UPDATE OF name ON people WHEN old.name IS NOT new.name BEGIN
   UPDATE devices SET owner_name = new.name WHERE owner_id = new.id;
-  UPDATE findings SET owner_name = new.name WHERE person_id = new.id;
   UPDATE people SET manager_name = new.name WHERE manager_id = new.id;
-END;
-CREATE TRIGGER people_name_gone AFTER DELETE ON people BEGIN
-  UPDATE findings SET owner_name = '' WHERE person_id = old.id;
 END;
 
 -- @postgres
@@ -133,30 +118,13 @@ END $$;
 CREATE TRIGGER people_manager_name BEFORE INSERT OR UPDATE OF manager_id ON people
   FOR EACH ROW EXECUTE FUNCTION fw_people_manager_name();
 
-CREATE FUNCTION fw_findings_owner_name() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF NEW.person_id = '' THEN
-    NEW.owner_name := '';
-  ELSIF TG_OP = 'INSERT' OR NEW.person_id IS DISTINCT FROM OLD.person_id THEN
-    NEW.owner_name := COALESCE((SELECT name FROM people WHERE id = NEW.person_id), '');
-  END IF;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER findings_owner_name BEFORE INSERT OR UPDATE OF person_id ON findings
-  FOR EACH ROW EXECUTE FUNCTION fw_findings_owner_name();
-
 CREATE FUNCTION fw_people_name_copies() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'DELETE' THEN
-    UPDATE findings SET owner_name = '' WHERE person_id = OLD.id;
-    RETURN OLD;
-  END IF;
   IF NEW.name IS DISTINCT FROM OLD.name THEN
     UPDATE devices SET owner_name = NEW.name WHERE owner_id = NEW.id;
-    UPDATE findings SET owner_name = NEW.name WHERE person_id = NEW.id;
     UPDATE people SET manager_name = NEW.name WHERE manager_id = NEW.id;
   END IF;
   RETURN NEW;
 END $$;
-CREATE TRIGGER people_name_copies AFTER UPDATE OF name OR DELETE ON people
+CREATE TRIGGER people_name_copies AFTER UPDATE OF name ON people
   FOR EACH ROW EXECUTE FUNCTION fw_people_name_copies();

@@ -29,7 +29,8 @@ const std::vector<SortField>& finding_sorts() {
       {"rule_key", {{"f.rule_key"}, {"f.device_id"}}},
       {"status", {{"f.status"}, {"f.status_since", true}, {"f.device_id"}, {"f.rule_key"}}},
       {"status_since", {{"f.status_since", true}, {"f.device_id"}, {"f.rule_key"}}},
-      {"owner", {{"f.owner_name"}, {"f.device_id"}, {"f.rule_key"}}},  // the person's name (migration 0010)
+      // The device's owner's name (devices.owner_name, migration 0010), then device, rule.
+      {"owner", {{"dv.owner_name"}, {"dv.id"}, {"f.rule_key"}}},
   };
   return fields;
 }
@@ -43,11 +44,40 @@ Result<Page<Finding>> SqlTx::list_findings_view(const FindingFilter& f, const Pa
   std::deque<std::string> texts;
   std::vector<Param> ps;
   add_finding_conditions(f, join, where, texts, ps);
+  // By owner: walk the devices in (owner_name, id) order (index devices_owner_sort) and each
+  // device's findings by primary key, so the findings need no copy of the name (no trigger
+  // or index on the table every evaluation writes). CROSS JOIN keeps SQLite's join order,
+  // and "x || ''" keeps it from probing a findings index on the filter column instead of the
+  // key. The cursor's row value spans two tables; its first two columns also bound the
+  // devices' index range (PostgreSQL plans the join itself). A filter matching few findings
+  // walks many devices (docs/PERFORMANCE.md, "Dashboard").
+  const bool desc = p.sort.starts_with('-');
+  const bool by_owner = std::string_view(p.sort).substr(desc ? 1 : 0) == "owner";
+  std::string from = " FROM findings f";
+  if (by_owner) {
+    for (std::string_view col : {"f.policy_id", "f.rule_key", "f.person_id", "f.status"}) {
+      const std::string plain = std::string(col) + " = ?";
+      if (auto at = where.find(plain); at != std::string::npos)
+        where.replace(at, plain.size(), std::string(col) + " || '' = ?");
+    }
+  }
   ks.add_after(where, ps);
+  if (by_owner) {
+    from = c_.dialect() == Dialect::sqlite ? " FROM devices dv CROSS JOIN findings f ON f.device_id = dv.id"
+                                           : " FROM devices dv JOIN findings f ON f.device_id = dv.id";
+    if (!p.cursor.empty()) {  // checked by Keyset::make: the order's name, then the three keys
+      FW_TRY(auto keys, decode_cursor(p.cursor, 4));
+      texts.push_back(std::move(keys[1]));
+      texts.push_back(std::move(keys[2]));
+      where += std::string(" AND (dv.owner_name, dv.id) ") + (desc ? "<=" : ">=") + " (?, ?)";
+      ps.emplace_back(std::string_view(texts[texts.size() - 2]));
+      ps.emplace_back(std::string_view(texts.back()));
+    }
+  }
   ps.emplace_back(limit + 1);
   // The page is chosen first (an index range in the sort order), then joined with the names.
   const std::string sql = "SELECT " + std::string(kViewCols) + ", pn.name, dv.vendor, dv.model, " +
-                          ks.select_cols() + " FROM (SELECT f.* FROM findings f" + join + where + " ORDER BY " +
+                          ks.select_cols() + " FROM (SELECT f.*" + from + join + where + " ORDER BY " +
                           ks.order_by() + " LIMIT ?) f LEFT JOIN people pn ON pn.id = f.person_id" +
                           " LEFT JOIN devices dv ON dv.id = f.device_id ORDER BY " + ks.order_by();
   Page<Finding> page;
