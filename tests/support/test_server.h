@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "server/server.h"
 #include "service/tokens.h"
@@ -44,8 +45,13 @@ class TestServer {
   // Starts the server on 127.0.0.1:0 with `threads` I/O threads (after open()).
   Status start(int threads = 2) {
     server::ServerOptions o;
-    o.port = 0;
     o.threads = threads;
+    return start(std::move(o));
+  }
+  // The same with other options (limits, timeouts); the address is always 127.0.0.1:0.
+  Status start(server::ServerOptions o) {
+    o.host = "127.0.0.1";
+    o.port = 0;
     FW_TRY(server_, server::Server::start(o, *services_));
     return {};
   }
