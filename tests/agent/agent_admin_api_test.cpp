@@ -6,7 +6,7 @@
 
 #include <boost/json.hpp>
 
-#include "service/inventory.h"
+#include "service/service_test_util.h"
 #include "support/http_client.h"
 #include "support/test_server.h"
 
@@ -32,10 +32,7 @@ struct Fleet {
     auto st = srv.open("fw-agent-admin");
     EXPECT_TRUE(st) << st.error().to_string();
     EXPECT_TRUE(srv.store().write([&](store::Tx& tx) -> Status {
-      model::OrgUnit u;
-      u.path = "/field";
-      service::normalize(u);
-      FW_TRY_STATUS(service::put_org_unit(tx, service::Change{"test", clock.now()}, u, service::PutMode::create));
+      FW_TRY_STATUS(testing::put_org_units(tx, service::Change{"test", clock.now()}, {"/field"}));
       FW_TRY(auto a, service::create_token(tx, "admin", model::Role::admin, "test", clock.now()));
       FW_TRY(auto o, service::create_token(tx, "ops", model::Role::operator_, "test", clock.now()));
       admin = a.secret;

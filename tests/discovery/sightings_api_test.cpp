@@ -12,6 +12,7 @@
 #include "support/http_client.h"
 #include "support/test_server.h"
 #include "service/inventory.h"
+#include "service/service_test_util.h"
 #include "store/store.h"
 
 namespace fw {
@@ -45,10 +46,7 @@ class SightingsApi : public ::testing::Test {
     auditor_ = *a;
     ASSERT_TRUE(srv_.store().write([&](store::Tx& tx) -> Status {
       service::Change c{"test", clock_.now()};
-      model::OrgUnit u;
-      u.path = "/hq";
-      service::normalize(u);
-      FW_TRY_STATUS(service::put_org_unit(tx, c, u, service::PutMode::create));
+      FW_TRY_STATUS(testing::put_org_units(tx, c, {"/hq"}));
       for (auto [id, name, login] : {std::tuple{"p1", "Ivan Petrov", "ipetrov"}, {"p2", "Olga Smirnova", "osmirnova"},
                                      {"p3", "Anna Kuznetsova", "akuznetsova"}, {"p4", "Oleg Orlov", "oorlov"}}) {
         model::Person p;
