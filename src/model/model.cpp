@@ -20,6 +20,7 @@ std::string_view to_string(DeviceSource s) noexcept {
     case DeviceSource::agent: return "agent";
     case DeviceSource::log: return "log";
     case DeviceSource::import: return "import";
+    case DeviceSource::exchange: return "exchange";
   }
   return "import";
 }
@@ -38,6 +39,7 @@ std::optional<DeviceSource> parse_device_source(std::string_view s) noexcept {
   if (s == "agent") return DeviceSource::agent;
   if (s == "log") return DeviceSource::log;
   if (s == "import") return DeviceSource::import;
+  if (s == "exchange") return DeviceSource::exchange;
   return std::nullopt;
 }
 

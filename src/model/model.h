@@ -38,7 +38,9 @@ struct Person {
   std::string title;          // job title, free text
 };
 
-enum class DeviceSource { agent, log, import };
+// Where a device is known from: an enrolled agent, an access log, an inventory import, or only
+// Exchange's Get-MobileDevice export (never seen in a log yet).
+enum class DeviceSource { agent, log, import, exchange };
 enum class DeviceType { phone, tablet, desktop, other };
 
 std::string_view to_string(DeviceSource s) noexcept;
@@ -59,6 +61,9 @@ struct App {
 struct Device {
   std::string id;
   std::string owner_id;  // Person id; empty when not attributed
+  // The device's own org unit: the scope of policies when it has no owner (an agent-enrolled
+  // device takes its enrolment secret's unit). Empty for none. An owner's unit wins.
+  std::string org_unit_path;
   DeviceSource source = DeviceSource::import;
   std::string os_family;
   std::string os_version;

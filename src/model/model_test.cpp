@@ -20,7 +20,7 @@ TEST(OrgUnit, WithinIsPathAware) {
 TEST(Enums, RoundTrip) {
   for (auto t : {DeviceType::phone, DeviceType::tablet, DeviceType::desktop, DeviceType::other})
     EXPECT_EQ(parse_device_type(to_string(t)), t);
-  for (auto s : {DeviceSource::agent, DeviceSource::log, DeviceSource::import})
+  for (auto s : {DeviceSource::agent, DeviceSource::log, DeviceSource::import, DeviceSource::exchange})
     EXPECT_EQ(parse_device_source(to_string(s)), s);
   EXPECT_EQ(parse_role("operator"), Role::operator_);
   EXPECT_FALSE(parse_device_type("phablet"));

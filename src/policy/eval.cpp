@@ -105,6 +105,7 @@ cel::Value device_value(const model::Device& d) {
   return cel::Value::record({
       {"id", cel::Value::string(d.id)},
       {"owner_id", cel::Value::string(d.owner_id)},
+      {"org_unit", cel::Value::string(d.org_unit_path)},
       {"source", cel::Value::string(model::to_string(d.source))},
       {"type", cel::Value::string(model::to_string(d.type))},
       {"os", cel::Value::record({{"family", cel::Value::string(d.os_family)},
@@ -191,7 +192,8 @@ size_t CompiledPolicy::rule_count() const noexcept { return rules_ ? rules_->siz
 void CompiledPolicy::evaluate(const model::Device& d, const model::Person* owner, Time now,
                               const std::vector<const Exemption*>& exemptions, Evaluator& ev,
                               std::vector<RuleResult>& out) const {
-  std::string_view path = owner ? std::string_view(owner->org_unit_path) : std::string_view();
+  // The owner's unit decides the scope; a device without one is in its own unit (if any).
+  std::string_view path = owner ? std::string_view(owner->org_unit_path) : std::string_view(d.org_unit_path);
   if (!doc_->level_for(path)) {
     out.assign(rule_count(), RuleResult{});
     return;

@@ -178,7 +178,8 @@ class CompiledPolicy {
 
   // Evaluates every rule against one device (with its owner, possibly null) at `now`; results
   // are in rule order. Exemptions that apply turn fail/unknown into exempt; the person is
-  // the device's owner. Devices of people outside the campaign's scope get not_applicable.
+  // the device's owner. The scope is decided by the owner's unit, or the device's own unit
+  // when it has no owner; devices outside the campaign's scope get not_applicable.
   void evaluate(const model::Device& d, const model::Person* owner, Time now,
                 const std::vector<const Exemption*>& exemptions, Evaluator& ev,
                 std::vector<RuleResult>& out) const;
@@ -273,6 +274,7 @@ struct DeviceRow {
   std::string os_family;
   std::string os_version;
   std::string model;
+  std::string org_unit_path;  // the device's own unit: where it counts when it has no owner
 };
 // The current result of one rule (index into campaign.rules) on one device.
 struct FindingRow {

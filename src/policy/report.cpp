@@ -160,7 +160,12 @@ Report build_report(const ReportInput& in) {
   for (size_t i = 0; i < np; ++i) person_level[i] = c.level_for(in.people[i].org_unit_path);
   for (size_t d = 0; d < nd; ++d) {
     uint32_t p = in.devices[d].owner;
-    if (p >= np || !person_level[p]) continue;
+    if (p >= np) {
+      // No owner: in scope through the device's own unit.
+      if (!in.devices[d].org_unit_path.empty() && c.level_for(in.devices[d].org_unit_path)) dev_in[d] = 1;
+      continue;
+    }
+    if (!person_level[p]) continue;
     dev_in[d] = 1;
     if (dev_state[d] > person_state[p]) person_state[p] = dev_state[d];
     if (dev_exempt[d]) person_exempt[p] = 1;
@@ -212,6 +217,13 @@ Report build_report(const ReportInput& in) {
       ++p_dev[dr.owner];
       if (dev_state[d] == 2) ++p_dnc[dr.owner];
       if (dev_exempt[d]) ++p_dex[dr.owner];
+    } else if (auto u = unit_index.find(dr.org_unit_path); u != unit_index.end()) {
+      // An unowned device counts under its own unit (and every ancestor).
+      for (uint32_t a : chain[u->second]) {
+        ++units[a].devices;
+        if (dev_state[d] == 2) ++units[a].devices_noncompliant;
+        if (dev_exempt[d]) ++units[a].devices_exempt;
+      }
     }
   }
   for (size_t p = 0; p < np; ++p) {

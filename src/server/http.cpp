@@ -104,7 +104,7 @@ Result<store::DeviceFilter> device_filter(const Request& req) {
   }
   if (auto v = req.query_value("source")) {
     f.source = model::parse_device_source(*v);
-    if (!f.source) return fail(Errc::invalid_argument, "expected one of agent, log, import", "source");
+    if (!f.source) return fail(Errc::invalid_argument, "expected one of agent, log, import, exchange", "source");
   }
   FW_TRY(f.managed, query_bool(req, "managed"));
   FW_TRY(f.seen_before, query_time(req, "last_seen_before"));

@@ -599,6 +599,7 @@ Result<json::object> AgentService::enroll(std::string_view body) {
     model::Device d;
     d.id = device_id;
     d.source = model::DeviceSource::agent;
+    d.org_unit_path = sec->org_unit_path;  // no owner is known: the device is in the secret's unit
     d.managed = true;
     d.os_family = is_canonical_os_family(family) ? family : "Other";
     d.first_seen = d.last_seen = now;

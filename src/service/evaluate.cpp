@@ -160,7 +160,8 @@ class Worker {
       index_ = b.base + uint32_t(i);
       owner_index_ = b.owner_index[i];
       if (gather_)
-        out.devices.emplace_back(index_, policy::DeviceRow{d.id, owner_index_, d.os_family, d.os_version, d.model});
+        out.devices.emplace_back(
+            index_, policy::DeviceRow{d.id, owner_index_, d.os_family, d.os_version, d.model, d.org_unit_path});
       device(d, b.owners[i], b.findings.data() + lo, j - lo);
     }
   }
@@ -176,7 +177,8 @@ class Worker {
       if (auto it = c_.ex_by_subject.find(owner->id); it != c_.ex_by_subject.end())
         exs_.insert(exs_.end(), it->second.begin(), it->second.end());
     used_.assign(n_old, false);
-    std::string_view path = owner ? std::string_view(owner->org_unit_path) : std::string_view();
+    // Scope: the owner's unit, or the device's own when it has no owner (agent-enrolled).
+    std::string_view path = owner ? std::string_view(owner->org_unit_path) : std::string_view(d.org_unit_path);
     std::string_view person_id = owner ? std::string_view(owner->id) : std::string_view();
     bool built = false;
     ++out.stats.devices;

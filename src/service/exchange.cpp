@@ -398,7 +398,8 @@ Result<ExchangeImportResult> import_exchange_devices(store::Store& store, const 
             return fail(d.error());
           }
           if (ex.device_id.empty()) ex.device_id = dev_id;
-          if (d->source != model::DeviceSource::log) continue;  // an agent knows better
+          if (d->source != model::DeviceSource::log && d->source != model::DeviceSource::exchange)
+            continue;  // an agent or an import knows better
           model::Device upd = *d;
           apply(upd);
           if (same_fields(upd, *d)) continue;
@@ -423,14 +424,14 @@ Result<ExchangeImportResult> import_exchange_devices(store::Store& store, const 
           return fail(cur.error());
         } else {
           d.id = id;
-          d.source = model::DeviceSource::log;
+          d.source = model::DeviceSource::exchange;  // known from the export only, until a log shows it
           d.managed = false;
           d.first_seen = d.last_seen = now;
           d.os_family = "Other";
           ++res.devices_created;
         }
         ex.device_id = id;
-        if (!cur || cur->source == model::DeviceSource::log) {
+        if (!cur || cur->source == model::DeviceSource::log || cur->source == model::DeviceSource::exchange) {
           model::Device upd = d;
           apply(upd);
           if (!cur || !same_fields(upd, *cur)) {

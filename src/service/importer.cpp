@@ -235,6 +235,7 @@ Columns device_columns(model::Device& d, std::string& owner) {
   c.setters = {
       {"id", text(d.id)},
       {"owner", text(owner)},
+      {"org_unit", text(d.org_unit_path)},
       {"os_family", text(d.os_family)},
       {"os_version", text(d.os_version)},
       {"vendor", text(d.vendor)},
@@ -255,7 +256,7 @@ Columns device_columns(model::Device& d, std::string& owner) {
          v = trim(v);
          if (v.empty()) return {};
          auto s = model::parse_device_source(to_lower_ascii(v));
-         if (!s) return fail(Errc::invalid_argument, "expected agent, log or import");
+         if (!s) return fail(Errc::invalid_argument, "expected agent, log, import or exchange");
          d.source = *s;
          return {};
        }},

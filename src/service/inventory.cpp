@@ -149,6 +149,9 @@ Status validate(const model::Person& p) {
 Status validate(const model::Device& d) {
   FW_TRY_STATUS(validate_id(d.id));
   if (!d.owner_id.empty()) FW_TRY_STATUS(validate_id(d.owner_id, "owner_id"));
+  if (!d.org_unit_path.empty() && !d.org_unit_path.starts_with('/'))
+    return fail(Errc::invalid_argument, "org unit path must start with '/'", "org_unit");
+  FW_TRY_STATUS(text_field(d.org_unit_path, "org_unit"));
   FW_TRY_STATUS(required(d.os_family, "os_family"));
   if (!is_canonical_os_family(d.os_family)) {
     return fail(Errc::invalid_argument,
@@ -248,6 +251,15 @@ Result<model::Device> put_device(store::Tx& tx, const Change& c, model::Device d
         return fail(Errc::conflict, fmt::format("person {} does not exist", d.owner_id), "owner_id");
       }
       return fail(o.error());
+    }
+  }
+  // The device's own unit must exist when it is set or changed (as a person's unit).
+  if (!d.org_unit_path.empty() && (!before || before->org_unit_path != d.org_unit_path)) {
+    auto unit = tx.get_org_unit_by_path(d.org_unit_path);
+    if (!unit) {
+      if (unit.error().code == Errc::not_found)
+        return fail(Errc::conflict, fmt::format("org unit {} does not exist", d.org_unit_path), "org_unit");
+      return fail(unit.error());
     }
   }
   FW_TRY_STATUS(tx.put_device(d));

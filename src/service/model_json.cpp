@@ -71,6 +71,7 @@ json::object to_json(const model::Device& d) {
   }
   return {{"id", d.id},
           {"owner_id", d.owner_id},
+          {"org_unit", d.org_unit_path},
           {"source", std::string(model::to_string(d.source))},
           {"os_family", d.os_family},
           {"os_version", d.os_version},
@@ -197,6 +198,7 @@ Status from_json(const json::value& v, model::Device& out, std::string_view pref
   FieldReader r(prefix);
   r.on("id", str(out.id))
       .on("owner_id", str(out.owner_id))
+      .on("org_unit", str(out.org_unit_path))
       .on("os_family", str(out.os_family))
       .on("os_version", str(out.os_version))
       .on("vendor", str(out.vendor))
@@ -207,7 +209,7 @@ Status from_json(const json::value& v, model::Device& out, std::string_view pref
       .on("source",
           [&out](const json::value& x, const std::string& where) -> Status {
             auto s = x.is_string() ? model::parse_device_source(x.get_string()) : std::nullopt;
-            if (!s) return fail(Errc::invalid_argument, "expected one of agent, log, import", where);
+            if (!s) return fail(Errc::invalid_argument, "expected one of agent, log, import, exchange", where);
             out.source = *s;
             return {};
           })

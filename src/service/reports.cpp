@@ -80,7 +80,8 @@ Result<policy::ReportInput> load_report_input(store::Tx& tx, const Clock& clock,
   std::unordered_map<std::string, uint32_t> device_index;
   FW_TRY_STATUS(tx.scan_devices({}, [&](const model::Device& d) -> Status {
     device_index.emplace(d.id, uint32_t(in.devices.size()));
-    in.devices.push_back(policy::DeviceRow{d.id, person_of(d.owner_id), d.os_family, d.os_version, d.model});
+    in.devices.push_back(
+        policy::DeviceRow{d.id, person_of(d.owner_id), d.os_family, d.os_version, d.model, d.org_unit_path});
     return {};
   }));
   store::FindingFilter f;

@@ -93,7 +93,9 @@ Result<SightingResult> ingest_sightings(store::Store& store, std::vector<model::
         if (s.vendor.empty()) s.vendor = ex->vendor;
         if (s.model.empty()) s.model = ex->model;
       }
-      if (cur && cur->source != model::DeviceSource::log) {
+      // A device known only from Exchange's export is now seen in a log: it becomes a log device.
+      if (cur && cur->source == model::DeviceSource::exchange) d.source = model::DeviceSource::log;
+      if (cur && cur->source != model::DeviceSource::log && cur->source != model::DeviceSource::exchange) {
         // Not ours to describe (an agent or an import owns it): only the times and owner move.
       } else {
         if (!s.os_family.empty() || d.os_family.empty()) {

@@ -17,6 +17,16 @@ Status as_status(const Result<T>& r) {
 
 Time T(int64_t s) { return from_unix(1'700'000'000 + s); }
 
+// The version that added devices.org_unit_path (0009): before it, put_device cannot write
+// the devices row, so the test writes that row in SQL (kOldDeviceSql) before seed_at.
+constexpr int kDeviceOrgUnitVersion = 9;
+const char* kOldDeviceSql =
+    "INSERT INTO devices (id, owner_id, source, os_family, os_version, vendor, model, type, managed, first_seen, "
+    "last_seen, may_be, facts_json, search_key) VALUES ('d1', 'p1', 'import', 'iOS', '', '', '', 'phone', 0, 0, "
+    "1700000005, '', '{}', 'd1');"
+    "INSERT INTO device_apps (device_id, pos, app_id, name, version) VALUES ('d1', 0, 'us.zoom.videomeetings', "
+    "'Zoom', '5');";
+
 // Data written through the Tx API at schema version `v` (only the tables that exist then).
 Status seed_at(Tx& tx, int v) {
   if (v >= 1) {
@@ -29,7 +39,7 @@ Status seed_at(Tx& tx, int v) {
     d.type = model::DeviceType::phone;
     d.last_seen = T(5);
     d.apps = {{"us.zoom.videomeetings", "Zoom", "5"}};
-    FW_TRY_STATUS(tx.put_device(d));
+    if (v >= kDeviceOrgUnitVersion) FW_TRY_STATUS(tx.put_device(d));
     FW_TRY_STATUS(tx.put_token({"t1", "admin", model::Role::admin, "", "abc", T(1), std::nullopt, false}));
     FW_TRY_STATUS(tx.put_setting("org.name", "Gov"));
   }
@@ -143,6 +153,15 @@ TEST_P(MigrationTest, FromEachEarlierVersionKeepsData) {
       auto old = db->open(k);
       ASSERT_TRUE(old) << old.error().to_string();
       EXPECT_EQ((*old)->schema_version(), k);
+      if (k < kDeviceOrgUnitVersion) {
+        // The person first (the device references it), then the device row in SQL.
+        auto st = (*old)->write([&](Tx& tx) -> Status {
+          FW_TRY_STATUS(tx.put_org_unit({"ou1", "/admin", "Administration", "department", "Europe/Moscow"}));
+          return tx.put_person({"p1", "Иван", "ivan@example.org", "ivan", "/admin", "", "Head"});
+        });
+        ASSERT_TRUE(st) << st.error().to_string();
+        ASSERT_TRUE(db->raw_exec(kOldDeviceSql)) << db->skip_reason();
+      }
       auto st = (*old)->write([&](Tx& tx) { return seed_at(tx, k); });
       ASSERT_TRUE(st) << st.error().to_string();
     }

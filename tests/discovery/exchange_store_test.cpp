@@ -111,7 +111,7 @@ void ExchangeImport::run_scenario() {
   EXPECT_EQ(anna.os_family, "iOS");
   EXPECT_EQ(anna.model, "iPhone13,2");
   EXPECT_EQ(anna.owner_id, "p3");
-  EXPECT_EQ(anna.source, model::DeviceSource::log);
+  EXPECT_EQ(anna.source, model::DeviceSource::exchange);  // known from the export only
   EXPECT_FALSE(anna.managed);
 
   // 3. Importing the same export again changes nothing and creates nothing.
@@ -133,6 +133,7 @@ void ExchangeImport::run_scenario() {
   EXPECT_EQ(device(olga_dev).os_family, "iOS");
   EXPECT_EQ(device(anna_dev).os_family, "iOS");
   EXPECT_EQ(to_unix(device(anna_dev).last_seen), 1'700'000'900);
+  EXPECT_EQ(device(anna_dev).source, model::DeviceSource::log);  // now seen in a log
 
   // The mapping is kept per id, in any case.
   ASSERT_TRUE(store_->read([&](store::Tx& tx) -> Status {

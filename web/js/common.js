@@ -8,7 +8,7 @@ import { t } from './i18n.js';
 export const OS_FAMILIES = ['iOS', 'iPadOS', 'Android', 'HarmonyOS', 'Aurora OS', 'Sailfish OS', 'KaiOS',
   'Windows', 'macOS', 'Linux', 'ChromeOS', 'Other'];
 export const DEVICE_TYPES = ['phone', 'tablet', 'desktop', 'other'];
-export const SOURCES = ['agent', 'log', 'import'];
+export const SOURCES = ['agent', 'log', 'exchange', 'import'];
 export const STATUSES = ['fail', 'unknown', 'exempt', 'pass'];
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'];
 

@@ -29,8 +29,8 @@ model::Person person_from(const Row& r) {
 // ---- devices ----
 constexpr std::string_view kDeviceCols =
     "d.id, d.owner_id, d.source, d.os_family, d.os_version, d.vendor, d.model, d.type, d.managed, "
-    "d.first_seen, d.last_seen, d.may_be, d.facts_json";
-constexpr int kDeviceNCols = 13;
+    "d.first_seen, d.last_seen, d.may_be, d.facts_json, d.org_unit_path";
+constexpr int kDeviceNCols = 14;
 
 Result<model::Device> device_from(const Row& r) {
   model::Device d;
@@ -53,6 +53,7 @@ Result<model::Device> device_from(const Row& r) {
     for (auto part : split(may, '\n')) d.may_be.emplace_back(part);
   }
   d.facts_json = r.text(12);
+  d.org_unit_path = r.text(13);
   return d;
 }
 
@@ -297,14 +298,16 @@ Status SqlTx::put_device(const model::Device& d) {
   std::string facts = d.facts_json.empty() ? std::string("{}") : d.facts_json;
   FW_TRY_STATUS(exec(
       "INSERT INTO devices (id, owner_id, source, os_family, os_version, vendor, model, type, managed, "
-      "first_seen, last_seen, may_be, facts_json, search_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "first_seen, last_seen, may_be, facts_json, search_key, org_unit_path) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, source = excluded.source, "
       "os_family = excluded.os_family, os_version = excluded.os_version, vendor = excluded.vendor, "
       "model = excluded.model, type = excluded.type, managed = excluded.managed, "
       "first_seen = excluded.first_seen, last_seen = excluded.last_seen, may_be = excluded.may_be, "
-      "facts_json = excluded.facts_json, search_key = excluded.search_key",
+      "facts_json = excluded.facts_json, search_key = excluded.search_key, org_unit_path = excluded.org_unit_path",
       {d.id, text_or_null(d.owner_id), model::to_string(d.source), d.os_family, d.os_version, d.vendor, d.model,
-       model::to_string(d.type), d.managed, d.first_seen, d.last_seen, may, facts, key}));
+       model::to_string(d.type), d.managed, d.first_seen, d.last_seen, may, facts, key,
+       text_or_null(d.org_unit_path)}));
   FW_TRY_STATUS(exec("DELETE FROM device_apps WHERE device_id = ?", {d.id}));
   for (size_t i = 0; i < d.apps.size(); ++i) {
     const auto& a = d.apps[i];

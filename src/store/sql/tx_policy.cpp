@@ -297,7 +297,7 @@ Status SqlTx::read_eval_batch(std::string_view after_id, int limit, std::string_
   // sorts each page; this walks the primary keys, about half the cost per device.)
   std::string after(after_id);
   FW_TRY_STATUS(query("SELECT id, owner_id, source, os_family, os_version, vendor, model, type, managed, first_seen, "
-                      "last_seen, may_be, facts_json FROM devices WHERE id > ? ORDER BY id LIMIT ?",
+                      "last_seen, may_be, facts_json, org_unit_path FROM devices WHERE id > ? ORDER BY id LIMIT ?",
                       {after, limit}, [&](const Row& r) -> Status {
                         model::Device d;
                         d.id = r.text(0);
@@ -319,6 +319,7 @@ Status SqlTx::read_eval_batch(std::string_view after_id, int limit, std::string_
                         if (!may.empty())
                           for (auto part : split(may, '\n')) d.may_be.emplace_back(part);
                         d.facts_json = r.text(12);
+                        d.org_unit_path = r.text(13);
                         devices.push_back(std::move(d));
                         return {};
                       }));

@@ -27,6 +27,7 @@ export async function render(root, route) {
     h('dl.facts',
       h('dt', t('device.id')), h('dd', h('code', d.id)),
       h('dt', t('device.owner')), h('dd', personLink(d.owner_id, ownerName)),
+      h('dt', t('device.org_unit')), h('dd', d.org_unit ? h('code', d.org_unit) : '—'),
       h('dt', t('device.os')), h('dd', osLabel(d), d.may_be?.length ? ` (${t('device.may_be')} ${d.may_be.join(', ')})` : ''),
       h('dt', t('device.type')), h('dd', typeLabel(d.type)),
       h('dt', t('device.source')), h('dd', sourceLabel(d.source)),
