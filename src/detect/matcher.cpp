@@ -3,7 +3,10 @@
 // order and extracts captures from the first real match of each kind. Patterns Hyperscan
 // cannot take exactly are compiled with HS_FLAG_PREFILTER (a superset match that RE2
 // confirms); those it cannot take at all are tried with RE2 on every string (counted).
-// Thread-safety: immutable after build(); each thread keeps its own hs_scratch_t.
+// A rule's RE2 is compiled the first time it is a candidate (most rules never are in one
+// run; compiling all ~1,200 up front cost most of a warm start).
+// Thread-safety: immutable after build() but for the RE2s compiled on first use (under a
+// std::once_flag each); each thread keeps its own hs_scratch_t.
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <cstdio>
 #include <cstring>
 
@@ -24,15 +28,39 @@
 namespace fw::detect {
 
 struct Matcher::Impl {
+  struct LazyRe2 {
+    std::once_flag once;
+    std::unique_ptr<RE2> re;  // null: RE2 rejects the rule
+  };
   const RuleSet* set = nullptr;
   std::vector<Rule> rules;                  // copy: the matcher owns what it runs
-  std::vector<std::unique_ptr<RE2>> re2;    // null: rule rejected
+  std::vector<char> re2_ok;                 // 0: RE2 rejects the rule (it is skipped)
+  std::unique_ptr<LazyRe2[]> re2;           // compiled on first use (re2_of)
   std::vector<int> always;                  // re2-only rule ids, ascending
   hs_database_t* db = nullptr;
   uint64_t generation = 0;                  // unique per database, keys thread scratch
 
   ~Impl() {
     if (db) hs_free_database(db);
+  }
+  static std::unique_ptr<RE2> compile(const Rule& r) {
+    // RE2 in Latin-1 mode: both engines then see bytes, so Hyperscan's candidate set is a
+    // superset of RE2's matches.
+    RE2::Options o;
+    o.set_encoding(RE2::Options::EncodingLatin1);
+    o.set_case_sensitive(!r.caseless);
+    o.set_log_errors(false);
+    auto re = std::make_unique<RE2>(r.regex, o);
+    if (!re->ok()) re.reset();
+    return re;
+  }
+  const RE2* re2_of(size_t i) const {
+    if (!re2_ok[i]) return nullptr;
+    LazyRe2& l = re2[i];
+    std::call_once(l.once, [&] {
+      if (!l.re) l.re = compile(rules[i]);
+    });
+    return l.re.get();
   }
 };
 
@@ -152,36 +180,25 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
   impl->rules = set.rules;
   MatcherStats st;
   const size_t n = impl->rules.size();
-  impl->re2.resize(n);
-  // RE2 in Latin-1 mode: both engines then see bytes, so Hyperscan's candidate set is a
-  // superset of RE2's matches.
-  for (size_t i = 0; i < n; ++i) {
-    RE2::Options o;
-    o.set_encoding(RE2::Options::EncodingLatin1);
-    o.set_case_sensitive(!impl->rules[i].caseless);
-    o.set_log_errors(false);
-    auto re = std::make_unique<RE2>(impl->rules[i].regex, o);
-    if (re->ok()) impl->re2[i] = std::move(re);
-    else ++st.rejected;
-  }
-  // mode per rule: 0 exact, 1 prefilter, 2 re2-only
+  impl->re2 = std::make_unique<Impl::LazyRe2[]>(n);
+  impl->re2_ok.assign(n, 1);
+  // mode per rule: 0 exact, 1 prefilter, 2 re2-only, 3 rejected by RE2 (skipped)
   std::vector<int> mode(n, 0);
-  for (size_t i = 0; i < n; ++i)
-    if (!impl->re2[i]) mode[i] = 2;
   // Cheap per-pattern check first (parses only), so the full compile rarely fails.
   auto base_flags = [&](size_t i) {
     unsigned f = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
     if (impl->rules[i].caseless) f |= HS_FLAG_CASELESS;
     return f;
   };
-  // Which rules Hyperscan takes as they are (0), as prefilters (1) or not at all (2) is
-  // kept in the cache directory too, keyed by every pattern and flag: asking Hyperscan about
-  // each of ~1,200 patterns is most of the start-up time. A missing or stale file only costs
-  // time (the compile loop below still corrects a mode that does not compile).
-  uint64_t modes_key = fnv1a64(hs_version());
+  // Which rules Hyperscan takes as they are (0), as prefilters (1) or not at all (2), and
+  // which RE2 rejects (3), is kept in the cache directory too, keyed by every pattern and
+  // flag: asking Hyperscan about each of ~1,200 patterns, and compiling each with RE2, is
+  // most of the start-up time. A missing or stale file only costs time (the compile loop
+  // below still corrects a mode that does not compile; an RE2 that fails on first use
+  // counts as no match, as a rejected rule does).
+  uint64_t modes_key = fnv1a64(std::string("modes v2 ") + hs_version());
   for (size_t i = 0; i < n; ++i)
-    modes_key = fnv1a64(impl->rules[i].regex + "\x01" + std::to_string(base_flags(i)) + (impl->re2[i] ? "\x01" : "\x02"),
-                        modes_key);
+    modes_key = fnv1a64(impl->rules[i].regex + "\x01" + std::to_string(base_flags(i)), modes_key);
   std::string modes_path;
   if (std::string dir = cache_dir(); !dir.empty()) {
     char name[64];
@@ -193,14 +210,24 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     std::ifstream in(modes_path, std::ios::binary);
     std::string line;
     if (in && std::getline(in, line) && line.size() == n &&
-        line.find_first_not_of("012") == std::string::npos) {
-      for (size_t i = 0; i < n; ++i) mode[i] = std::max(mode[i], line[i] - '0');
+        line.find_first_not_of("0123") == std::string::npos) {
+      for (size_t i = 0; i < n; ++i) mode[i] = line[i] - '0';
       modes_cached = true;
     }
   }
+  if (!modes_cached) {
+    // Which rules RE2 takes: compiled now (and kept, so they are not compiled again).
+    for (size_t i = 0; i < n; ++i) {
+      auto re = Impl::compile(impl->rules[i]);
+      if (!re) mode[i] = 3;
+      else std::call_once(impl->re2[i].once, [&] { impl->re2[i].re = std::move(re); });
+    }
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (mode[i] == 3) impl->re2_ok[i] = 0;
   const std::vector<int> modes_read = mode;
   for (size_t i = 0; i < n && !modes_cached; ++i) {
-    if (mode[i] == 2) continue;
+    if (mode[i] >= 2) continue;
     for (; mode[i] < 2; ++mode[i]) {
       hs_expr_info_t* info = nullptr;
       hs_compile_error_t* err = nullptr;
@@ -215,7 +242,7 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     std::vector<const char*> exprs;
     std::vector<unsigned> flags, ids;
     for (size_t i = 0; i < n; ++i) {
-      if (mode[i] == 2) continue;
+      if (mode[i] >= 2) continue;
       exprs.push_back(impl->rules[i].regex.c_str());
       unsigned f = base_flags(i);
       if (mode[i] == 1) f |= HS_FLAG_PREFILTER;
@@ -269,10 +296,13 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
   if (!impl->db) {
     // Nothing compiled (or too many failures): every rule goes through RE2.
     for (size_t i = 0; i < n; ++i)
-      if (impl->re2[i]) mode[i] = 2;
+      if (mode[i] != 3) mode[i] = 2;
   }
   for (size_t i = 0; i < n; ++i) {
-    if (!impl->re2[i]) continue;
+    if (mode[i] == 3) {
+      ++st.rejected;
+      continue;
+    }
     if (mode[i] == 0) ++st.hyperscan_exact;
     else if (mode[i] == 1) ++st.hyperscan_prefilter;
     else {
@@ -307,7 +337,7 @@ MatchResult Matcher::match(std::string_view s, bool include_own) const {
     const Rule& r = im.rules[static_cast<size_t>(id)];
     auto k = static_cast<size_t>(r.kind);
     if (done[k] || (!include_own && r.own)) continue;
-    const RE2* re = im.re2[static_cast<size_t>(id)].get();
+    const RE2* re = im.re2_of(static_cast<size_t>(id));
     if (!re) continue;
     int ng = std::min(re->NumberOfCapturingGroups(), 9);
     if (!re->Match(text, 0, text.size(), RE2::UNANCHORED, g, ng + 1)) continue;
