@@ -1,7 +1,7 @@
-// Evaluation use case: read devices (with apps) and their current findings slice by slice in
-// device-id order, merge the two, evaluate with the compiled policies on worker threads, write
-// changed findings and status changes, and close findings of rules no longer in an active
-// policy. See evaluate.h.
+// Evaluation use case: read devices (with apps) and the digests of their last results slice by
+// slice in device-id order, evaluate with the compiled policies on worker threads, read the
+// findings of the devices whose results' digest differs, write changed findings, status changes
+// and digests, and close findings of rules no longer in an active policy. See evaluate.h.
 #include "service/evaluate.h"
 
 #include <algorithm>
@@ -14,13 +14,14 @@
 
 #include "service/policies.h"
 #include "service/reports.h"
+#include "util/strings.h"
 
 namespace fw::service {
 
 namespace {
 
 constexpr std::string_view kNotApplicable = "not_applicable";
-constexpr int kBatchDevices = 2000;     // devices per read_eval_batch
+constexpr int kBatchDevices = 2000;     // devices per read_eval_slice
 // The fleet is cut into ranges of at most kRangeDevices ids (Tx::device_boundaries); two
 // reader threads read one range each (own read transaction), a round's changes are written
 // before the next round. A device's index in the run is (range << 16) | position in range
@@ -52,6 +53,11 @@ struct Context {
   std::vector<std::vector<uint16_t>> rule_rank;
   std::vector<policy::Exemption> exemptions;
   std::unordered_map<std::string, std::vector<const policy::Exemption*>> ex_by_subject;  // person or device id
+  // evaluate_all: devices are read with their digest rows (of only_policy, "" = all), and
+  // the findings only of those whose results differ, read from `store` by the worker.
+  bool digests = false;
+  store::Store* store = nullptr;
+  std::string only_policy;
 };
 
 // Loads the active documents (`policy_id` "" = all; a withdrawn one gives none, so its
@@ -105,7 +111,9 @@ struct Batch {
   std::vector<const model::Person*> owners;  // per device; null when none
   std::vector<uint32_t> owner_index;         // per device: index into Context::people or kNone
   std::deque<model::Person> fetched;         // owners not in Context::people
+  bool with_findings = true;                 // findings holds every device's findings
   std::vector<store::Finding> findings;
+  std::vector<store::EvalDigest> digests;    // else: the digest rows, by (device, policy)
 };
 
 // Resolves owners on the thread that holds the Tx (people outside the preloaded map are read
@@ -131,17 +139,46 @@ void resolve_owners(store::Tx& tx, const Context& c, Batch& b) {
   }
 }
 
+// Where one device's output ends in Output's vectors (a device's rows are written together,
+// with its digests, in one transaction).
+struct DeviceEnd {
+  size_t writes = 0, deletes = 0, changes = 0, digests = 0, drops = 0;
+};
+
 // What evaluating some batches produced; one per worker, merged before writing.
 struct Output {
   EvalStats stats;
   std::vector<store::Finding> writes;
   std::vector<store::FindingChange> changes;
   std::vector<store::Finding> deletes;  // keys of findings whose rule is gone
+  std::vector<store::EvalDigest> digests, drops;
+  std::vector<DeviceEnd> ends;  // per device with something to write, in order
   // Report rows of the aggregated campaigns: every device (with its run index), and per
   // policy the findings as they stand after this run, with the rule key's rank for sorting.
   std::vector<std::pair<uint32_t, policy::DeviceRow>> devices;
   std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>> findings;
+  Status error;  // the first store error of a worker (it then stops evaluating)
 };
+
+// The digest of one document's results on one device: what record() compares with the stored
+// findings (rule key, status, detail, owner; a rule that does not apply is only "n/a", as a
+// stored not-applicable pass or no row both need no write). FNV-1a, stable across builds.
+uint64_t results_digest(const std::vector<std::string>& keys, const std::vector<policy::RuleResult>& rs,
+                        std::string_view person_id) {
+  uint64_t h = kFnv1aSeed;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    h = fnv1a64(keys[i], h);
+    const auto& r = rs[i];
+    char st[2] = {'\x1f', char('0' + int(r.status))};
+    h = fnv1a64(std::string_view(st, 2), h);
+    if (r.status == policy::RuleStatus::not_applicable) continue;
+    h = fnv1a64(r.detail, h);
+    h = fnv1a64("\x1f", h);
+    h = fnv1a64(person_id, h);
+    h = fnv1a64("\x1e", h);
+  }
+  return h;
+}
 
 // Evaluates batches; one per thread (own Evaluator and scratch space), Context shared.
 class Worker {
@@ -149,57 +186,167 @@ class Worker {
   explicit Worker(const Context& c) : c_(c) {
     gather_ = std::find(c.aggregate.begin(), c.aggregate.end(), true) != c.aggregate.end();
     out.findings.resize(c.policies.size());
+    hash_.resize(c.policies.size());
+    notes_.resize(c.policies.size());
   }
 
+  // A batch with its findings (evaluate_devices): every device is compared with its findings.
+  // Without (b.digests, evaluate_all): a device whose digests equal its new results' is done
+  // without its findings; the findings of the others are read, then they are compared.
   void batch(const Batch& b) {
-    size_t j = 0;
+    if (!out.error) return;
+    if (b.with_findings) {
+      size_t j = 0;
+      for (size_t i = 0; i < b.devices.size(); ++i) {
+        size_t lo = j;
+        while (j < b.findings.size() && b.findings[j].device_id == b.devices[i].id) ++j;
+        start(b, i);
+        compare(b.devices[i], b.owners[i], b.findings.data() + lo, j - lo, nullptr, 0);
+      }
+      return;
+    }
+    dirty_.clear();
+    size_t g = 0;
     for (size_t i = 0; i < b.devices.size(); ++i) {
       const auto& d = b.devices[i];
+      while (g < b.digests.size() && b.digests[g].device_id < d.id) ++g;
+      size_t lo = g;
+      while (g < b.digests.size() && b.digests[g].device_id == d.id) ++g;
+      start(b, i);
+      if (!unchanged(d, b.owners[i], b.digests.data() + lo, g - lo)) dirty_.push_back(i);
+    }
+    if (dirty_.empty()) return;
+    ids_.clear();
+    for (size_t i : dirty_) ids_.push_back(b.devices[i].id);
+    out.error = c_.store->read([&](store::Tx& tx) { return tx.read_eval_findings(ids_, c_.only_policy, old_); });
+    if (!out.error) return;
+    size_t j = 0;
+    g = 0;
+    for (size_t i : dirty_) {
+      const auto& d = b.devices[i];
+      while (j < old_.size() && old_[j].device_id < d.id) ++j;
       size_t lo = j;
-      while (j < b.findings.size() && b.findings[j].device_id == d.id) ++j;
-      index_ = b.base + uint32_t(i);
-      owner_index_ = b.owner_index[i];
-      if (gather_)
-        out.devices.emplace_back(
-            index_, policy::DeviceRow{d.id, owner_index_, d.os_family, d.os_version, d.model, d.org_unit_path});
-      device(d, b.owners[i], b.findings.data() + lo, j - lo);
+      while (j < old_.size() && old_[j].device_id == d.id) ++j;
+      while (g < b.digests.size() && b.digests[g].device_id < d.id) ++g;
+      size_t dlo = g;
+      while (g < b.digests.size() && b.digests[g].device_id == d.id) ++g;
+      start(b, i, false);
+      compare(d, b.owners[i], old_.data() + lo, j - lo, b.digests.data() + dlo, g - dlo);
     }
   }
 
   Output out;
 
  private:
-  void device(const model::Device& d, const model::Person* owner, const store::Finding* old, size_t n_old) {
+  void start(const Batch& b, size_t i, bool first = true) {
+    const auto& d = b.devices[i];
+    index_ = b.base + uint32_t(i);
+    owner_index_ = b.owner_index[i];
+    if (gather_ && first)
+      out.devices.emplace_back(
+          index_, policy::DeviceRow{d.id, owner_index_, d.os_family, d.os_version, d.model, d.org_unit_path});
+  }
+
+  void begin_device(const model::Device& d, const model::Person* owner) {
     exs_.clear();
     if (auto it = c_.ex_by_subject.find(d.id); it != c_.ex_by_subject.end())
       exs_.insert(exs_.end(), it->second.begin(), it->second.end());
     if (owner)
       if (auto it = c_.ex_by_subject.find(owner->id); it != c_.ex_by_subject.end())
         exs_.insert(exs_.end(), it->second.begin(), it->second.end());
-    used_.assign(n_old, false);
     // Scope: the owner's unit, or the device's own when it has no owner (agent-enrolled).
-    std::string_view path = owner ? std::string_view(owner->org_unit_path) : std::string_view(d.org_unit_path);
-    std::string_view person_id = owner ? std::string_view(owner->id) : std::string_view();
-    bool built = false;
-    ++out.stats.devices;
-    for (size_t pi = 0; pi < c_.policies.size(); ++pi) {
-      const auto& cp = c_.policies[pi].compiled;
-      if (!cp.document().level_for(path)) {
-        // Out of scope: every rule is not applicable; only earlier results need closing.
-        if (n_old) {
-          results_.assign(cp.rule_count(), policy::RuleResult{});
-          record(d, person_id, pi, old, n_old);
-        }
+    path_ = owner ? std::string_view(owner->org_unit_path) : std::string_view(d.org_unit_path);
+    person_id_ = owner ? std::string_view(owner->id) : std::string_view();
+    built_ = false;
+  }
+
+  // results_ := the results of policy pi on the device (all not applicable when out of scope);
+  // false when out of scope.
+  bool evaluate(const model::Device& d, const model::Person* owner, size_t pi) {
+    const auto& cp = c_.policies[pi].compiled;
+    if (!cp.document().level_for(path_)) {
+      results_.assign(cp.rule_count(), policy::RuleResult{});
+      return false;
+    }
+    if (!built_) {
+      dev_ = policy::device_value(d);
+      per_ = policy::person_value(owner);
+      built_ = true;
+    }
+    cp.evaluate_values(dev_, per_, person_id_, d.id, path_, c_.now, exs_, ev_, results_);
+    return true;
+  }
+
+  // Evaluates the device; true (and its report rows kept) when every document's digest row
+  // holds the digest of its new results and no row is left of a document not evaluated.
+  bool unchanged(const model::Device& d, const model::Person* owner, const store::EvalDigest* rows, size_t n) {
+    begin_device(d, owner);
+    // With no document to evaluate, findings left by an older build (no rows) could exist.
+    if (c_.policies.empty() || n != c_.policies.size()) return false;
+    bool same = true;
+    EvalStats st;
+    for (size_t pi = 0; pi < c_.policies.size() && same; ++pi) {
+      if (evaluate(d, owner, pi)) st.evaluations += int64_t(results_.size());
+      for (const auto& r : results_) st.unknown += r.status == policy::RuleStatus::unknown;
+      const store::EvalDigest* row = nullptr;
+      for (size_t k = 0; k < n; ++k)
+        if (rows[k].policy_id == c_.policies[pi].stored.id) row = &rows[k];
+      if (!row || !row->digest || *row->digest != results_digest(c_.rule_keys[pi], results_, person_id_)) {
+        same = false;
         continue;
       }
-      if (!built) {
-        dev_ = policy::device_value(d);
-        per_ = policy::person_value(owner);
-        built = true;
+      if (!c_.aggregate[pi]) continue;
+      // The report rows as they stand: a row per applicable rule, and per rule that does not
+      // apply only where one is stored ("<i>n" in the notes); first failed times from the notes.
+      rows_.assign(results_.size(), 0);
+      ff_.assign(results_.size(), std::nullopt);
+      std::string_view notes = row->notes;
+      while (!notes.empty()) {
+        size_t comma = notes.find(',');
+        std::string_view e = notes.substr(0, comma);
+        notes = comma == std::string_view::npos ? std::string_view() : notes.substr(comma + 1);
+        size_t colon = e.find(':');
+        size_t rule = size_t(std::strtoull(std::string(e.substr(0, colon)).c_str(), nullptr, 10));
+        if (rule >= results_.size()) continue;
+        if (colon != std::string_view::npos)
+          ff_[rule] = from_unix(std::strtoll(std::string(e.substr(colon + 1)).c_str(), nullptr, 10));
+        else
+          rows_[rule] = 1;
       }
-      cp.evaluate_values(dev_, per_, person_id, d.id, path, c_.now, exs_, ev_, results_);
-      out.stats.evaluations += int64_t(results_.size());
-      record(d, person_id, pi, old, n_old);
+      for (size_t i = 0; i < results_.size(); ++i)
+        if (results_[i].status != policy::RuleStatus::not_applicable || rows_[i])
+          keep(pi, i, results_[i].status, ff_[i]);
+    }
+    if (same) {
+      ++out.stats.devices;
+      out.stats.evaluations += st.evaluations;
+      out.stats.unknown += st.unknown;
+    } else {
+      // Undo this device's report rows: compare() evaluates it again with its findings.
+      for (size_t pi = 0; pi < c_.policies.size(); ++pi)
+        while (!out.findings[pi].empty() && out.findings[pi].back().second.device == index_)
+          out.findings[pi].pop_back();
+    }
+    return same;
+  }
+
+  // Evaluates the device and compares with its findings `old`: writes what changed. With
+  // digest rows (evaluate_all), also each document's new digest, compare-and-set on the rows
+  // read (`rows`), and drops rows of documents not evaluated.
+  void compare(const model::Device& d, const model::Person* owner, const store::Finding* old, size_t n_old,
+               const store::EvalDigest* rows, size_t n_rows) {
+    begin_device(d, owner);
+    used_.assign(n_old, false);
+    ++out.stats.devices;
+    ++out.stats.compared;
+    noting_ = c_.digests;
+    for (size_t pi = 0; pi < c_.policies.size(); ++pi) {
+      bool in_scope = evaluate(d, owner, pi);
+      if (in_scope) out.stats.evaluations += int64_t(results_.size());
+      notes_[pi].clear();
+      hash_[pi] = results_digest(c_.rule_keys[pi], results_, person_id_);
+      // Out of scope: every rule is not applicable; only earlier results need closing.
+      if (in_scope || n_old) record(d, person_id_, pi, old, n_old);
     }
     // Findings no active rule produced: their rule left its policy, or the policy was withdrawn.
     for (size_t k = 0; k < n_old; ++k) {
@@ -212,6 +359,34 @@ class Worker {
       }
       out.deletes.push_back(f);
     }
+    noting_ = false;
+    if (c_.digests) {
+      for (size_t pi = 0; pi < c_.policies.size(); ++pi) {
+        store::EvalDigest e;
+        e.device_id = d.id;
+        e.policy_id = c_.policies[pi].stored.id;
+        e.digest = hash_[pi];
+        e.notes = notes_[pi];
+        const store::EvalDigest* row = nullptr;
+        for (size_t k = 0; k < n_rows; ++k)
+          if (rows[k].policy_id == e.policy_id) row = &rows[k];
+        if (row) {
+          e.gen = row->gen;
+          if (row->digest == e.digest && row->notes == e.notes) continue;  // already right
+        }
+        out.digests.push_back(std::move(e));
+      }
+      for (size_t k = 0; k < n_rows; ++k) {
+        bool evaluated = false;
+        for (const auto& p : c_.policies) evaluated = evaluated || p.stored.id == rows[k].policy_id;
+        if (!evaluated) out.drops.push_back(rows[k]);
+      }
+    }
+    DeviceEnd e{out.writes.size(), out.deletes.size(), out.changes.size(), out.digests.size(), out.drops.size()};
+    if (out.ends.empty() || out.ends.back().writes != e.writes || out.ends.back().deletes != e.deletes ||
+        out.ends.back().changes != e.changes || out.ends.back().digests != e.digests ||
+        out.ends.back().drops != e.drops)
+      out.ends.push_back(e);
   }
 
   void record(const model::Device& d, std::string_view person_id, size_t pi, const store::Finding* old,
@@ -267,7 +442,18 @@ class Worker {
   }
 
   // The finding of rule i of policy pi on the current device as it stands after this run.
+  // Also notes it for the digest row (compare() only): "<i>:<unix>" for a first failed time,
+  // "<i>n" for a stored row of a rule that does not apply.
   void keep(size_t pi, size_t i, policy::RuleStatus status, const std::optional<Time>& first_failed) {
+    if (noting_ && (first_failed || status == policy::RuleStatus::not_applicable)) {
+      auto& n = notes_[pi];
+      if (!n.empty()) n += ',';
+      n += std::to_string(i);
+      if (first_failed)
+        n += ':' + std::to_string(to_unix(*first_failed));
+      else
+        n += 'n';
+    }
     if (!c_.aggregate[pi]) return;
     out.findings[pi].emplace_back(c_.rule_rank[pi][i],
                                   policy::FindingRow{index_, owner_index_, uint16_t(i), status, first_failed});
@@ -279,8 +465,16 @@ class Worker {
   std::vector<const policy::Exemption*> exs_;
   std::vector<bool> used_;
   cel::Value dev_, per_;
-  bool gather_ = false;
+  bool gather_ = false, built_ = false, noting_ = false;
   uint32_t index_ = 0, owner_index_ = policy::kNone;
+  std::string_view path_, person_id_;  // of the current device
+  std::vector<uint64_t> hash_;          // per policy, of the current device's results
+  std::vector<std::string> notes_;      // per policy, for the current device's digest row
+  std::vector<size_t> dirty_;           // devices of the batch whose findings are needed
+  std::vector<std::string> ids_;
+  std::vector<store::Finding> old_;
+  std::vector<uint8_t> rows_;
+  std::vector<std::optional<Time>> ff_;
 };
 
 void add(EvalStats& a, const EvalStats& b) {
@@ -289,28 +483,36 @@ void add(EvalStats& a, const EvalStats& b) {
   a.written += b.written;
   a.changes += b.changes;
   a.unknown += b.unknown;
+  a.compared += b.compared;
 }
 
-// Writes what the workers produced, in transactions of kWriteBatch rows, and clears it.
+// Writes what the workers produced, in transactions of about kWriteBatch rows that each hold
+// whole devices (a device's findings, history and digests go together), and clears it.
 Status flush(store::Store& s, Output& o) {
-  for (size_t i = 0; i < o.writes.size(); i += kWriteBatch) {
-    std::vector<store::Finding> part(o.writes.begin() + long(i),
-                                     o.writes.begin() + long(std::min(o.writes.size(), i + kWriteBatch)));
-    FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.put_findings(part); }));
-  }
-  for (size_t i = 0; i < o.deletes.size(); i += kWriteBatch) {
-    std::vector<store::Finding> part(o.deletes.begin() + long(i),
-                                     o.deletes.begin() + long(std::min(o.deletes.size(), i + kWriteBatch)));
-    FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.delete_findings(part); }));
-  }
-  for (size_t i = 0; i < o.changes.size(); i += kWriteBatch) {
-    std::vector<store::FindingChange> part(o.changes.begin() + long(i),
-                                           o.changes.begin() + long(std::min(o.changes.size(), i + kWriteBatch)));
-    FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.add_finding_changes(part); }));
+  DeviceEnd from;
+  for (size_t k = 0; k < o.ends.size(); ++k) {
+    const DeviceEnd& to = o.ends[k];
+    size_t rows = (to.writes - from.writes) + (to.deletes - from.deletes) + (to.changes - from.changes) +
+                  (to.digests - from.digests) + (to.drops - from.drops);
+    if (rows < kWriteBatch && k + 1 < o.ends.size()) continue;
+    store::EvalWrite w;
+    auto part = [](const auto& v, size_t a, size_t b) {
+      return std::decay_t<decltype(v)>(v.begin() + long(a), v.begin() + long(b));
+    };
+    w.writes = part(o.writes, from.writes, to.writes);
+    w.deletes = part(o.deletes, from.deletes, to.deletes);
+    w.changes = part(o.changes, from.changes, to.changes);
+    w.digests = part(o.digests, from.digests, to.digests);
+    w.drops = part(o.drops, from.drops, to.drops);
+    FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.write_eval(w); }));
+    from = to;
   }
   o.writes.clear();
   o.deletes.clear();
   o.changes.clear();
+  o.digests.clear();
+  o.drops.clear();
+  o.ends.clear();
   return {};
 }
 
@@ -403,6 +605,9 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     c.now = at ? *at : policy_now(tx, *clock);
     FW_TRY_STATUS(load_policies_and_exemptions(tx, c, policy_id));
     for (size_t i = 0; i < c.policies.size(); ++i) c.aggregate[i] = c.policies[i].compiled.document().is_campaign();
+    c.digests = true;
+    c.store = &s;
+    c.only_policy = std::string(policy_id);
     FW_TRY_STATUS(load_people(tx, c));
     // At least two ranges when there is enough to share between the readers.
     FW_TRY(int64_t n, tx.count_devices({}));
@@ -444,7 +649,8 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
           std::string after = rg.after;
           for (;;) {
             auto b = std::make_unique<Batch>();
-            FW_TRY_STATUS(tx.read_eval_batch(after, kBatchDevices, policy_id, b->devices, b->findings));
+            b->with_findings = false;
+            FW_TRY_STATUS(tx.read_eval_slice(after, kBatchDevices, policy_id, b->devices, b->digests));
             bool end = b->devices.empty();
             if (!rg.last.empty()) {  // keep (after, last] only
               auto cut = std::find_if(b->devices.begin(), b->devices.end(),
@@ -452,7 +658,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
               if (cut != b->devices.end()) {
                 end = true;
                 b->devices.erase(cut, b->devices.end());
-                std::erase_if(b->findings, [&](const store::Finding& f) { return f.device_id > rg.last; });
+                std::erase_if(b->digests, [&](const store::EvalDigest& e) { return e.device_id > rg.last; });
               }
             }
             if (!b->devices.empty()) {
@@ -471,6 +677,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     q.close();
     for (auto& t : threads) t.join();
     for (auto& st : results) FW_TRY_STATUS(st);
+    for (auto& w : workers) FW_TRY_STATUS(w->out.error);
     for (auto& w : workers) {
       add(total, w->out.stats);
       FW_TRY_STATUS(flush(s, w->out));
@@ -542,6 +749,7 @@ Result<EvalStats> evaluate_devices(store::Store& s, const Clock& clock, const st
     // scan_findings gives each device's findings contiguously; the worker expects them in the
     // devices' order, which is how they were appended.
     w.batch(b);
+    FW_TRY_STATUS(w.out.error);
     FW_TRY_STATUS(flush(s, w.out));
   }
   return w.out.stats;

@@ -5,8 +5,11 @@
 // goes into the history (store::FindingChange), so any past day can be reconstructed. A
 // finding whose rule is no longer in an active document (rule removed, policy withdrawn) is
 // deleted when its device is next evaluated, with a change to pass in the history if it was
-// not passing. evaluate_all reads the fleet in device-id order in slices (devices, apps and
-// their findings merged by id) and evaluates on worker threads while the next slice is read. A rule
+// not passing. evaluate_all reads the fleet in device-id order in slices (devices, apps and the
+// per (device, document) digest of the results its last evaluation stored, migration 0011) and
+// evaluates on worker threads while the next slice is read; only a device whose new results'
+// digest differs (or whose digest another write of its findings made unknown) has its findings
+// read and compared, and its new digest is written with its findings (compare-and-set). A rule
 // that does not apply to a device (its `when` is false, or the owner is outside the scope) is
 // stored as pass with detail "not_applicable" only when it replaces an earlier result.
 // Thread-safe (runs its own transactions); a Clock decides "now" (see policy_now()).
@@ -28,6 +31,8 @@ struct EvalStats {
   int64_t written = 0;      // findings written (new or changed)
   int64_t changes = 0;      // status changes recorded in the history
   int64_t unknown = 0;      // results that could not be decided (evaluation errors)
+  int64_t compared = 0;     // devices whose stored findings were read (evaluate_all: only those
+                            // whose results differ from the digest of their last evaluation)
 };
 
 // Every device against every active document (or only `policy_id`), at policy_now().

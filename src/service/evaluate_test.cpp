@@ -240,6 +240,91 @@ TEST_F(Evaluate, FindingsOfRemovedRulesAndWithdrawnPoliciesAreClosed) {
   EXPECT_EQ(changes().size(), n_changes + failing);
 }
 
+// A full run reads a device's findings only when its results differ from the digest of its
+// last evaluation (migration 0011). Findings changed behind the digests' back, through every
+// path that writes them, are still found and put right by the next full run.
+TEST_F(Evaluate, FullRunConvergesAfterFindingsChangeBehindTheDigests) {
+  make_org(60, 2500);  // two slices
+  FixedClock clock(T("2023-03-02T10:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kTwoRules, "c.yaml"));
+  auto first = evaluate_all(*store_, clock);
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(first->compared, 2500);  // no digests yet: every device's findings are read
+  auto view = [](const std::map<std::pair<std::string, std::string>, store::Finding>& m) {
+    std::map<std::pair<std::string, std::string>, std::tuple<store::FindingStatus, std::string, std::string>> v;
+    for (const auto& [k, f] : m) v[k] = {f.status, f.detail, f.person_id};
+    return v;
+  };
+  auto truth = view(findings());
+  clock.advance(std::chrono::hours{1});
+  auto same = evaluate_all(*store_, clock);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->compared, 0);  // nothing changed: no findings read
+  EXPECT_EQ(same->written + same->changes, 0);
+  EXPECT_EQ(same->devices, 2500);
+
+  // Five devices with findings: a status flipped (A), a detail changed and a finding deleted
+  // (B), a finding of a document that is not active (C), all findings deleted (D), evaluated
+  // by evaluate_devices while changed, then changed back without an evaluation (E).
+  auto fs = findings();
+  std::vector<std::string> ids;
+  for (const auto& [k, f] : fs)
+    if (ids.empty() || ids.back() != k.first) ids.push_back(k.first);
+  ASSERT_GE(ids.size(), 5u);
+  std::vector<store::Finding> of10, of11;
+  for (const auto& [k, f] : fs) {
+    if (k.first == ids[0]) of10.push_back(f);
+    if (k.first == ids[1]) of11.push_back(f);
+  }
+  ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
+    // put_findings: a status flipped, a detail changed, a finding of a document that is not active.
+    auto flip = of10[0];
+    flip.status = flip.status == store::FindingStatus::fail ? store::FindingStatus::pass : store::FindingStatus::fail;
+    auto other = of11[0];
+    other.detail = "changed behind the digest";
+    auto stray = of10[0];
+    stray.device_id = ids[2];
+    stray.policy_id = "gone";
+    stray.rule_key = "gone/rule";
+    FW_TRY_STATUS(tx.put_findings({flip, other, stray}));
+    // delete_findings and delete_findings_for_device.
+    FW_TRY_STATUS(tx.delete_findings({of11.back()}));
+    return tx.delete_findings_for_device(ids[3]);
+  }));
+  // evaluate_devices on a device changed and then changed back without an evaluation.
+  model::Device d14;
+  ASSERT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+    FW_TRY(d14, tx.get_device(ids[4]));
+    return {};
+  }));
+  auto changed = d14;
+  changed.os_family = changed.os_family == "iOS" ? "Android" : "iOS";
+  changed.apps = {{"us.zoom.videomeetings", "Zoom", "5"}};
+  Change c{"t", clock.now()};
+  ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
+    FW_TRY_STATUS(put_device(tx, c, changed, PutMode::replace));
+    return {};
+  }));
+  auto dev = evaluate_devices(*store_, clock, {ids[4]});
+  ASSERT_TRUE(dev);
+  EXPECT_GT(dev->written, 0);
+  ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
+    FW_TRY_STATUS(put_device(tx, c, d14, PutMode::replace));
+    return {};
+  }));
+  EXPECT_NE(view(findings()), truth);
+
+  clock.advance(std::chrono::hours{1});
+  auto fix = evaluate_all(*store_, clock);
+  ASSERT_TRUE(fix) << fix.error().to_string();
+  EXPECT_EQ(fix->compared, 5);  // A .. E, and only they
+  EXPECT_EQ(view(findings()), truth);
+  auto again = evaluate_all(*store_, clock);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->compared, 0);
+  EXPECT_EQ(again->written + again->changes, 0);
+}
+
 void expect_same_report(const policy::Report& a, const policy::Report& b) {
   EXPECT_EQ(a.campaign_id, b.campaign_id);
   EXPECT_EQ(a.now, b.now);

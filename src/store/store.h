@@ -140,6 +140,27 @@ struct BurnDay {
   int64_t people = 0, devices = 0;
 };
 
+// The digest of one document's results on one device as its last evaluation left them in
+// findings (migration 0011; see service/evaluate.cpp). digest nullopt = unknown (another write
+// of the device's findings since); gen 0 = no row. notes: the evaluation's own encoding.
+struct EvalDigest {
+  std::string device_id;
+  std::string policy_id;
+  std::optional<uint64_t> digest;
+  int64_t gen = 0;
+  std::string notes;
+};
+// What an evaluation writes for some devices, in one transaction (Tx::write_eval).
+struct EvalWrite {
+  std::vector<Finding> writes;          // upserted
+  std::vector<Finding> deletes;         // by (device_id, rule_key)
+  std::vector<FindingChange> changes;   // history
+  // Set when the row's gen is still the gen given (0: there is still no row), else ignored.
+  std::vector<EvalDigest> digests;
+  // Rows of documents no longer evaluated: deleted when their gen is still the gen given.
+  std::vector<EvalDigest> drops;
+};
+
 // A person with at least one failing finding of a document (campaign actions).
 struct FailingPerson {
   std::string person_id;
@@ -327,6 +348,18 @@ class Tx {
   // The findings carry what evaluation compares: severity and last_evaluated_at are empty.
   virtual Status read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
                                  std::vector<model::Device>& devices, std::vector<Finding>& findings) = 0;
+  // The same slice without the findings, with the digest rows of those devices (of
+  // `policy_id`, "" = all) in (device_id, policy_id) order instead (Tx::write_eval).
+  virtual Status read_eval_slice(std::string_view after_id, int limit, std::string_view policy_id,
+                                 std::vector<model::Device>& devices, std::vector<EvalDigest>& digests) = 0;
+  // The findings (as read_eval_batch gives them) of these devices, ids sorted ascending.
+  virtual Status read_eval_findings(const std::vector<std::string>& device_ids, std::string_view policy_id,
+                                    std::vector<Finding>& findings) = 0;
+  // Writes an evaluation's findings, deletes, history and digests. A device whose findings
+  // this writes or deletes keeps a digest only if all of its digests given here were set
+  // (compare-and-set); otherwise its rows become unknown. put_findings, delete_findings and
+  // delete_findings_for_device likewise make the digests of the devices they touch unknown.
+  virtual Status write_eval(const EvalWrite& w) = 0;
   // Ids that cut the devices (in id order) into ranges of `every` devices: the ids at
   // positions every, 2*every, ... (1-based); empty when there are at most `every` devices.
   // For reading the fleet in parallel ranges. One keyset walk of the id index.

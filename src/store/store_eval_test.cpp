@@ -206,6 +206,147 @@ TEST_P(StoreEvalTest, CampaignSnapshotsAndBurndown) {
   EXPECT_FALSE(store_->write([](Tx& tx) { return tx.put_campaign_snapshot({"", 1, T(0), ""}); }));
 }
 
+// Evaluation digests (migration 0011): read_eval_slice gives the rows by (device, policy);
+// write_eval sets a digest only while the row's gen is what the caller read (0 = no row);
+// every other write of a device's findings (put_findings, delete_findings,
+// delete_findings_for_device, write_eval with a stale gen) leaves its rows unknown.
+TEST_P(StoreEvalTest, EvalDigestsAreCompareAndSetAndInvalidatedByOtherWrites) {
+  auto rows = [&](std::string_view after, int limit, std::string_view policy) {
+    std::vector<EvalDigest> out;
+    std::vector<model::Device> ds;
+    EXPECT_TRUE(store_->read([&](Tx& tx) { return tx.read_eval_slice(after, limit, policy, ds, out); }));
+    return out;
+  };
+  auto row = [&](const char* dev, const char* pol) -> std::optional<EvalDigest> {
+    for (auto& r : rows("", 100, ""))
+      if (r.device_id == dev && r.policy_id == pol) return r;
+    return std::nullopt;
+  };
+  auto digest = [](const char* dev, const char* pol, uint64_t v, int64_t gen) {
+    return EvalDigest{dev, pol, v, gen, "0:5"};
+  };
+  // put_findings in SetUp left unknown rows for the documents of the findings it wrote.
+  auto r = row("d00", "c");
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->digest);
+  EXPECT_FALSE(row("d04", "c"));  // d04 has no findings
+  // Set from "no row" once; a second "no row" write loses.
+  EvalWrite w;
+  w.digests = {digest("d04", "c", 0xFFFF'0000'0000'0001ull, 0)};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  r = row("d04", "c");
+  ASSERT_TRUE(r && r->digest);
+  EXPECT_EQ(*r->digest, 0xFFFF'0000'0000'0001ull);  // all 64 bits survive the signed column
+  EXPECT_EQ(r->notes, "0:5");
+  w.digests = {digest("d04", "c", 7, 0)};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  EXPECT_EQ(*row("d04", "c")->digest, 0xFFFF'0000'0000'0001ull);
+  // With the gen read, the findings written and the digest set together.
+  r = row("d00", "c");
+  w = {};
+  Finding f{"d00", "p2", "c", "c/r1", FindingStatus::pass, "high", "", std::nullopt, T(300), T(300)};
+  w.writes = {f};
+  w.digests = {digest("d00", "c", 42, r->gen)};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  auto now = row("d00", "c");
+  ASSERT_TRUE(now->digest);
+  EXPECT_EQ(*now->digest, 42u);
+  EXPECT_GT(now->gen, r->gen);
+  // A stale gen: the digest is not set, and as findings were written the device's rows are
+  // unknown (the writer cannot vouch for the findings it did not write).
+  w.digests = {digest("d00", "c", 43, r->gen)};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  EXPECT_FALSE(row("d00", "c")->digest);
+  // A stale gen without writes: nothing happens to the row.
+  auto d8 = row("d08", "c");
+  ASSERT_TRUE(d8);
+  w = {};
+  w.digests = {digest("d08", "c", 5, d8->gen)};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  ASSERT_TRUE(row("d08", "c")->digest);
+  w.digests = {digest("d08", "c", 6, d8->gen)};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  EXPECT_EQ(*row("d08", "c")->digest, 5u);
+  // Writes of findings with no digest given (evaluate_devices): unknown.
+  w = {};
+  w.writes = {Finding{"d08", "p2", "c", "c/r2", FindingStatus::fail, "high", "", T(1), T(300), T(300)}};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  EXPECT_FALSE(row("d08", "c")->digest);
+  // The other paths: put_findings, delete_findings, delete_findings_for_device.
+  struct Path {
+    const char* name;
+    const char* dev;
+    std::function<Status(Tx&)> write;
+  };
+  for (const auto& p : std::vector<Path>{
+           {"put_findings", "d01",
+            [](Tx& tx) {
+              return tx.put_findings({Finding{"d01", "p1", "other", "other/r", FindingStatus::fail, "high", "", T(1),
+                                              T(300), T(300)}});
+            }},
+           {"delete_findings", "d02", [](Tx& tx) { return tx.delete_findings({Finding{"d02", "", "", "c/r1"}}); }},
+           {"delete_findings_for_device", "d03", [](Tx& tx) { return tx.delete_findings_for_device("d03"); }}}) {
+    auto before = row(p.dev, "c");
+    ASSERT_TRUE(before) << p.name;
+    w = {};
+    w.digests = {digest(p.dev, "c", 9, before->gen)};
+    ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); })) << p.name;
+    auto set = row(p.dev, "c");
+    ASSERT_TRUE(set && set->digest) << p.name;
+    ASSERT_TRUE(store_->write(p.write)) << p.name;
+    auto after = row(p.dev, "c");
+    ASSERT_TRUE(after) << p.name;
+    EXPECT_FALSE(after->digest) << p.name;
+    EXPECT_GT(after->gen, set->gen) << p.name;
+    // A writer that read the row before this write cannot set it any more.
+    w.digests = {digest(p.dev, "c", 10, set->gen)};
+    ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); })) << p.name;
+    EXPECT_FALSE(row(p.dev, "c")->digest) << p.name;
+  }
+  // Drops: only with the gen read.
+  auto o = row("d05", "other");
+  ASSERT_TRUE(o);
+  w = {};
+  w.drops = {EvalDigest{"d05", "other", std::nullopt, o->gen + 1, ""}};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  EXPECT_TRUE(row("d05", "other"));
+  w.drops = {*o};
+  ASSERT_TRUE(store_->write([&](Tx& tx) { return tx.write_eval(w); }));
+  EXPECT_FALSE(row("d05", "other"));
+  // Slices: rows of exactly the slice's devices, of one document when asked, in order.
+  auto part = rows("d05", 3, "c");  // devices d06..d08
+  ASSERT_EQ(part.size(), 3u);
+  EXPECT_EQ(part[0].device_id, "d06");
+  EXPECT_EQ(part[2].device_id, "d08");
+  for (const auto& x : part) EXPECT_EQ(x.policy_id, "c");
+  auto all = rows("", 100, "");
+  for (size_t i = 1; i < all.size(); ++i)
+    EXPECT_LT(std::pair(all[i - 1].device_id, all[i - 1].policy_id), std::pair(all[i].device_id, all[i].policy_id));
+  // A deleted device takes its rows with it.
+  ASSERT_TRUE(store_->write([](Tx& tx) { return tx.delete_device("d06"); }));
+  EXPECT_FALSE(row("d06", "c"));
+}
+
+// read_eval_findings: the findings of just the given ids, by point reads (few ids) or one
+// filtered range read (many), in (device, rule) order.
+TEST_P(StoreEvalTest, ReadEvalFindingsOfGivenDevices) {
+  for (bool many : {false, true}) {
+    std::vector<std::string> ids;  // few: d00 d08 d16 d24; many: 17 of the 25 (a range read)
+    for (int i = 0; i < 25; i += (many ? 1 : 8))
+      if (!many || i % 3) ids.push_back((i < 10 ? "d0" : "d") + std::to_string(i));
+    std::vector<Finding> fs;
+    ASSERT_TRUE(store_->read([&](Tx& tx) { return tx.read_eval_findings(ids, "c", fs); }));
+    size_t expect = 0;
+    for (const auto& id : ids) expect += (std::stoi(id.substr(1)) % 5 == 4) ? 0 : 2;
+    EXPECT_EQ(fs.size(), expect) << many;
+    for (size_t i = 0; i < fs.size(); ++i) {
+      EXPECT_TRUE(std::find(ids.begin(), ids.end(), fs[i].device_id) != ids.end()) << fs[i].device_id;
+      EXPECT_EQ(fs[i].policy_id, "c");
+      if (i) EXPECT_LT(std::pair(fs[i - 1].device_id, fs[i - 1].rule_key), std::pair(fs[i].device_id, fs[i].rule_key));
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreEvalTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -5,13 +5,14 @@
 -- (a tombstone: any other write of the device's findings sets it, so the next run reads them).
 -- gen: bumped by every change of the row; the evaluation writes its digest only if gen is still
 -- what it read (compare-and-set), so a concurrent write can never be hidden behind a digest.
--- first_failed: the first_failed_at of the policy's rules that have one, "rule-index:unix" joined
--- by ',', so the report aggregates need not read the findings either.
+-- notes: what the report aggregates need beyond the results, so they need not read the findings
+-- either: per rule (index in the document) "i:unix" = its first_failed_at, "in" = a stored row
+-- of a rule that does not apply; entries joined by ','.
 CREATE TABLE eval_digests (
   device_id    key_text NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
   policy_id    key_text NOT NULL,
   digest       BIGINT,
   gen          BIGINT NOT NULL,
-  first_failed TEXT NOT NULL,
+  notes        TEXT NOT NULL,
   PRIMARY KEY (device_id, policy_id)
 );

@@ -117,6 +117,11 @@ class SqlTx final : public Tx {
   Status read_eval_batch(std::string_view after_id, int limit, std::string_view policy_id,
                          std::vector<model::Device>& devices, std::vector<Finding>& findings) override;
   Result<std::vector<std::string>> device_boundaries(int64_t every) override;
+  Status read_eval_slice(std::string_view after_id, int limit, std::string_view policy_id,
+                         std::vector<model::Device>& devices, std::vector<EvalDigest>& digests) override;
+  Status read_eval_findings(const std::vector<std::string>& device_ids, std::string_view policy_id,
+                            std::vector<Finding>& findings) override;
+  Status write_eval(const EvalWrite& w) override;
 
   Status scan_failing_people(std::string_view policy_id,
                              const std::function<Status(const FailingPerson&)>& fn) override;
@@ -191,6 +196,12 @@ class SqlTx final : public Tx {
                      std::vector<std::vector<std::string>>* keys = nullptr, Page<model::Device>* page = nullptr);
   // The same in id order after `after_id` ("" = from the start).
   Status device_page(const DeviceFilter& f, std::string_view after_id, int limit, std::vector<model::Device>& out);
+  // Evaluation slices (tx_eval.cpp): devices with id > after_id in id order, with apps.
+  Status eval_devices(std::string_view after_id, int limit, std::vector<model::Device>& devices);
+  // Upserts one finding (put_findings without touching the digests).
+  Status upsert_finding(const Finding& f);
+  // Makes the digests of these devices unknown (rows of `policy_ids` are created as unknown).
+  Status invalidate_digests(std::string_view device_id, std::span<const std::string_view> policy_ids);
   Status finding_page(const FindingFilter& f, std::string_view after_device, std::string_view after_rule,
                       int limit, std::vector<Finding>& out);
 

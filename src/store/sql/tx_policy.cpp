@@ -114,19 +114,26 @@ Result<std::vector<PolicyDoc>> SqlTx::list_policies(bool active_only) {
 
 // ===== findings =====
 
+Status SqlTx::upsert_finding(const Finding& f) {
+  if (f.device_id.empty() || f.rule_key.empty())
+    return fail(Errc::invalid_argument, "finding needs a device id and a rule key", "finding");
+  FW_TRY_STATUS(exec(
+      "INSERT INTO findings (device_id, rule_key, person_id, policy_id, status, severity, detail, "
+      "first_failed_at, last_evaluated_at, status_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (device_id, rule_key) DO UPDATE SET person_id = excluded.person_id, "
+      "policy_id = excluded.policy_id, status = excluded.status, severity = excluded.severity, "
+      "detail = excluded.detail, first_failed_at = excluded.first_failed_at, "
+      "last_evaluated_at = excluded.last_evaluated_at, status_since = excluded.status_since",
+      {f.device_id, f.rule_key, f.person_id, f.policy_id, to_string(f.status), f.severity, f.detail,
+       time_or_null(f.first_failed_at), f.last_evaluated_at, f.status_since}));
+  return {};
+}
+
 Status SqlTx::put_findings(const std::vector<Finding>& fs) {
   for (const auto& f : fs) {
-    if (f.device_id.empty() || f.rule_key.empty())
-      return fail(Errc::invalid_argument, "finding needs a device id and a rule key", "finding");
-    FW_TRY_STATUS(exec(
-        "INSERT INTO findings (device_id, rule_key, person_id, policy_id, status, severity, detail, "
-        "first_failed_at, last_evaluated_at, status_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (device_id, rule_key) DO UPDATE SET person_id = excluded.person_id, "
-        "policy_id = excluded.policy_id, status = excluded.status, severity = excluded.severity, "
-        "detail = excluded.detail, first_failed_at = excluded.first_failed_at, "
-        "last_evaluated_at = excluded.last_evaluated_at, status_since = excluded.status_since",
-        {f.device_id, f.rule_key, f.person_id, f.policy_id, to_string(f.status), f.severity, f.detail,
-         time_or_null(f.first_failed_at), f.last_evaluated_at, f.status_since}));
+    FW_TRY_STATUS(upsert_finding(f));
+    std::string_view pol = f.policy_id;
+    FW_TRY_STATUS(invalidate_digests(f.device_id, std::span<const std::string_view>(&pol, 1)));
   }
   return {};
 }
@@ -277,13 +284,30 @@ Status SqlTx::scan_finding_changes(std::string_view policy_id, const std::functi
 }
 
 Status SqlTx::delete_findings_for_device(std::string_view device_id) {
+  std::vector<std::string> pols;
+  FW_TRY_STATUS(query("SELECT DISTINCT policy_id FROM findings WHERE device_id = ?", {device_id},
+                      [&](const Row& r) -> Status {
+                        pols.push_back(r.text(0));
+                        return {};
+                      }));
   FW_TRY_STATUS(exec("DELETE FROM findings WHERE device_id = ?", {device_id}));
-  return {};
+  std::vector<std::string_view> views(pols.begin(), pols.end());
+  return invalidate_digests(device_id, views);
 }
 
 Status SqlTx::delete_findings(const std::vector<Finding>& keys) {
-  for (const auto& k : keys)
+  for (const auto& k : keys) {
+    std::string pol;
+    FW_TRY_STATUS(query("SELECT policy_id FROM findings WHERE device_id = ? AND rule_key = ?",
+                        {k.device_id, k.rule_key}, [&](const Row& r) -> Status {
+                          pol = r.text(0);
+                          return {};
+                        }));
+    if (pol.empty()) continue;  // no such finding
     FW_TRY_STATUS(exec("DELETE FROM findings WHERE device_id = ? AND rule_key = ?", {k.device_id, k.rule_key}));
+    std::string_view v = pol;
+    FW_TRY_STATUS(invalidate_digests(k.device_id, std::span<const std::string_view>(&v, 1)));
+  }
   return {};
 }
 
@@ -295,47 +319,10 @@ Status SqlTx::read_eval_batch(std::string_view after_id, int limit, std::string_
   // Three plain range reads in key order, merged here: the devices, then the apps and the
   // findings of exactly those ids. (The paging join behind scan_devices materialises and
   // sorts each page; this walks the primary keys, about half the cost per device.)
-  std::string after(after_id);
-  FW_TRY_STATUS(query("SELECT id, owner_id, source, os_family, os_version, vendor, model, type, managed, first_seen, "
-                      "last_seen, may_be, facts_json, org_unit_path FROM devices WHERE id > ? ORDER BY id LIMIT ?",
-                      {after, limit}, [&](const Row& r) -> Status {
-                        model::Device d;
-                        d.id = r.text(0);
-                        d.owner_id = r.text(1);
-                        auto src = model::parse_device_source(r.text(2));
-                        auto type = model::parse_device_type(r.text(7));
-                        if (!src || !type)
-                          return fail(Errc::internal, "stored device has a bad source or type", "device/" + d.id);
-                        d.source = *src;
-                        d.os_family = r.text(3);
-                        d.os_version = r.text(4);
-                        d.vendor = r.text(5);
-                        d.model = r.text(6);
-                        d.type = *type;
-                        d.managed = r.flag(8);
-                        d.first_seen = r.time(9);
-                        d.last_seen = r.time(10);
-                        std::string may = r.text(11);  // as device_from() in tx_inventory.cpp
-                        if (!may.empty())
-                          for (auto part : split(may, '\n')) d.may_be.emplace_back(part);
-                        d.facts_json = r.text(12);
-                        d.org_unit_path = r.text(13);
-                        devices.push_back(std::move(d));
-                        return {};
-                      }));
+  FW_TRY_STATUS(eval_devices(after_id, limit, devices));
   if (devices.empty()) return {};
+  std::string after(after_id);
   const std::string& last = devices.back().id;
-  size_t i = 0;
-  FW_TRY_STATUS(query("SELECT device_id, app_id, name, version FROM device_apps WHERE device_id > ? AND device_id <= ? "
-                      "ORDER BY device_id, pos",
-                      {after, last}, [&](const Row& r) -> Status {
-                        std::string dev = r.text(0);
-                        while (i < devices.size() && devices[i].id != dev) ++i;
-                        if (i == devices.size())
-                          return fail(Errc::internal, "device_apps out of order for " + dev, "device_apps");
-                        devices[i].apps.push_back(model::App{r.text(1), r.text(2), r.text(3)});
-                        return {};
-                      }));
   // The findings of exactly these devices: a range of the primary key, only the columns an
   // evaluation compares (severity and last_evaluated_at are left empty).
   std::string sql = "SELECT device_id, rule_key, person_id, policy_id, status, detail, first_failed_at, status_since "
