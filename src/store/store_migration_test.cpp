@@ -27,6 +27,14 @@ const char* kOldDeviceSql =
     "INSERT INTO device_apps (device_id, pos, app_id, name, version) VALUES ('d1', 0, 'us.zoom.videomeetings', "
     "'Zoom', '5');";
 
+// The version that added eval_digests (0011): before it, put_findings cannot keep a
+// finding's digest row, so the test writes that finding in SQL (kOldFindingSql) after seed_at.
+constexpr int kEvalDigestsVersion = 11;
+const char* kOldFindingSql =
+    "INSERT INTO findings (device_id, rule_key, person_id, policy_id, status, severity, detail, first_failed_at, "
+    "last_evaluated_at, status_since) VALUES ('d1', 'replace-ios/no-iphone', 'p1', 'replace-ios', 'fail', '', '', "
+    "NULL, 0, 0)";
+
 // Data written through the Tx API at schema version `v` (only the tables that exist then).
 Status seed_at(Tx& tx, int v) {
   if (v >= 1) {
@@ -63,7 +71,7 @@ Status seed_at(Tx& tx, int v) {
     f.policy_id = "replace-ios";
     f.rule_key = "replace-ios/no-iphone";
     f.status = FindingStatus::fail;
-    FW_TRY_STATUS(tx.put_findings({f}));
+    if (v >= kEvalDigestsVersion) FW_TRY_STATUS(tx.put_findings({f}));
     FW_TRY_STATUS(tx.add_finding_changes({{"d1", "p1", "replace-ios", "replace-ios/no-iphone", FindingStatus::fail, T(3)}}));
     FW_TRY_STATUS(tx.put_exemption({"ex1", "p1", "", "replace-ios", "", "why", "boss", T(1), T(9)}));
   }
@@ -164,6 +172,7 @@ TEST_P(MigrationTest, FromEachEarlierVersionKeepsData) {
       }
       auto st = (*old)->write([&](Tx& tx) { return seed_at(tx, k); });
       ASSERT_TRUE(st) << st.error().to_string();
+      if (k >= 3 && k < kEvalDigestsVersion) ASSERT_TRUE(db->raw_exec(kOldFindingSql)) << db->skip_reason();
     }
     auto now = db->open();
     ASSERT_TRUE(now) << now.error().to_string();
