@@ -54,7 +54,7 @@ class SightingTable {
   }
   // The same as add() on each record in order; the table slots of the whole batch are
   // fetched from memory together (up to kBatch records).
-  static constexpr size_t kBatch = 16;
+  static constexpr size_t kBatch = 8;  // 16 outstanding misses stalled at the prefetches
   void add_batch(const LogRecord* const* recs, size_t n);
   // Folds a table that saw the lines right after this one's (same semantics as if this
   // table had seen them itself).
