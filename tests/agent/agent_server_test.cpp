@@ -3,17 +3,15 @@
 // `run --once`: enrolment, a full report, a delta, refusals; the device appears in the
 // inventory with its OS and packages.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
 
 #include <sys/wait.h>
 
 #include <cstdio>
 
-#include "server/server.h"
-#include "service/inventory.h"
+#include "service/service_test_util.h"
+#include "support/test_server.h"
 
 namespace fw {
 namespace {
@@ -44,48 +42,26 @@ Run run_agent(const std::vector<std::string>& args) {
 }
 
 struct Server {
-  std::string dir;
-  std::unique_ptr<store::Store> store;
   SystemClock clock;
-  std::unique_ptr<server::Services> services;
-  std::unique_ptr<server::Server> srv;
+  testing::TestServer srv{clock};
   std::string secret;
 
   Server() {
-    char tmpl[] = "/tmp/fw-agent-server-XXXXXX";
-    dir = ::mkdtemp(tmpl);
-    auto s = store::Store::open(dir + "/fw.db");
-    EXPECT_TRUE(s) << s.error().to_string();
-    store = std::move(*s);
-    EXPECT_TRUE(store->write([&](store::Tx& tx) -> Status {
-      model::OrgUnit u;
-      u.path = "/field";
-      service::normalize(u);
-      FW_TRY_STATUS(service::put_org_unit(tx, service::Change{"test", clock.now()}, u, service::PutMode::create));
-      return {};
+    auto st = srv.open("fw-agent-server");
+    EXPECT_TRUE(st) << st.error().to_string();
+    EXPECT_TRUE(srv.store().write([&](store::Tx& tx) -> Status {
+      return testing::put_org_units(tx, service::Change{"test", clock.now()}, {"/field"});
     }));
-    services = std::make_unique<server::Services>(*store, clock);
-    server::ServerOptions o;
-    o.port = 0;
-    o.threads = 2;
-    auto started = server::Server::start(o, *services);
-    EXPECT_TRUE(started) << started.error().to_string();
-    srv = std::move(*started);
-    auto sec = services->agents.create_enroll_secret("test", "/field", clock.now() + Seconds(3600), 5);
+    st = srv.start();
+    EXPECT_TRUE(st) << st.error().to_string();
+    auto sec = srv.services().agents.create_enroll_secret("test", "/field", clock.now() + Seconds(3600), 5);
     EXPECT_TRUE(sec);
     secret = sec->secret;
   }
-  ~Server() {
-    srv->stop();
-    srv->wait();
-    srv.reset();
-    services.reset();
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
+  std::string dir() const { return srv.dir().string(); }
   std::vector<model::Device> devices() {
     std::vector<model::Device> out;
-    EXPECT_TRUE(store->read([&](store::Tx& tx) {
+    EXPECT_TRUE(srv.store().read([&](store::Tx& tx) {
       return tx.scan_devices({}, [&](const model::Device& d) -> Status {
         out.push_back(d);
         return {};
@@ -97,8 +73,8 @@ struct Server {
 
 TEST(AgentServer, EnrolReportDeltaAndRefusals) {
   Server s;
-  std::string state = s.dir + "/agent-state";
-  auto r = run_agent({"run", "--server", s.srv->url(), "--enroll-secret", s.secret, "--state-dir", state, "--once",
+  std::string state = s.dir() + "/agent-state";
+  auto r = run_agent({"run", "--server", s.srv.url(), "--enroll-secret", s.secret, "--state-dir", state, "--once",
                       "--insecure-http", "--root", fixture("debian")});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto devs = s.devices();
@@ -115,14 +91,14 @@ TEST(AgentServer, EnrolReportDeltaAndRefusals) {
   EXPECT_NE(d.facts_json.find("root_encrypted"), std::string::npos);
 
   // Second run: no enrolment, a delta (heartbeat) accepted.
-  auto r2 = run_agent({"run", "--server", s.srv->url(), "--state-dir", state, "--once", "--insecure-http", "--root",
+  auto r2 = run_agent({"run", "--server", s.srv.url(), "--state-dir", state, "--once", "--insecure-http", "--root",
                        fixture("debian")});
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_EQ(s.devices().size(), 1u);
-  EXPECT_EQ(s.services->agents.stats().checkins, 2u);
+  EXPECT_EQ(s.srv.services().agents.stats().checkins, 2u);
 
   // A wrong secret: exit 3 with the server's reason.
-  auto bad = run_agent({"run", "--server", s.srv->url(), "--enroll-secret", "es_wrong", "--state-dir", s.dir + "/other",
+  auto bad = run_agent({"run", "--server", s.srv.url(), "--enroll-secret", "es_wrong", "--state-dir", s.dir() + "/other",
                         "--once", "--insecure-http", "--root", fixture("debian")});
   EXPECT_EQ(bad.exit_code, 3) << bad.output;
   EXPECT_NE(bad.output.find("enrolment secret unknown"), std::string::npos) << bad.output;
@@ -130,7 +106,7 @@ TEST(AgentServer, EnrolReportDeltaAndRefusals) {
 
 TEST(AgentServer, ReportsThisMachine) {
   Server s;
-  auto r = run_agent({"run", "--server", s.srv->url(), "--enroll-secret", s.secret, "--state-dir", s.dir + "/st",
+  auto r = run_agent({"run", "--server", s.srv.url(), "--enroll-secret", s.secret, "--state-dir", s.dir() + "/st",
                       "--once", "--insecure-http"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto devs = s.devices();
