@@ -249,11 +249,13 @@ class Worker {
 
   void begin_device(const model::Device& d, const model::Person* owner) {
     exs_.clear();
-    if (auto it = c_.ex_by_subject.find(d.id); it != c_.ex_by_subject.end())
-      exs_.insert(exs_.end(), it->second.begin(), it->second.end());
-    if (owner)
-      if (auto it = c_.ex_by_subject.find(owner->id); it != c_.ex_by_subject.end())
+    if (!c_.ex_by_subject.empty()) {
+      if (auto it = c_.ex_by_subject.find(d.id); it != c_.ex_by_subject.end())
         exs_.insert(exs_.end(), it->second.begin(), it->second.end());
+      if (owner)
+        if (auto it = c_.ex_by_subject.find(owner->id); it != c_.ex_by_subject.end())
+          exs_.insert(exs_.end(), it->second.begin(), it->second.end());
+    }
     // Scope: the owner's unit, or the device's own when it has no owner (agent-enrolled).
     path_ = owner ? std::string_view(owner->org_unit_path) : std::string_view(d.org_unit_path);
     person_id_ = owner ? std::string_view(owner->id) : std::string_view();
