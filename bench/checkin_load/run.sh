@@ -7,17 +7,19 @@
 #   3. a fixed 5,000 check-ins/s for the p99 goal;
 #   4. the ceiling: the same load generator POSTing 2 KB to nginx answering a static 204.
 # For each phase: rate, latency percentiles, wall time, the server's CPU seconds (from
-# /proc/PID/stat) and the load average at its start.
+# /proc/PID/stat) and per request, the load generator's own CPU, and the load average at
+# its start.
 # Usage: bench/checkin_load/run.sh [BUILD_DIR] [DEVICES]  (default build-srv-rel, 100000;
 #        BUILD_DIR must hold a Release build of the targets fleetward and checkin_load)
-# Env: CONNS (default 256), SECS (phase length, default 15), THREADS (server, default 4).
+# Env: CONNS (default 256), SECS (phase length, default 15), THREADS (server I/O threads,
+#      default 2 = the cores of the machine it was written for).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 B=${1:-$SRC/build-srv-rel}
 N=${2:-100000}
 CONNS=${CONNS:-256}
 SECS=${SECS:-15}
-THREADS=${THREADS:-4}
+THREADS=${THREADS:-2}
 FW=$B/src/cli/fleetward
 LOAD=$B/bench/checkin_load/checkin_load
 T=$(mktemp -d)
@@ -36,31 +38,67 @@ echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); $(date -
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 DB=$T/fw.db
-TOKEN=$("$FW" init --db "$DB" | sed -n 's/.*Admin token[^:]*: //p')
-"$FW" serve --db "$DB" --listen "127.0.0.1:$PORT" --threads "$THREADS" --log-level warn >"$T/serve.log" 2>&1 &
-SRV=$!
-for _ in $(seq 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-  -d '{"path":"/load","name":"Load test"}' "$URL/api/v1/org-units" >/dev/null
-SECRET=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-  -d "{\"org_unit_path\":\"/load\",\"ttl\":\"1d\",\"max_uses\":$N}" "$URL/api/v1/agent/enroll-secrets" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+start_server() {
+  "$FW" serve --db "$DB" --listen "127.0.0.1:$PORT" --threads "$THREADS" --log-level warn >>"$T/serve.log" 2>&1 &
+  SRV=$!
+  for _ in $(seq 300); do curl -sf "$URL/healthz" >/dev/null && return 0; sleep 0.1; done
+  echo "run.sh: the server did not start"; cat "$T/serve.log"; exit 1
+}
+
+# The requests a phase log reports as answered ("... N ok in", or "enrolled N devices").
+answered() { sed -n 's/^check-ins: \([0-9]*\) ok.*/\1/p; s/^requests: \([0-9]*\) ok.*/\1/p; s/^enrolled \([0-9]*\) devices.*/\1/p' "$1" | sort -n | tail -1; }
+per_req_us() { [ "${2:-0}" -gt 0 ] 2>/dev/null && echo "scale=1; $1 * 1000000 / $2" | bc || echo "-"; }
 
 phase() {  # label, checkin_load arguments...
   local label=$1; shift
-  local load c0 c1 t0 t1
+  local load c0 c1 t0 t1 n srv gen
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   c0=$(cpu_s "$SRV"); t0=$(date +%s.%N)
-  "$LOAD" --server "$URL" --devices "$N" --devices-file "$T/devices.txt" "$@" >"$T/phase.log" 2>&1
+  /usr/bin/time -f "%U %S" -o "$T/gen.time" \
+    "$LOAD" --server "$URL" --devices "$N" --devices-file "$T/devices.txt" "$@" >"$T/phase.log" 2>&1
   t1=$(date +%s.%N); c1=$(cpu_s "$SRV")
+  n=$(answered "$T/phase.log")
+  srv=$(echo "$c1 - $c0" | bc)
+  gen=$(awk '{print $1 + $2}' "$T/gen.time")
   echo "== $label  (load average at start: $load)"
   echo "   checkin_load --devices $N $*"
   sed 's/^/   /' "$T/phase.log"
-  echo "   wall $(echo "$t1 - $t0" | bc) s, server CPU $(echo "$c1 - $c0" | bc) s"
+  echo "   wall $(echo "$t1 - $t0" | bc) s; server CPU $srv s = $(per_req_us "$srv" "$n") us per request;" \
+       "load generator CPU $gen s = $(per_req_us "$gen" "$n") us per request"
 }
 
-phase "enrolment" --enroll-secret "$SECRET" --connections 64 --duration 0
-phase "first reports (full, 50-150 apps)" --connections "$CONNS" --checkins "$N" --duration 600
+# Enrolment and the first (full) reports take minutes at 100,000 devices: the fleet they
+# leave (database + devices file) is kept in /tmp/fw-bench-checkin-N and copied by later
+# runs, which print the figures of the run that made it. rm -rf that directory to remeasure.
+CACHE=/tmp/fw-bench-checkin-$N
+if [ -f "$CACHE/fw.db" ] && [ -f "$CACHE/devices.txt" ] && [ -f "$CACHE/setup.log" ]; then
+  cp "$CACHE/fw.db" "$DB"; cp "$CACHE/devices.txt" "$T/devices.txt"
+  [ -f "$CACHE/fw.db-wal" ] && cp "$CACHE/fw.db-wal" "$DB-wal"
+  echo "(enrolment and first reports: reused $CACHE; figures of the run that made it:)"
+  cat "$CACHE/setup.log"
+  start_server
+else
+  TOKEN=$("$FW" init --db "$DB" | sed -n 's/.*Admin token[^:]*: //p')
+  start_server
+  curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"path":"/load","name":"Load test"}' "$URL/api/v1/org-units" >/dev/null
+  SECRET=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "{\"org_unit_path\":\"/load\",\"ttl\":\"1d\",\"max_uses\":$N}" "$URL/api/v1/agent/enroll-secrets" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+  {
+    echo "   [$(date -u +%FT%TZ), built from $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')]"
+    phase "enrolment" --enroll-secret "$SECRET" --connections 64 --duration 0
+    phase "first reports (full, 50-150 apps)" --connections "$CONNS" --checkins "$N" --duration 1800
+  } | tee "$T/setup.log"
+  kill "$SRV"; wait "$SRV" 2>/dev/null || true  # a clean stop checkpoints the WAL into fw.db
+  mkdir -p "$CACHE"
+  rm -f "$CACHE/fw.db-wal"; [ -f "$DB-wal" ] && cp "$DB-wal" "$CACHE/fw.db-wal"
+  cp "$DB" "$CACHE/fw.db"; cp "$T/devices.txt" "$CACHE/devices.txt"; cp "$T/setup.log" "$CACHE/setup.log"
+  start_server
+fi
+# The server was restarted on the fleet: one check-in per device (deltas, not measured for
+# the goals) warms its credential cache and SQLite's pages, as on a server that has been up.
+phase "warm-up: one delta per device" --connections "$CONNS" --checkins "$N" --duration 600
 phase "steady state (deltas, 10% changed)" --connections "$CONNS" --duration "$SECS"
 phase "fixed 5,000/s (deltas)" --connections "$CONNS" --rate 5000 --duration "$SECS"
 kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
@@ -86,5 +124,11 @@ NGX=$!
 for _ in $(seq 50); do curl -s "http://127.0.0.1:$NPORT/" >/dev/null && break; sleep 0.1; done
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== nginx static 204, 2 KB POST bodies  (load average at start: $load)"
-"$LOAD" --server "http://127.0.0.1:$NPORT" --raw-post / --connections "$CONNS" --duration "$SECS" | sed 's/^/   /'
-echo "   nginx CPU (master + worker) $(for p in "$NGX" $(pgrep -P "$NGX"); do cpu_s "$p"; echo; done | paste -sd+ | bc) s"
+/usr/bin/time -f "%U %S" -o "$T/gen.time" \
+  "$LOAD" --server "http://127.0.0.1:$NPORT" --raw-post / --connections "$CONNS" --duration "$SECS" >"$T/phase.log"
+sed 's/^/   /' "$T/phase.log"
+n=$(answered "$T/phase.log")
+ngx=$(for p in "$NGX" $(pgrep -P "$NGX"); do cpu_s "$p"; echo; done | paste -sd+ | bc)
+gen=$(awk '{print $1 + $2}' "$T/gen.time")
+echo "   nginx CPU (master + worker) $ngx s = $(per_req_us "$ngx" "$n") us per request;" \
+     "load generator CPU $gen s = $(per_req_us "$gen" "$n") us per request"

@@ -22,12 +22,14 @@ struct ServeArgs {
   std::string static_dir;
   std::string log_level = "info";
   std::string eval_interval = "15m";
+  std::size_t max_upload = 64u << 20;  // bytes, bulk upload routes (sightings, Exchange import)
 };
 
 void run_serve(const ServeArgs& a) {
   fw::server::log_to_stderr(a.log_level);
   fw::server::ServerOptions opts;
   opts.threads = a.threads;
+  opts.upload_limit = a.max_upload;
   opts.handle_signals = true;
   if (auto st = fw::server::parse_listen(a.listen, opts); !st) {
     std::cerr << "fleetward serve: --listen " << a.listen << ": " << st.error().message << "\n";
@@ -78,6 +80,12 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--static-dir", args->static_dir, "serve static files from this directory for /");
   cmd->add_option("--eval-interval", args->eval_interval,
                   "full re-evaluation at least this often (0 = only at campaign time points)")
+      ->capture_default_str();
+  cmd->add_option("--max-upload", args->max_upload,
+                  "largest request body of the bulk upload routes (POST /api/v1/sightings, /api/v1/exchange-devices), "
+                  "e.g. 64MiB; other routes take 1 MiB")
+      ->transform(CLI::AsSizeValue(true))
+      ->check(CLI::Range(std::size_t(1) << 20, std::size_t(1) << 32))
       ->capture_default_str();
   cmd->add_option("--log-level", args->log_level, "trace|debug|info|warn|error")->capture_default_str();
   cmd->callback([args] { run_serve(*args); });

@@ -3,8 +3,8 @@
 // admin token); for admins POST /api/v1/agent/enroll-secrets, /api/v1/devices/{id}/commands
 // (POST, GET) and POST /api/v1/devices/{id}/revoke (docs/api.md). Thin: parse ->
 // service::AgentService -> JSON. Handlers run on I/O threads; AgentService is thread-safe.
-// The check-in route is asynchronous: it answers from the group-commit writer after the
-// commit, without holding an I/O thread.
+// The enrolment and check-in routes are asynchronous: they answer from the group-commit
+// writer after the commit, without holding an I/O thread.
 #include "server/errors.h"
 #include "server/routes.h"
 #include "service/model_json.h"
@@ -47,9 +47,11 @@ boost::json::object command_to_json(const store::AgentCommand& c) {
 }  // namespace
 
 void add_agent_routes(Router& r, Services& s) {
-  r.add(Verb::post, "/api/v1/agent/enroll", Access::public_, [&s](Request& req) -> Result<Response> {
-    FW_TRY(auto answer, s.agents.enroll(req.body));
-    return json_response(200, answer);
+  r.add_async(Verb::post, "/api/v1/agent/enroll", Access::public_, [&s](Request& req, Respond respond) {
+    s.agents.enroll_async(req.body, [respond = std::move(respond)](Result<boost::json::object> a) {
+      if (!a) return respond(fail(a.error()));
+      respond(json_response(200, *a));
+    });
   });
 
   r.add_async(Verb::post, "/api/v1/agent/checkin", Access::public_, [&s](Request& req, Respond respond) {

@@ -259,7 +259,7 @@ Result<int64_t> evaluate(Services& s, const std::vector<std::string>& ids) {
 void add_sightings_routes(Router& r, Services& s) {
   auto classifier = std::make_shared<SharedClassifier>();
 
-  r.add(Verb::post, "/api/v1/sightings", Access::write, [&s, classifier](Request& req) -> Result<Response> {
+  r.add(Verb::post, "/api/v1/sightings", Access::write, kUploadBody, [&s, classifier](Request& req) -> Result<Response> {
     FW_TRY_STATUS(check_query(req, {"format", "fields", "log_format", "strip_domain"}));
     FW_TRY_STATUS(check_media_type(req, {"application/x-ndjson", "application/ndjson", "application/jsonl"}));
     FW_TRY(auto cl, classifier->get());
@@ -301,7 +301,7 @@ void add_sightings_routes(Router& r, Services& s) {
                                            {"unattributed_users", strings_json(res.unattributed_users)}});
   });
 
-  r.add(Verb::post, "/api/v1/exchange-devices", Access::write, [&s, classifier](Request& req) -> Result<Response> {
+  r.add(Verb::post, "/api/v1/exchange-devices", Access::write, kUploadBody, [&s, classifier](Request& req) -> Result<Response> {
     FW_TRY_STATUS(check_query(req, {"strip_domain"}));
     FW_TRY_STATUS(check_media_type(req, {"text/csv", "application/csv"}));
     FW_TRY(auto csv, service::parse_exchange_csv(req.body, "body"));

@@ -2,9 +2,10 @@
 // of route areas. Threading: one io_context run by N threads; each connection lives on
 // its own strand, so a Connection's members are touched by one thread at a time. The
 // session registry is guarded by ServerImpl::mu_. Handlers run on the I/O threads;
-// asynchronous handlers (Router::add_async) answer later from any thread: the answer is
-// dispatched back onto the connection's strand, and a work guard keeps the io_context
-// running until it is written.
+// asynchronous handlers (Router::add_async) answer later from any thread: answers from
+// other threads are queued (done_mu_) and handed over by one posted drain, then dispatched
+// onto the connection's strand; a work guard keeps the io_context running until written.
+// The route is matched when the request header is in, so the route's body limit applies.
 #include "server/server.h"
 
 #include <array>
@@ -75,7 +76,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void do_read();
+  void on_header(beast::error_code ec);
   void on_read(beast::error_code ec);
+  // Answers a request that failed while being read (413, 431, malformed) and closes.
+  void refuse(beast::error_code ec);
+  // Builds the Request of a complete message and hands it to the server.
+  void dispatch_request();
   void respond(Response res, bool keep_alive, const std::string& route, std::chrono::steady_clock::time_point t0,
                Verb method);
   void close();
@@ -97,6 +103,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool linger_ = false;   // the current answer is to a request whose body was not read
   size_t lingered_ = 0;   // bytes discarded while lingering
   std::array<char, 16384> scratch_{};
+  // Set from the request line once the header is read (the route decides the body limit).
+  bool target_ok_ = false;
+  std::string path_;
+  std::vector<std::pair<std::string, std::string>> query_;
+  Router::Match match_;
+  std::size_t body_limit_ = 0;
+  std::string remote_;  // the peer's address
 };
 
 class ServerImpl final : public Server {
@@ -105,6 +118,8 @@ class ServerImpl final : public Server {
       : opts_(opts), services_(services), ioc_(opts.threads), acceptor_(net::make_strand(ioc_)),
         signals_(acceptor_.get_executor()), work_(net::make_work_guard(ioc_)) {
     add_all_routes(router_, services_);
+    max_body_limit_ = opts_.body_limit;
+    for (const auto& r : router_.routes()) max_body_limit_ = std::max(max_body_limit_, body_limit_for(&r));
   }
 
   ~ServerImpl() override {
@@ -201,10 +216,47 @@ class ServerImpl final : public Server {
   // Runs one request through auth, the router and the handler; never throws. Sets
   // route_label first, then calls finish exactly once with the response: before returning
   // for ordinary handlers, possibly later and from another thread for asynchronous ones.
-  void handle(Request& req, std::string& route_label, const std::function<void(Response)>& finish);
-  Response handle_sync(Request& req, std::string& route_label, const Route*& async_route);
+  // `m` is the router's match for req.method and req.path (Router::match), found when the
+  // header was read.
+  void handle(Request& req, Router::Match& m, std::string& route_label, const std::function<void(Response)>& finish);
+  Response handle_sync(Request& req, Router::Match& m, std::string& route_label, const Route*& async_route);
+
+  const Router& router() const { return router_; }
+  // The largest body limit of any route: the limit while the header is read (Beast refuses a
+  // Content-Length above the parser's limit as soon as the header ends).
+  std::size_t max_body_limit() const { return max_body_limit_; }
+  // The request body limit of a route (null: no route matched): see Route::max_body.
+  std::size_t body_limit_for(const Route* r) const {
+    if (!r || r->max_body == kDefaultBody) return opts_.body_limit;
+    return r->max_body == kUploadBody ? opts_.upload_limit : r->max_body;
+  }
 
   net::io_context& io_context() { return ioc_; }
+
+  // Answers of asynchronous routes that come from other threads (the group-commit writer
+  // answers a whole batch at once) are queued here and handed to the I/O threads by one
+  // posted drain, instead of one cross-thread wake-up per answer. Each queued answer holds
+  // a work guard (see Connection::dispatch_request), so the drain runs before the
+  // io_context ends.
+  void post_completion(std::function<void()> fn) {
+    bool post = false;
+    {
+      std::lock_guard lk(done_mu_);
+      done_q_.push_back(std::move(fn));
+      post = !drain_posted_;
+      drain_posted_ = true;
+    }
+    if (post) net::post(ioc_, [this] { drain_completions(); });
+  }
+  void drain_completions() {
+    std::vector<std::function<void()>> q;
+    {
+      std::lock_guard lk(done_mu_);
+      q.swap(done_q_);
+      drain_posted_ = false;
+    }
+    for (auto& f : q) f();
+  }
 
   Metrics& metrics() { return services_.metrics; }
 
@@ -237,6 +289,10 @@ class ServerImpl final : public Server {
   std::mutex join_mu_;
   std::atomic<bool> stopping_{false};
   uint16_t port_ = 0;
+  std::size_t max_body_limit_ = 0;
+  std::mutex done_mu_;
+  std::vector<std::function<void()>> done_q_;  // guarded by done_mu_
+  bool drain_posted_ = false;                  // guarded by done_mu_
   std::mutex mu_;
   std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> sessions_;  // guarded by mu_
 };
@@ -270,15 +326,22 @@ Status ServerImpl::check_role(Request& req, model::ApiToken token, Access access
   return {};
 }
 
-void ServerImpl::handle(Request& req, std::string& route_label, const std::function<void(Response)>& finish) {
+void ServerImpl::handle(Request& req, Router::Match& m, std::string& route_label,
+                        const std::function<void(Response)>& finish) {
   const Route* async_route = nullptr;
-  Response res = handle_sync(req, route_label, async_route);
+  Response res = handle_sync(req, m, route_label, async_route);
   if (!async_route) return finish(std::move(res));
   std::string what = std::string(http::to_string(req.method)) + " " + req.path;
-  Respond respond = [finish, what](Result<Response> r) {
-    if (r) return finish(std::move(*r));
-    if (http_status(r.error().code) >= 500) spdlog::error("{}: {}", what, r.error().to_string());
-    finish(error_response(r.error()));
+  Respond respond = [this, finish, what](Result<Response> r) {
+    Response res;
+    if (r) {
+      res = std::move(*r);
+    } else {
+      if (http_status(r.error().code) >= 500) spdlog::error("{}: {}", what, r.error().to_string());
+      res = error_response(r.error());
+    }
+    if (ioc_.get_executor().running_in_this_thread()) return finish(std::move(res));
+    post_completion([finish, res = std::move(res)]() mutable { finish(std::move(res)); });
   };
   try {
     async_route->async(req, std::move(respond));
@@ -290,9 +353,8 @@ void ServerImpl::handle(Request& req, std::string& route_label, const std::funct
 
 // The synchronous part: matching, authentication, and the handler of an ordinary route.
 // For an asynchronous route, sets async_route (after authentication) and returns nothing.
-Response ServerImpl::handle_sync(Request& req, std::string& route_label, const Route*& async_route) {
+Response ServerImpl::handle_sync(Request& req, Router::Match& m, std::string& route_label, const Route*& async_route) {
   try {
-    auto m = router_.match(req.method, req.path);
     if (!m.route) {
       if (m.path_known) {
         route_label = "(method not allowed)";
@@ -329,6 +391,9 @@ Response ServerImpl::handle_sync(Request& req, std::string& route_label, const R
 }
 
 void Connection::start() {
+  beast::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);  // once per connection, not per request
+  if (!ec) remote_ = ep.address().to_string();
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
 }
 
@@ -365,10 +430,55 @@ void Connection::linger_read() {
 void Connection::do_read() {
   if (srv_.stopping() && buffer_.size() == 0) return close();
   parser_.emplace();
-  parser_->body_limit(srv_.options().body_limit);
+  body_limit_ = srv_.max_body_limit();
+  parser_->body_limit(body_limit_);
   parser_->header_limit(static_cast<uint32_t>(srv_.options().header_limit));
   stream_.expires_after(first_ ? srv_.options().request_timeout : srv_.options().idle_timeout);
   reading_ = true;
+  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    self->on_header(ec);
+  });
+}
+
+// The header is in: match the route now, so that its own body limit applies to the body.
+// A Content-Length above every route's limit fails here already (body_limit): the request
+// line is parsed by then, so the answer still names the route's own limit.
+void Connection::on_header(beast::error_code ec) {
+  if (ec && ec != http::error::body_limit) {
+    reading_ = false;
+    return on_read(ec);
+  }
+  match_ = Router::Match{};
+  path_.clear();
+  query_.clear();
+  auto url = boost::urls::parse_origin_form(parser_->get().target());
+  target_ok_ = url.has_value();
+  if (target_ok_) {
+    path_ = url->path();
+    for (auto p : url->params()) query_.emplace_back(p.key, p.value);
+    match_ = srv_.router().match(parser_->get().method(), path_);
+    body_limit_ = srv_.body_limit_for(match_.route);
+    if (ec) {
+      reading_ = false;
+      return on_read(ec);
+    }
+    parser_->body_limit(body_limit_);
+    if (auto len = parser_->content_length(); len && *len > body_limit_) {
+      reading_ = false;
+      return on_read(http::error::body_limit);
+    }
+  } else {
+    body_limit_ = srv_.options().body_limit;
+    if (ec) {
+      reading_ = false;
+      return on_read(ec);
+    }
+    parser_->body_limit(body_limit_);
+  }
+  if (parser_->is_done()) {
+    reading_ = false;
+    return on_read({});
+  }
   http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->reading_ = false;
     self->on_read(ec);
@@ -376,18 +486,26 @@ void Connection::do_read() {
 }
 
 void Connection::on_read(beast::error_code ec) {
-  auto t0 = std::chrono::steady_clock::now();
   if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
       ec == net::error::connection_reset || ec == net::error::eof || ec == http::error::partial_message) {
     return close();
   }
   first_ = false;
-  if (ec) {
+  if (ec) return refuse(ec);
+  dispatch_request();
+}
+
+void Connection::refuse(beast::error_code ec) {
+  auto t0 = std::chrono::steady_clock::now();
+  {
     Response r;
     std::string label = "(bad request)";
     if (ec == http::error::body_limit) {
+      std::string where = match_.route ? std::string(http::to_string(match_.route->method)) + " " + match_.route->pattern
+                                       : std::string("this server");
       r = error_response(Error{Errc::too_large,
-                               fmt::format("request body larger than {} bytes", srv_.options().body_limit), "body"});
+                               fmt::format("request body larger than {} bytes (the limit of {})", body_limit_, where),
+                               "body"});
       label = "(too large)";
     } else if (ec == http::error::header_limit) {
       r = error_response(Error{Errc::too_large, "request header too large", "header"}, 431);
@@ -399,14 +517,16 @@ void Connection::on_read(beast::error_code ec) {
     linger_ = true;
     return respond(std::move(r), false, label, t0, Verb::unknown);
   }
+}
+
+void Connection::dispatch_request() {
+  auto t0 = std::chrono::steady_clock::now();
   busy_ = true;
   auto& msg = parser_->get();
   Request req;
   req.method = msg.method();
   req.target = std::string(msg.target());
-  beast::error_code rec;
-  auto ep = stream_.socket().remote_endpoint(rec);
-  if (!rec) req.remote = ep.address().to_string();
+  req.remote = remote_;
   for (const auto& f : msg) req.headers[to_lower_ascii(std::string_view(f.name_string()))] = std::string(f.value());
   req.body = std::move(msg.body());
   bool keep_alive = msg.keep_alive();
@@ -421,14 +541,13 @@ void Connection::on_read(beast::error_code ec) {
                     self->respond(std::move(res), keep_alive, *label, t0, method);
                   });
   };
-  auto url = boost::urls::parse_origin_form(req.target);
-  if (!url) {
+  if (!target_ok_) {
     *label = "(bad request)";
     finish(error_response(Error{Errc::invalid_argument, "malformed request target", "target"}));
   } else {
-    req.path = url->path();
-    for (auto p : url->params()) req.query.emplace_back(p.key, p.value);
-    srv_.handle(req, *label, finish);
+    req.path = std::move(path_);
+    req.query = std::move(query_);
+    srv_.handle(req, match_, *label, finish);
   }
 }
 

@@ -23,7 +23,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;                        // 0 = any free port
   int threads = 4;                             // I/O threads (handlers run on them)
-  std::size_t body_limit = 1 << 20;            // bytes; larger bodies get 413
+  std::size_t body_limit = 1 << 20;            // bytes; larger bodies get 413 (routes may set their own)
+  std::size_t upload_limit = 64u << 20;        // bytes, for routes registered with kUploadBody (router.h)
   std::size_t header_limit = 16 * 1024;        // bytes; larger headers get 431
   std::chrono::seconds request_timeout{30};    // to read one request / write one response
   std::chrono::seconds idle_timeout{60};       // keep-alive connection waiting for a request

@@ -309,8 +309,16 @@ struct AgentService::Impl {
   AgentLimits lim;
   RateLimiter rate;
 
+  // An enrolment, checked on the caller's thread and written by the writer (in the batch
+  // of check-ins and other enrolments, so many devices enrol per transaction).
+  struct Enrolment {
+    std::string secret_hash, hardware_id, hostname, family;
+    std::string device_id, credential;  // new, made on the caller's thread
+  };
   struct Pending {
-    Report report;
+    bool is_enrolment = false;
+    Enrolment enrolment;   // is_enrolment
+    Report report;         // else
     Result<json::object> result = fail(Errc::internal, "not processed");
     bool changed = false;  // the device's facts changed (for on_committed)
     CheckinDone done;
@@ -319,7 +327,7 @@ struct AgentService::Impl {
   std::condition_variable cv;
   std::deque<std::unique_ptr<Pending>> queue;  // guarded by mu
   bool stopping = false;                       // guarded by mu
-  std::atomic<uint64_t> n_checkins{0}, n_batches{0}, n_duplicates{0}, n_unchanged{0};
+  std::atomic<uint64_t> n_checkins{0}, n_batches{0}, n_duplicates{0}, n_unchanged{0}, n_enrolments{0};
   std::mutex cred_mu;
   std::unordered_map<std::string, std::string> cred_cache;  // credential hash -> device id; guarded by cred_mu
   std::function<void(const std::vector<std::string>&)> on_committed;  // set before traffic
@@ -374,6 +382,7 @@ struct AgentService::Impl {
   // Applies one report inside the batch transaction. Logical refusals (duplicate, conflict,
   // revoked) are found by reads before any write, so they never doom the transaction.
   Result<json::object> apply(store::Tx& tx, Pending& p, Time now) {
+    if (p.is_enrolment) return apply_enrolment(tx, p.enrolment, now);
     const Report& r = p.report;
     auto agent = tx.get_agent_device(r.device_id);
     if (!agent) {
@@ -455,6 +464,54 @@ struct AgentService::Impl {
     return a;
   }
 
+  // One enrolment inside the batch transaction. The secret's row is read in this transaction
+  // (and written by this one thread), so its use limit is exact however many enrolments
+  // share a batch or race. Refusals are found by reads before any write.
+  Result<json::object> apply_enrolment(store::Tx& tx, const Enrolment& en, Time now) {
+    auto sec = tx.get_agent_secret(en.secret_hash);
+    if (!sec) {
+      if (sec.error().code == Errc::not_found) return fail(Errc::unauthenticated, "enrolment secret unknown", "enroll_secret");
+      return fail(sec.error());
+    }
+    if (now >= sec->expires_at) return fail(Errc::unauthenticated, "enrolment secret expired", "enroll_secret");
+    if (sec->used >= sec->max_uses) return fail(Errc::unauthenticated, "enrolment secret used up", "enroll_secret");
+    ++sec->used;
+    FW_TRY_STATUS(tx.put_agent_secret(*sec));
+    model::Device d;
+    d.id = en.device_id;
+    d.source = model::DeviceSource::agent;
+    d.org_unit_path = sec->org_unit_path;  // no owner is known: the device is in the secret's unit
+    d.managed = true;
+    d.os_family = is_canonical_os_family(en.family) ? en.family : "Other";
+    d.first_seen = d.last_seen = now;
+    d.facts_json = json::serialize(json::object{{"hostname", en.hostname}});
+    FW_TRY(auto created, put_device(tx, Change{"agent:" + en.device_id, now}, std::move(d), PutMode::create));
+    (void)created;
+    store::AgentDevice ad;
+    ad.device_id = en.device_id;
+    ad.hardware_id = en.hardware_id;
+    ad.org_unit_path = sec->org_unit_path;
+    ad.enrolled_at = now;
+    ad.seen_at = now;
+    FW_TRY_STATUS(tx.put_agent_device(ad));
+    FW_TRY_STATUS(tx.put_agent_credential(sha256_hex(en.credential), en.device_id, now));
+    return json::object{{"device_id", en.device_id}, {"credential", en.credential},
+                        {"checkin_interval_s", lim.checkin_interval_s}};
+  }
+
+  // Queues a validated request for the writer; answers "shutting down" once stopping.
+  void enqueue(std::unique_ptr<Pending> p) {
+    {
+      std::unique_lock lk(mu);
+      if (stopping) {
+        lk.unlock();
+        return p->done(fail(Errc::unavailable, "server is shutting down"));
+      }
+      queue.push_back(std::move(p));
+    }
+    cv.notify_one();
+  }
+
   Status apply_batch(const std::vector<Pending*>& batch) {
     Time now = clock.now();
     return store.write([&](store::Tx& tx) -> Status {
@@ -496,7 +553,9 @@ struct AgentService::Impl {
       }
       std::vector<std::string> changed;
       for (Pending* p : batch) {
-        if (p->result) {
+        if (p->is_enrolment) {
+          if (p->result) ++n_enrolments;
+        } else if (p->result) {
           ++n_checkins;
           if (p->changed) changed.push_back(p->report.device_id);
         } else if (p->result.error().code == Errc::unauthenticated) {
@@ -538,7 +597,8 @@ AgentService::AgentService(store::Store& store, const Clock& clock, AgentLimits 
 AgentService::~AgentService() = default;
 
 AgentService::Stats AgentService::stats() const {
-  return Stats{impl_->n_checkins.load(), impl_->n_batches.load(), impl_->n_duplicates.load(), impl_->n_unchanged.load()};
+  return Stats{impl_->n_checkins.load(), impl_->n_batches.load(), impl_->n_duplicates.load(), impl_->n_unchanged.load(),
+               impl_->n_enrolments.load()};
 }
 
 void AgentService::set_on_committed(std::function<void(const std::vector<std::string>&)> fn) {
@@ -575,48 +635,32 @@ Result<NewEnrollSecret> AgentService::create_enroll_secret(std::string_view acto
   return out;
 }
 
+void AgentService::enroll_async(std::string_view body, CheckinDone done) {
+  auto o = parse_object(body, impl_->lim);
+  if (!o) return done(fail(o.error()));
+  if (auto* p = o->if_contains("protocol"); p && !(p->is_int64() && p->get_int64() == 1))
+    return done(fail(Errc::invalid_argument, "unsupported protocol version (this server speaks 1)", "protocol"));
+  auto secret = req_string(*o, "enroll_secret", 256);
+  if (!secret) return done(fail(secret.error()));
+  auto hwid = req_string(*o, "hardware_id", 128);
+  if (!hwid) return done(fail(hwid.error()));
+  auto p = std::make_unique<Impl::Pending>();
+  p->is_enrolment = true;
+  p->enrolment.secret_hash = sha256_hex(*secret);
+  p->enrolment.hardware_id = std::move(*hwid);
+  p->enrolment.hostname = field_text(opt_string(*o, "hostname"), 256);
+  p->enrolment.family = opt_string(*o, "os_family");
+  p->enrolment.device_id = new_id("dev");
+  p->enrolment.credential = "dc_" + random_hex(32);
+  p->done = std::move(done);
+  impl_->enqueue(std::move(p));
+}
+
 Result<json::object> AgentService::enroll(std::string_view body) {
-  FW_TRY(auto o, parse_object(body, impl_->lim));
-  if (auto* p = o.if_contains("protocol"); p && !(p->is_int64() && p->get_int64() == 1))
-    return fail(Errc::invalid_argument, "unsupported protocol version (this server speaks 1)", "protocol");
-  FW_TRY(auto secret, req_string(o, "enroll_secret", 256));
-  FW_TRY(auto hwid, req_string(o, "hardware_id", 128));
-  std::string hostname = field_text(opt_string(o, "hostname"), 256);
-  std::string family = opt_string(o, "os_family");
-  Time now = impl_->clock.now();
-  std::string device_id = new_id("dev");
-  std::string credential = "dc_" + random_hex(32);
-  FW_TRY_STATUS(impl_->store.write([&](store::Tx& tx) -> Status {
-    auto sec = tx.get_agent_secret(sha256_hex(secret));
-    if (!sec) {
-      if (sec.error().code == Errc::not_found) return fail(Errc::unauthenticated, "enrolment secret unknown", "enroll_secret");
-      return fail(sec.error());
-    }
-    if (now >= sec->expires_at) return fail(Errc::unauthenticated, "enrolment secret expired", "enroll_secret");
-    if (sec->used >= sec->max_uses) return fail(Errc::unauthenticated, "enrolment secret used up", "enroll_secret");
-    ++sec->used;
-    FW_TRY_STATUS(tx.put_agent_secret(*sec));
-    model::Device d;
-    d.id = device_id;
-    d.source = model::DeviceSource::agent;
-    d.org_unit_path = sec->org_unit_path;  // no owner is known: the device is in the secret's unit
-    d.managed = true;
-    d.os_family = is_canonical_os_family(family) ? family : "Other";
-    d.first_seen = d.last_seen = now;
-    d.facts_json = json::serialize(json::object{{"hostname", hostname}});
-    FW_TRY(auto created, put_device(tx, Change{"agent:" + device_id, now}, std::move(d), PutMode::create));
-    (void)created;
-    store::AgentDevice ad;
-    ad.device_id = device_id;
-    ad.hardware_id = hwid;
-    ad.org_unit_path = sec->org_unit_path;
-    ad.enrolled_at = now;
-    ad.seen_at = now;
-    FW_TRY_STATUS(tx.put_agent_device(ad));
-    return tx.put_agent_credential(sha256_hex(credential), device_id, now);
-  }));
-  return json::object{{"device_id", device_id}, {"credential", credential},
-                      {"checkin_interval_s", impl_->lim.checkin_interval_s}};
+  std::promise<Result<json::object>> promise;
+  auto fut = promise.get_future();
+  enroll_async(body, [&promise](Result<json::object> r) { promise.set_value(std::move(r)); });
+  return fut.get();
 }
 
 void AgentService::checkin_async(std::string_view bearer, std::string_view body, CheckinDone done) {
@@ -631,15 +675,7 @@ void AgentService::checkin_async(std::string_view bearer, std::string_view body,
   auto p = std::make_unique<Impl::Pending>();
   p->report = std::move(*report);
   p->done = std::move(done);
-  {
-    std::unique_lock lk(impl_->mu);
-    if (impl_->stopping) {
-      lk.unlock();
-      return p->done(fail(Errc::unavailable, "server is shutting down"));
-    }
-    impl_->queue.push_back(std::move(p));
-  }
-  impl_->cv.notify_one();
+  impl_->enqueue(std::move(p));
 }
 
 Result<json::object> AgentService::checkin(std::string_view bearer, std::string_view body) {

@@ -1,10 +1,11 @@
 // Agent enrolment and check-in (docs/agent-protocol.md), the server side of fleetward-agent.
 // AgentService validates a request on the caller's thread (limits, credential from an
-// in-memory cache, rate), then hands a check-in to its group-commit writer: one thread that
-// applies every check-in waiting at that moment in ONE store transaction and acknowledges
-// each only after that transaction committed. AgentService is thread-safe. checkin_async()
-// never blocks: its callback runs once, on the caller's thread for a refusal found before
-// queuing, else on the writer thread after the commit; checkin() blocks until then.
+// in-memory cache, rate), then hands it to its group-commit writer: one thread that applies
+// every enrolment and check-in waiting at that moment in ONE store transaction and
+// acknowledges each only after that transaction committed. AgentService is thread-safe.
+// checkin_async()/enroll_async() never block: the callback runs once, on the caller's thread
+// for a refusal found before queuing, else on the writer thread after the commit;
+// checkin()/enroll() block until then.
 //
 // Storage: the agent tables of migration 0005 (Tx::*agent*). A check-in whose facts did not
 // change writes one row (agent_devices); changed facts rewrite the device row, changed apps
@@ -61,8 +62,13 @@ class AgentService {
   // POST /api/v1/agent/enroll: the request body -> the answer object. unauthenticated for an
   // unknown, expired or used-up secret (the message says which), invalid_argument /
   // parse_error / too_large naming the field for a bad body. Writes the device ("device.create"
-  // audit event), its credential hash, and consumes one use, in one transaction.
+  // audit event), its credential hash, and consumes one use of the secret, through the
+  // group-commit writer (many enrolments and check-ins per transaction; the use limit stays
+  // exact: only the writer counts uses). Returns after the commit.
   Result<boost::json::object> enroll(std::string_view body);
+  // The same without blocking; `done` as for checkin_async.
+  using CheckinDone = std::function<void(Result<boost::json::object>)>;
+  void enroll_async(std::string_view body, CheckinDone done);
 
   // POST /api/v1/agent/checkin: the bearer credential and the body -> the answer object,
   // returned only after the report is durable. Errors: unauthenticated (bad credential, or
@@ -74,7 +80,6 @@ class AgentService {
   // The same check-in without blocking: `done` is called exactly once with the answer or the
   // error (see the file comment for the thread). `done` must be quick and must not call back
   // into this AgentService's checkin; it may post work elsewhere.
-  using CheckinDone = std::function<void(Result<boost::json::object>)>;
   void checkin_async(std::string_view bearer, std::string_view body, CheckinDone done);
 
   // Called on the writer thread after each committed batch with the ids of the devices whose
@@ -104,6 +109,7 @@ class AgentService {
     uint64_t batches = 0;    // committed transactions
     uint64_t duplicates = 0;
     uint64_t unchanged = 0;  // acknowledged reports that changed no fact (one row written)
+    uint64_t enrolments = 0; // committed
   };
   Stats stats() const;
 

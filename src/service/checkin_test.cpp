@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "service/crypto.h"
 #include "service/inventory.h"
 #include "service/service_test_util.h"
 #include "support/test_store.h"
@@ -110,6 +111,54 @@ TEST(AgentEnroll, SecretRules) {
   EXPECT_EQ(bad.error().where, "enroll_secret");
   EXPECT_FALSE(fx.svc->create_enroll_secret("admin", "/nowhere", fx.clock.now() + Seconds(60), 1));
   EXPECT_FALSE(fx.svc->create_enroll_secret("admin", "/field", fx.clock.now() - Seconds(60), 1));
+}
+
+// Enrolments go through the group-commit writer: 40 concurrent enrolments against a secret
+// with 25 uses give exactly 25 devices (one secret row counted by one writer), and they
+// share transactions.
+TEST(AgentEnroll, ConcurrentEnrolmentsAreBatchedAndTheUseLimitIsExact) {
+  Fixture fx;
+  std::string sec = fx.secret(25);
+  constexpr int kN = 40;
+  std::vector<std::future<Result<json::object>>> futs;
+  std::vector<std::promise<Result<json::object>>> promises(kN);
+  for (int i = 0; i < kN; ++i) {
+    futs.push_back(promises[size_t(i)].get_future());
+    fx.svc->enroll_async(json::serialize(json::object{{"protocol", 1}, {"enroll_secret", sec},
+                                                      {"hardware_id", "hw-" + std::to_string(i)}}),
+                         [&promises, i](Result<json::object> r) { promises[size_t(i)].set_value(std::move(r)); });
+  }
+  int ok = 0, used_up = 0;
+  std::set<std::string> ids;
+  for (auto& f : futs) {
+    auto r = f.get();
+    if (r) {
+      ++ok;
+      ids.insert(std::string(r->at("device_id").as_string()));
+    } else {
+      EXPECT_EQ(r.error().code, Errc::unauthenticated);
+      EXPECT_NE(r.error().message.find("used up"), std::string::npos) << r.error().message;
+      ++used_up;
+    }
+  }
+  EXPECT_EQ(ok, 25);
+  EXPECT_EQ(used_up, kN - 25);
+  EXPECT_EQ(ids.size(), 25u);
+  auto st = fx.svc->stats();
+  EXPECT_EQ(st.enrolments, 25u);
+  EXPECT_LT(st.batches, 25u);  // several enrolments per transaction
+  int64_t devices = 0, used = 0;
+  ASSERT_TRUE(fx.store->read([&](store::Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.scan_devices({}, [&](const model::Device&) -> Status {
+      ++devices;
+      return {};
+    }));
+    FW_TRY(auto s, tx.get_agent_secret(sha256_hex(sec)));
+    used = s.used;
+    return {};
+  }));
+  EXPECT_EQ(devices, 25);
+  EXPECT_EQ(used, 25);
 }
 
 TEST(AgentCheckin, FullDeltaDuplicateConflict) {
