@@ -3,7 +3,8 @@
 # bench/checkin_load at it, kills the server with SIGKILL in the middle of the run,
 # restarts it, and asserts that every check-in the load generator saw acknowledged is in
 # the database (the device's stored last_seq >= the acked seq) and that SQLite's
-# integrity check passes. Then a second load phase runs against the restarted server.
+# integrity check passes. Then a second load phase runs against the restarted server, and a
+# third kills the server during enrolments (acknowledged enrolments durable, uses exact).
 # Usage: tests/agent/crash_test.sh BUILD_DIR   (needs src/cli/fleetward and
 #        bench/checkin_load/checkin_load built there)
 set -euo pipefail
@@ -74,4 +75,39 @@ PY
 start_server
 "$LOAD" --server "$URL" --devices 2000 --connections 32 --duration 3 --devices-file "$T/devices.txt" | tee "$T/load2.log"
 grep -q "check-ins: [1-9]" "$T/load2.log" || { echo "crash_test: no check-ins after restart"; exit 1; }
+
+# Phase 3: enrolments (batched by the same writer) with a SIGKILL 1.5 s into them: every
+# enrolment the generator saw acknowledged has its device and credential, and the secret
+# counted exactly the enrolments that were committed.
+cp "$T/devices.txt" "$T/devices3.txt"
+"$LOAD" --server "$URL" --enroll-secret "$SECRET" --devices 12000 --connections 32 --duration 0 \
+  --devices-file "$T/devices3.txt" >"$T/load3.log" 2>&1 &
+LOADPID=$!
+sleep 1.5
+kill -9 "$SRV"
+wait "$SRV" 2>/dev/null || true
+SRV=""
+wait "$LOADPID" || true
+cat "$T/load3.log"
+grep -q "enrol failed" "$T/load3.log" || { echo "crash_test: the kill did not land during the enrolments"; exit 1; }
+start_server
+kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
+python3 - "$DB" "$T/devices.txt" "$T/devices3.txt" <<'PY'
+import hashlib, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+ok = db.execute("PRAGMA integrity_check").fetchone()[0]
+assert ok == "ok", f"integrity_check: {ok}"
+before = {l.split()[0] for l in open(sys.argv[2]) if l.strip()}
+acked = [l.split()[:2] for l in open(sys.argv[3]) if l.strip() and l.split()[0] not in before]
+assert acked, "no enrolment was acknowledged before the kill"
+creds = dict(db.execute("SELECT credential_hash, device_id FROM agent_credentials"))
+agents = {r[0] for r in db.execute("SELECT device_id FROM agent_devices")}
+devices = {r[0] for r in db.execute("SELECT id FROM devices")}
+lost = [d for d, c in acked
+        if d not in agents or d not in devices or creds.get(hashlib.sha256(c.encode()).hexdigest()) != d]
+assert not lost, f"{len(lost)} acknowledged enrolments lost, e.g. {lost[:5]}"
+used = db.execute("SELECT sum(used) FROM agent_enroll_secrets").fetchone()[0]
+assert used == len(agents), f"secret uses {used} != enrolled devices {len(agents)}"
+print(f"crash_test: {len(acked)} acknowledged enrolments all durable; secret uses = {used} = enrolled devices")
+PY
 echo "crash_test: PASS"
