@@ -61,6 +61,9 @@ void add_sightings_routes(Router& r, Services& s);
 // The dashboard (routes_web.cpp): /api/v1/session, /api/v1/export/{list}, the embedded
 // web/ files as the fallback, and the session cookie as alt_auth.
 void add_web_routes(Router& r, Services& s);
+// /api/v1/tokens: list, create, revoke API tokens, admin only (routes_tokens.cpp; added by
+// add_web_routes).
+void add_token_routes(Router& r, Services& s);
 // The static-file hook: serves files under s.static_dir for GET requests no API route
 // matched ("/" -> index.html). Does nothing when static_dir is empty.
 void add_static_routes(Router& r, Services& s);

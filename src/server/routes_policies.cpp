@@ -1,6 +1,9 @@
 // Policy API: /api/v1/policies, /api/v1/campaigns (+ /{id}/actions), /api/v1/findings,
 // /api/v1/exemptions, /api/v1/reports/{id}. Thin: parse -> service (policies, evaluate,
 // reports) -> JSON. Handlers capture Services by reference; the services are thread-safe.
+#include <charconv>
+#include <limits>
+
 #include "server/routes.h"
 #include "server/routes_web.h"
 #include "service/evaluate.h"
@@ -172,14 +175,29 @@ void add_policy_routes(Router& r, Services& s) {
 
   // The timeline: actions due in (now - window, now] and every non-compliant person's state.
   r.add(Verb::get, "/api/v1/campaigns/{id}/actions", Access::read, [&s](Request& req) -> Result<Response> {
-    FW_TRY_STATUS(check_query(req, {"window"}));
+    FW_TRY_STATUS(check_query(req, {"window", "limit", "people"}));
     Seconds window{86400};
     if (auto w = req.query_value("window")) {
       auto d = parse_duration(*w);
       if (!d || d->count() <= 0) return fail(Errc::invalid_argument, "expected a positive duration such as 24h", "window");
       window = *d;
     }
-    FW_TRY(auto a, service::campaign_actions(s.store, s.clock, req.param("id"), window));
+    // ?limit=N: at most N rows of each list (their totals are always given); ?people=false:
+    // no per-person timelines (the dashboard's campaign page shows only the actions due).
+    size_t limit = std::numeric_limits<size_t>::max();
+    if (auto l = req.query_value("limit")) {
+      size_t n = 0;
+      auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+      if (ec != std::errc() || p != l->data() + l->size() || n < 1 || n > 100000)
+        return fail(Errc::invalid_argument, "expected a number from 1 to 100000", "limit");
+      limit = n;
+    }
+    bool with_people = true;
+    if (auto v = req.query_value("people")) {
+      if (*v != "true" && *v != "false") return fail(Errc::invalid_argument, "expected true or false", "people");
+      with_people = *v == "true";
+    }
+    FW_TRY(auto a, service::campaign_actions(s.store, s.clock, req.param("id"), window, with_people));
     TimeZone tz;
     FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
       tz = service::org_timezone(tx);
@@ -187,11 +205,13 @@ void add_policy_routes(Router& r, Services& s) {
     }));
     json::array due, people;
     for (const auto& d : a.due) {
+      if (due.size() == limit) break;
       auto o = point_json(d.point, tz);
       o["person_id"] = d.person_id;
       due.push_back(std::move(o));
     }
     for (const auto& p : a.people) {
+      if (people.size() == limit) break;
       json::object o{{"person_id", p.person_id},
                      {"level", std::string(policy::to_string(p.level))},
                      {"escalation", std::string(policy::to_string(p.escalation))},
@@ -201,9 +221,13 @@ void add_policy_routes(Router& r, Services& s) {
       o["next"] = p.next ? json::value(point_json(*p.next, tz)) : json::value(nullptr);
       people.push_back(std::move(o));
     }
-    return json_response(200, json::object{{"campaign", a.campaign_id}, {"now", tz.format(a.now)},
-                                           {"window", format_duration(window)}, {"due", std::move(due)},
-                                           {"people", std::move(people)}});
+    json::object out{{"campaign", a.campaign_id}, {"now", tz.format(a.now)}, {"window", format_duration(window)},
+                     {"due", std::move(due)}, {"due_total", a.due.size()}};
+    if (with_people) {
+      out["people"] = std::move(people);
+      out["people_total"] = a.people.size();
+    }
+    return json_response(200, out);
   });
 
   r.add(Verb::get, "/api/v1/findings", Access::read, [&s](Request& req) -> Result<Response> {

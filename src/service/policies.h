@@ -73,7 +73,8 @@ struct CampaignActions {
   std::vector<policy::DueAction> due;         // points in (now - window, now]
   std::vector<policy::PersonTimeline> people;  // every non-compliant person in scope
 };
+// with_people = false leaves `people` empty (the dashboard's campaign page shows only `due`).
 Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, std::string_view campaign_id,
-                                         Seconds window = Seconds{86400});
+                                         Seconds window = Seconds{86400}, bool with_people = true);
 
 }  // namespace fw::service

@@ -4,6 +4,7 @@
 // (one message for all, so a caller learns nothing about which), io errors as they come.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,20 @@ Result<NewToken> create_token(store::Tx& tx, std::string_view name, model::Role 
                               Time now);
 Result<NewToken> create_token(store::Store& store, std::string_view name, model::Role role, std::string_view actor,
                               Time now);
+
+// A token to create: a manager needs the org-unit subtree it may see ("/..."); the other
+// roles have none. Agent credentials are not API tokens (invalid_argument).
+struct TokenSpec {
+  std::string name;  // 1-128 characters
+  model::Role role = model::Role::admin;
+  std::string scope_path;
+  std::optional<Time> expires_at;
+};
+Result<NewToken> create_token(store::Tx& tx, const TokenSpec& spec, std::string_view actor, Time now);
+
+// Revokes a token at once (its API calls get 401 and its dashboard sessions end) and writes
+// a "token.revoke" audit event; not_found for an unknown id. Returns the sessions ended.
+Result<int64_t> revoke_token(store::Tx& tx, std::string_view id, std::string_view actor, Time now);
 
 // Finds the token whose hash matches sha256(secret); checks revoked and expires_at.
 Result<model::ApiToken> authenticate(store::Store& store, std::string_view secret, Time now);

@@ -21,7 +21,7 @@ export async function render(root, route) {
       { key: 'id', label: t('device.id'), sort: 'model', render: (d) => [d.vendor, d.model].filter(Boolean).join(' ') || d.id },
       { key: 'os', label: t('device.os'), sort: 'os', render: osLabel },
       { key: 'type', label: t('device.type'), sort: 'type', render: (d) => typeLabel(d.type) },
-      { key: 'owner', label: t('device.owner'), render: (d) => personLink(d.owner_id, d.owner_name) },
+      { key: 'owner', label: t('device.owner'), sort: 'owner', render: (d) => personLink(d.owner_id, d.owner_name) },
       { key: 'source', label: t('device.source'), sort: 'source', render: (d) => sourceLabel(d.source) },
       { key: 'managed', label: t('device.managed'), sort: 'managed', render: (d) => yesNo(d.managed) },
       { key: 'last_seen', label: t('device.last_seen'), sort: 'last_seen', render: (d) => ago(d.last_seen) },

@@ -20,7 +20,7 @@ export async function render(root, route) {
       { key: 'status', label: t('finding.status'), sort: 'status', render: (f) => statusBadge(f.status) },
       { key: 'severity', label: t('finding.severity'), render: (f) => severityBadge(f.severity) },
       { key: 'device', label: t('finding.device'), sort: 'device', render: (f) => deviceLink(f.device_id, f.device_label) },
-      { key: 'person', label: t('finding.person'), render: (f) => personLink(f.person_id, f.person_name) },
+      { key: 'person', label: t('finding.person'), sort: 'owner', render: (f) => personLink(f.person_id, f.person_name) },
       { key: 'since', label: t('finding.since'), sort: 'status_since', render: (f) => dateTime(f.status_since) },
     ],
     filters: [

@@ -20,7 +20,7 @@ export async function render(root, route) {
       { key: 'email', label: t('person.email'), sort: 'email' },
       { key: 'title', label: t('person.title') },
       { key: 'org_unit', label: t('common.org_unit'), sort: 'org_unit', render: (p) => p.org_unit_name || names.get(p.org_unit) || p.org_unit },
-      { key: 'manager', label: t('person.manager'), render: (p) => personLink(p.manager_id, p.manager_name) },
+      { key: 'manager', label: t('person.manager'), sort: 'manager', render: (p) => personLink(p.manager_id, p.manager_name) },
     ],
     filters: [
       { param: 'org_unit', label: t('common.org_unit'), options: orgUnitOptions(units) },
