@@ -217,8 +217,8 @@ Report build_report(const ReportInput& in) {
       ++p_dev[dr.owner];
       if (dev_state[d] == 2) ++p_dnc[dr.owner];
       if (dev_exempt[d]) ++p_dex[dr.owner];
-    } else if (auto u = unit_index.find(dr.org_unit_path); u != unit_index.end()) {
-      // An unowned device counts under its own unit (and every ancestor).
+    } else if (auto u = unit_index.find(dr.org_unit_path); u != unit_index.end() && units[u->second].level) {
+      // An unowned device in scope counts under its own unit (and every ancestor).
       for (uint32_t a : chain[u->second]) {
         ++units[a].devices;
         if (dev_state[d] == 2) ++units[a].devices_noncompliant;

@@ -1,0 +1,90 @@
+// `fleetward device show ID` and `fleetward device set-unit ID PATH|--clear`: one device as
+// JSON (the API's shape), and setting a device's own org unit (its campaign scope while it
+// has no owner). set-unit is audited (service::Inventory) and re-evaluates the device at
+// once, so its findings change before the command returns. --db defaults to $FLEETWARD_DB.
+// Main thread only.
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/command.h"
+#include "service/evaluate.h"
+#include "service/inventory.h"
+#include "service/model_json.h"
+#include "store/store.h"
+
+namespace {
+
+struct DeviceArgs {
+  std::string db;
+  std::string actor = "cli";
+  std::string id, path;
+  bool clear = false;
+};
+
+[[noreturn]] void die(const std::string& msg, int code = 1) {
+  std::cerr << "fleetward device: " << msg << "\n";
+  throw CLI::RuntimeError(code);
+}
+
+std::unique_ptr<fw::store::Store> open_db(std::string db) {
+  if (db.empty())
+    if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
+  if (db.empty()) die("--db: no database: pass --db PATH (or set FLEETWARD_DB)", 2);
+  auto s = fw::store::Store::open(db);
+  if (!s) die("--db " + db + ": " + s.error().to_string());
+  return std::move(*s);
+}
+
+void show(const DeviceArgs& a) {
+  auto store = open_db(a.db);
+  fw::SystemClock clock;
+  fw::service::Inventory inv(*store, clock);
+  auto d = inv.get_device(a.id);
+  if (!d) die("device " + a.id + ": " + d.error().to_string());
+  std::cout << fw::service::to_json_text(fw::service::to_json(*d)) << "\n";
+}
+
+void set_unit(const DeviceArgs& a) {
+  if (a.clear == !a.path.empty()) die("PATH/--clear: give an org-unit path or --clear, not both", 2);
+  auto store = open_db(a.db);
+  fw::SystemClock clock;
+  fw::service::Inventory inv(*store, clock);
+  auto d = inv.update_device(a.actor, a.id, [&](fw::model::Device& x) -> fw::Status {
+    x.org_unit_path = a.path;
+    return {};
+  });
+  if (!d) {
+    auto err = d.error();
+    if (err.where == "org_unit") err.where = "PATH " + a.path;
+    die("device " + a.id + ": " + err.to_string());
+  }
+  std::cout << "device " << d->id << ": org unit " << (d->org_unit_path.empty() ? "(none)" : d->org_unit_path)
+            << (d->owner_id.empty() ? "" : " (its owner " + d->owner_id + "'s unit decides its scope)") << "\n";
+  auto ev = fw::service::evaluate_device(*store, clock, d->id);
+  if (!ev) die("the unit is stored, but evaluating the device failed: " + ev.error().to_string());
+  std::cout << "re-evaluated: " << ev->changes << " status changes\n";
+}
+
+void add_device(CLI::App& app) {
+  auto* cmd = app.add_subcommand("device", "Show a device or set its own org unit");
+  cmd->require_subcommand(1);
+  auto args = std::make_shared<DeviceArgs>();
+  auto common = [&](CLI::App* sub) {
+    sub->add_option("--db", args->db, "database file or postgresql:// URL (default: $FLEETWARD_DB)");
+    sub->add_option("id", args->id, "device id")->required();
+  };
+  auto* s = cmd->add_subcommand("show", "Print one device as JSON");
+  common(s);
+  s->callback([args] { show(*args); });
+  auto* u = cmd->add_subcommand("set-unit",
+                                "Set the device's own org unit (its campaign scope while it has no owner)");
+  common(u);
+  u->add_option("path", args->path, "org-unit path, e.g. /administration");
+  u->add_flag("--clear", args->clear, "remove the device's own unit");
+  u->add_option("--actor", args->actor, "name written to the audit log")->capture_default_str();
+  u->callback([args] { set_unit(*args); });
+}
+
+}  // namespace
+
+FW_COMMAND(add_device);
