@@ -10,7 +10,8 @@ TEST(ModelJson, DeviceRoundTrip) {
   model::Device d;
   d.id = "d1";
   d.owner_id = "p1";
-  d.source = model::DeviceSource::agent;
+  d.org_unit_path = "/field";
+  d.source = model::DeviceSource::exchange;
   d.os_family = "Android";
   d.os_version = "13";
   d.vendor = "Samsung";
@@ -27,6 +28,8 @@ TEST(ModelJson, DeviceRoundTrip) {
   EXPECT_EQ(to_json_text(to_json(back)), to_json_text(to_json(d)));
   EXPECT_EQ(back.apps, d.apps);
   EXPECT_EQ(back.facts_json, d.facts_json);
+  EXPECT_EQ(back.org_unit_path, "/field");
+  EXPECT_EQ(back.source, model::DeviceSource::exchange);
 }
 
 TEST(ModelJson, StrictDecoding) {
