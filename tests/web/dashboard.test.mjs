@@ -1,7 +1,8 @@
 // End-to-end test of the dashboard in Debian's headless Chromium against a real
 // `fleetward demo`: sign in, overview (burn-down points = report API), devices filtered to
 // iOS, sorting by a column (checked against the API), a person's page, a device's findings
-// history, CSV export, a server restart without signing out, sign out, no console errors,
+// history, CSV export, search, sorting by owner, a server restart without signing out, sign
+// out, a revoked token ending its session, no console errors,
 // phone-sized layout, Russian number formatting.
 // Screenshots go to --artifacts. Usage:
 //   node dashboard.test.mjs --fleetward build/src/cli/fleetward --artifacts build/test-artifacts/web
@@ -160,6 +161,47 @@ try {
     await shot(page, '03b-devices-sorted');
   });
 
+  await step('searching devices finds them by model and by owner name on the server', async () => {
+    const sample = await api('/api/v1/devices?limit=100');
+    const dev = sample.body.items.find((d) => d.owner_name && d.model && d.model.length >= 3);
+    assert.ok(dev, 'a device with an owner and a model');
+    for (const q of [dev.model.toUpperCase(), dev.owner_name.split(' ').pop()]) {
+      await visit(page, '#/devices');
+      await page.fill('input[name=search]', q);
+      await page.press('input[name=search]', 'Enter');
+      await page.waitForFunction((want) => new URLSearchParams(location.hash.split('?')[1] || '').get('search') === want, q);
+      await page.waitForSelector('table.list tbody tr td[data-label]');
+      const want = await api(`/api/v1/devices?search=${encodeURIComponent(q)}&limit=50`);
+      assert.equal(want.status, 200);
+      assert.ok(want.body.items.some((d) => d.id === dev.id) || want.body.next_cursor, `"${q}" finds ${dev.id}`);
+      const low = q.toLowerCase();
+      for (const d of want.body.items) {
+        const text = [d.id, d.model, d.vendor, d.owner_name].join('\n').toLowerCase();
+        assert.ok(text.includes(low) || d.owner_id, `${d.id} matches "${q}"`);
+      }
+      const shown = await page.locator('table.list tbody tr td:first-child a').evaluateAll((as) => as.map((a) => decodeURIComponent(a.getAttribute('href').replace('#/devices/', ''))));
+      assert.deepEqual(shown, want.body.items.map((d) => d.id), 'the page shows the API rows');
+    }
+    await shot(page, '03c-devices-search');
+  });
+
+  await step('sorting devices by owner orders them by the owner name, in stable pages', async () => {
+    await visit(page, '#/devices');
+    const header = page.locator('table.list thead th').nth(3);  // "owner"
+    await header.locator('a.sort').click();
+    await page.waitForFunction(() => location.hash.includes('sort=owner') && document.querySelector('th[aria-sort=ascending]'));
+    await page.waitForSelector('table.list tbody tr td[data-label]');
+    const first = await api('/api/v1/devices?sort=owner&limit=50');
+    const second = await api(`/api/v1/devices?sort=owner&limit=50&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    const names = [...first.body.items, ...second.body.items].map((d) => d.owner_name || '');
+    for (let i = 1; i < names.length; i++) assert.ok(names[i - 1] <= names[i], `owner order: "${names[i - 1]}" <= "${names[i]}"`);
+    const ids = new Set([...first.body.items, ...second.body.items].map((d) => d.id));
+    assert.equal(ids.size, 100, 'no row twice across pages');
+    const shown = await page.locator('table.list tbody tr td:first-child a').evaluateAll((as) => as.map((a) => decodeURIComponent(a.getAttribute('href').replace('#/devices/', ''))));
+    assert.deepEqual(shown, first.body.items.map((d) => d.id), 'the page shows the API order');
+    await shot(page, '03d-devices-by-owner');
+  });
+
   await step('a person page shows their devices and findings', async () => {
     const href = await page.locator('table.list tbody tr td:nth-child(4) a').first().getAttribute('href');
     assert.ok(href?.startsWith('#/people/'));
@@ -265,6 +307,28 @@ try {
     const d = await probe(() => api('/api/v1/devices?limit=1'));
     assert.equal(d.status, 401);
     await shot(page, '13-signed-out');
+  });
+
+  await step('revoking a token ends the dashboard session it signed in', async () => {
+    const bearer = (method, p, body) => fetch(demo.url + p, {
+      method, headers: { Authorization: `Bearer ${demo.token}`, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    const made = await bearer('POST', '/api/v1/tokens', { name: 'browser test', role: 'admin' });
+    assert.equal(made.status, 201);
+    await page.fill('#token', made.body.secret);
+    await Promise.all([page.waitForSelector('[data-testid=burndown] svg'), page.click('form.signin button[type=submit]')]);
+    assert.equal((await api('/api/v1/session')).status, 200);
+    const gone = await bearer('DELETE', `/api/v1/tokens/${made.body.id}`);
+    assert.equal(gone.status, 200);
+    assert.equal(gone.body.sessions_ended, 1);
+    await probe(async () => {
+      await page.evaluate(() => { location.hash = '#/people'; });
+      await page.waitForSelector('#token');  // the 401 sends the reader to the sign-in form
+    });
+    const s = await probe(() => api('/api/v1/session'));
+    assert.equal(s.status, 401);
+    await shot(page, '14-revoked');
   });
 
   await step('no console errors', async () => {

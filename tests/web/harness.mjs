@@ -1,7 +1,7 @@
 // Shared by the browser tests: starts `fleetward demo` on a free loopback port and reads the
 // URL and admin token it prints; launches Debian's Chromium through playwright-core (never
 // a downloaded browser) with a fresh profile; collects console errors. Node, one process.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -61,6 +61,30 @@ export async function startDemo(bin, extra = [], timeoutMs = 600_000) {
 // Stops the demo's server and starts `fleetward serve` on the same database and port (a
 // restart, as after an upgrade); demo.child becomes the new process. Resolves once /healthz
 // answers.
+// `fleetward serve` on an existing database (e.g. a demo kept by perf.mjs --keep), signed in
+// with a new admin token made by `fleetward token create`. Returns what startDemo returns
+// (dir is null: stopDemo leaves the database alone).
+export async function startServe(bin, db, timeoutMs = 600_000) {
+  const made = spawnSync(bin, ['token', 'create', '--db', db, '--name', 'perf.mjs', '--role', 'admin'], { encoding: 'utf8' });
+  const token = /\b(fw_[0-9a-f]{16,})\b/.exec(made.stdout || '')?.[1];
+  if (made.status !== 0 || !token) throw new Error(`fleetward token create failed:\n${made.stdout}${made.stderr}`);
+  const port = await freePort();
+  const child = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { out += d; });
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`fleetward serve exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() - started > timeoutMs) { child.kill('SIGTERM'); throw new Error(`fleetward serve did not start:\n${out}`); }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, token, child, dir: null, output: () => out, startMs: Date.now() - started };
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function restartAsServe(demo, bin, timeoutMs = 120_000) {
   const exited = new Promise((r) => demo.child.once('exit', r));
   demo.child.kill('SIGTERM');
@@ -91,7 +115,7 @@ export async function stopDemo(demo) {
     demo.child.kill('SIGTERM');
     await new Promise((r) => { demo.child.once('exit', r); setTimeout(r, 10_000); });
   }
-  fs.rmSync(demo.dir, { recursive: true, force: true });
+  if (demo.dir) fs.rmSync(demo.dir, { recursive: true, force: true });
 }
 
 export async function launch(downloadsPath) {

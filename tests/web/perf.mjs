@@ -4,10 +4,14 @@
 // --runs, and the server's CPU time per load (user + system of the fleetward process); the
 // baseline is the same page's API calls alone, fetched from the page (no rendering). Also the
 // cold start: a full browser load of "/" to the rendered overview. Prints the load average.
-//   node perf.mjs --fleetward build/src/cli/fleetward [--devices 100000] [--runs 7]
+//   node perf.mjs --fleetward build/src/cli/fleetward [--devices 100000] [--runs 7] [--keep DIR]
+// --keep DIR: build the demo once into DIR/data (`fleetward demo --no-serve`) and on later
+// runs serve that database again (`fleetward serve`, a new token from `fleetward token
+// create`), so a re-measurement skips the minutes the demo takes to build.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { args, startDemo, stopDemo, launch, watchErrors, visit } from './harness.mjs';
+import { args, startDemo, startServe, stopDemo, launch, watchErrors, visit } from './harness.mjs';
 
 const opt = args();
 const bin = path.resolve(opt.fleetward || '../../build/src/cli/fleetward');
@@ -22,15 +26,19 @@ const PAGES = [
   ['devices page 3', null, []],
   ['devices by last seen (desc)', '#/devices?sort=-last_seen', ['devices?sort=-last_seen&limit=50', 'dashboard/device-count']],
   ['devices by model', '#/devices?sort=model', ['devices?sort=model&limit=50', 'dashboard/device-count']],
+  ['devices by owner', '#/devices?sort=owner', ['devices?sort=owner&limit=50', 'dashboard/device-count']],
   ['people', '#/people', ['people?limit=50']],
   ['people by name', '#/people?sort=name', ['people?sort=name&limit=50']],
   ['people by org unit (desc)', '#/people?sort=-org_unit', ['people?sort=-org_unit&limit=50']],
+  ['people by manager', '#/people?sort=manager', ['people?sort=manager&limit=50']],
+  ['people search "ivan"', '#/people?search=ivan', ['people?search=ivan&limit=50']],
   ['findings', '#/findings?status=fail', ['findings?status=fail&limit=50', 'policies']],
   ['findings by since (desc)', '#/findings?sort=-status_since', ['findings?sort=-status_since&limit=50', 'policies']],
+  ['findings by owner', '#/findings?status=fail&sort=owner', ['findings?status=fail&sort=owner&limit=50', 'policies']],
   ['person', '#/people/{person}', ['people/{person}', 'devices?owner_id={person}&limit=200', 'findings?person_id={person}&limit=200']],
   ['device', '#/devices/{device}', ['devices/{device}', 'findings?device_id={device}&limit=200', 'dashboard/devices/{device}/history?limit=200', 'dashboard/devices/{device}/sightings']],
   ['policies', '#/policies', ['policies', 'campaigns']],
-  ['campaign', '#/campaigns/{campaign}', ['campaigns', 'policies/{campaign}', 'exemptions?policy_id={campaign}', 'campaigns/{campaign}/actions']],
+  ['campaign', '#/campaigns/{campaign}', ['campaigns', 'policies/{campaign}', 'exemptions?policy_id={campaign}', 'campaigns/{campaign}/actions?limit=200&people=false']],
 ];
 
 // CPU time (user + system, ms) the server process has used so far: /proc/<pid>/stat fields
@@ -44,7 +52,18 @@ const stats = (xs) => { const s = [...xs].sort((a, b) => a - b); return { median
 
 let demo, browser;
 try {
-  demo = await startDemo(bin, ['--devices', devices], 1_800_000);
+  if (opt.keep) {
+    const db = path.join(opt.keep, 'data', 'fleetward.db');
+    if (!fs.existsSync(db)) {
+      const t0 = Date.now();
+      const r = spawnSync(bin, ['demo', '--no-serve', '--devices', devices, '--data-dir', path.join(opt.keep, 'data')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      if (r.status !== 0) throw new Error(`fleetward demo --no-serve failed (${r.status})`);
+      console.log(`# demo with ${devices} devices built into ${opt.keep} in ${Date.now() - t0} ms`);
+    }
+    demo = await startServe(bin, db);
+  } else {
+    demo = await startDemo(bin, ['--devices', devices], 1_800_000);
+  }
   console.log(`# demo with ${devices} devices ready in ${demo.startMs} ms at ${demo.url}; load average: ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
   browser = await launch('/tmp');
   const page = browser.ctx.pages()[0] || await browser.ctx.newPage();
