@@ -59,7 +59,9 @@ class SightingsApi : public ::testing::Test {
       }
       return {};
     }));
-    auto st = srv_.start();
+    server::ServerOptions so;
+    so.upload_limit = 2u << 20;  // this route's limit (64 MiB by default), small for the limit test
+    auto st = srv_.start(so);
     ASSERT_TRUE(st) << st.error().to_string();
     port_ = srv_.port();
   }
@@ -218,9 +220,11 @@ TEST_F(SightingsApi, AuthContentTypeAndLimits) {
   auto big = ndjson(many);
   EXPECT_EQ(big.status, 413) << big.body;
   EXPECT_EQ(big.json().at("error").at("where").as_string(), "line 10001");
-  // The server's body limit (1 MiB) applies to this route as to every other.
-  auto huge = ndjson(std::string(2u << 20, ' '));
+  // The route's own body limit (the server's upload limit, set to 2 MiB above).
+  auto huge = ndjson(std::string(3u << 20, ' '));
   EXPECT_EQ(huge.status, 413);
+  EXPECT_NE(huge.body.find("larger than 2097152 bytes (the limit of POST /api/v1/sightings)"), std::string::npos)
+      << huge.body;
   // Nothing was stored by the rejected requests.
   EXPECT_TRUE(log_devices().empty());
 }
