@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -307,11 +308,13 @@ class Worker {
         size_t comma = notes.find(',');
         std::string_view e = notes.substr(0, comma);
         notes = comma == std::string_view::npos ? std::string_view() : notes.substr(comma + 1);
-        size_t colon = e.find(':');
-        size_t rule = size_t(std::strtoull(std::string(e.substr(0, colon)).c_str(), nullptr, 10));
-        if (rule >= results_.size()) continue;
-        if (colon != std::string_view::npos)
-          ff_[rule] = from_unix(std::strtoll(std::string(e.substr(colon + 1)).c_str(), nullptr, 10));
+        size_t rule = results_.size();
+        auto [p, ec] = std::from_chars(e.data(), e.data() + e.size(), rule);
+        if (ec != std::errc() || rule >= results_.size()) continue;
+        int64_t t = 0;
+        if (p < e.data() + e.size() && *p == ':' &&
+            std::from_chars(p + 1, e.data() + e.size(), t).ec == std::errc())
+          ff_[rule] = from_unix(t);
         else
           rows_[rule] = 1;
       }
