@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/policies.h"
 #include "store/store.h"
@@ -16,10 +17,7 @@ struct CampaignArgs {
   bool json = false;
 };
 
-[[noreturn]] void die(const std::string& msg, int code = 1) {
-  std::cerr << "fleetward campaign: " << msg << "\n";
-  throw CLI::RuntimeError(code);
-}
+[[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die("campaign", msg, code); }
 
 std::string recipients(const fw::policy::ActionPoint& p) {
   std::vector<std::string> r;
@@ -29,19 +27,14 @@ std::string recipients(const fw::policy::ActionPoint& p) {
 }
 
 void actions(const CampaignArgs& a) {
-  std::string db = a.db;
-  if (db.empty())
-    if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
-  if (db.empty()) die("no database: pass --db PATH (or set FLEETWARD_DB)", 2);
   auto window = fw::parse_duration(a.window);
   if (!window || window->count() <= 0) die("--window: expected a positive duration such as 24h or 7d", 2);
-  auto store = fw::store::Store::open(db);
-  if (!store) die(db + ": " + store.error().to_string());
+  auto store = fw::cli::open_db("campaign", a.db);
   fw::SystemClock clock;
-  auto r = fw::service::campaign_actions(**store, clock, a.id, *window);
+  auto r = fw::service::campaign_actions(*store, clock, a.id, *window);
   if (!r) die(r.error().to_string());
   fw::TimeZone tz;
-  (void)(*store)->read([&](fw::store::Tx& tx) -> fw::Status {
+  (void)store->read([&](fw::store::Tx& tx) -> fw::Status {
     tz = fw::service::org_timezone(tx);
     return {};
   });

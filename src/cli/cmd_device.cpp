@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/evaluate.h"
 #include "service/inventory.h"
@@ -21,19 +22,9 @@ struct DeviceArgs {
   bool clear = false;
 };
 
-[[noreturn]] void die(const std::string& msg, int code = 1) {
-  std::cerr << "fleetward device: " << msg << "\n";
-  throw CLI::RuntimeError(code);
-}
+[[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die("device", msg, code); }
 
-std::unique_ptr<fw::store::Store> open_db(std::string db) {
-  if (db.empty())
-    if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
-  if (db.empty()) die("--db: no database: pass --db PATH (or set FLEETWARD_DB)", 2);
-  auto s = fw::store::Store::open(db);
-  if (!s) die("--db " + db + ": " + s.error().to_string());
-  return std::move(*s);
-}
+std::unique_ptr<fw::store::Store> open_db(const std::string& db) { return fw::cli::open_db("device", db); }
 
 void show(const DeviceArgs& a) {
   auto store = open_db(a.db);

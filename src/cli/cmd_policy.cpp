@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/evaluate.h"
 #include "service/policies.h"
@@ -20,19 +21,9 @@ struct PolicyArgs {
   bool no_eval = false;
 };
 
-[[noreturn]] void die(const std::string& msg, int code = 1) {
-  std::cerr << "fleetward policy: " << msg << "\n";
-  throw CLI::RuntimeError(code);
-}
+[[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die("policy", msg, code); }
 
-std::unique_ptr<fw::store::Store> open_db(std::string db) {
-  if (db.empty())
-    if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
-  if (db.empty()) die("no database: pass --db PATH (or set FLEETWARD_DB); `fleetward demo` prints its path", 2);
-  auto s = fw::store::Store::open(db);
-  if (!s) die(db + ": " + s.error().to_string());
-  return std::move(*s);
-}
+std::unique_ptr<fw::store::Store> open_db(const std::string& db) { return fw::cli::open_db("policy", db); }
 
 void print_stats(const fw::service::EvalStats& st) {
   std::cout << "evaluated " << st.devices << " devices (" << st.evaluations << " rule results): " << st.written

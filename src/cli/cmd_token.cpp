@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/tokens.h"
 #include "store/store.h"
@@ -20,19 +21,9 @@ struct TokenArgs {
   std::string format = "table";
 };
 
-[[noreturn]] void die(const std::string& msg, int code = 1) {
-  std::cerr << "fleetward token: " << msg << "\n";
-  throw CLI::RuntimeError(code);
-}
+[[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die("token", msg, code); }
 
-std::unique_ptr<fw::store::Store> open_db(std::string db) {
-  if (db.empty())
-    if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
-  if (db.empty()) die("--db: no database: pass --db PATH (or set FLEETWARD_DB)", 2);
-  auto s = fw::store::Store::open(db);
-  if (!s) die("--db " + db + ": " + s.error().to_string());
-  return std::move(*s);
-}
+std::unique_ptr<fw::store::Store> open_db(const std::string& db) { return fw::cli::open_db("token", db); }
 
 // A service error names a field; the user typed a flag.
 std::string flag_for(const std::string& where) {

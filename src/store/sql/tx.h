@@ -239,6 +239,9 @@ SearchCond search_condition(Dialect d, std::string_view table, std::string_view 
 // A sightings row selected with kSightingColumns, in that order (tx_sightings.cpp).
 extern const std::string_view kSightingColumns;
 model::Sighting sighting_from_row(const Row& r);
+// An api_tokens row selected with kTokenColumns, in that order (tx_tokens.cpp).
+extern const std::string_view kTokenColumns;
+Result<model::ApiToken> token_from_row(const Row& r);
 
 // Runs fn on a transaction that the driver has already begun on c, then commits if fn
 // succeeded and the transaction is not doomed, else rolls back and returns the error. An

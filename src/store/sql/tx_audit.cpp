@@ -29,23 +29,6 @@ model::AuditEvent audit_from(const Row& r) {
   return e;
 }
 
-constexpr std::string_view kTokenCols = "id, name, role, scope_path, secret_hash, created_at, expires_at, revoked";
-
-Result<model::ApiToken> token_from(const Row& r) {
-  model::ApiToken t;
-  t.id = r.text(0);
-  t.name = r.text(1);
-  auto role = model::parse_role(r.text(2));
-  if (!role) return fail(Errc::internal, "stored token has a bad role", "token/" + t.id);
-  t.role = *role;
-  t.scope_path = r.text(3);
-  t.secret_hash = r.text(4);
-  t.created_at = r.time(5);
-  t.expires_at = r.opt_time(6);
-  t.revoked = r.flag(7);
-  return t;
-}
-
 }  // namespace
 
 Result<model::AuditEvent> SqlTx::append_audit(model::AuditEvent e) {
@@ -132,7 +115,7 @@ Result<int64_t> SqlTx::verify_audit_chain() {
 Status SqlTx::put_token(const model::ApiToken& t) {
   if (t.id.empty()) return fail(Errc::invalid_argument, "token id is empty", "id");
   if (t.secret_hash.empty()) return fail(Errc::invalid_argument, "token secret hash is empty", "secret_hash");
-  FW_TRY_STATUS(exec("INSERT INTO api_tokens (" + std::string(kTokenCols) +
+  FW_TRY_STATUS(exec("INSERT INTO api_tokens (" + std::string(kTokenColumns) +
                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                          "ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, "
                          "scope_path = excluded.scope_path, secret_hash = excluded.secret_hash, "
@@ -144,9 +127,9 @@ Status SqlTx::put_token(const model::ApiToken& t) {
 
 Result<model::ApiToken> SqlTx::find_token_by_hash(std::string_view secret_hash) {
   model::ApiToken t;
-  FW_TRY_STATUS(query_one("SELECT " + std::string(kTokenCols) + " FROM api_tokens WHERE secret_hash = ?",
+  FW_TRY_STATUS(query_one("SELECT " + std::string(kTokenColumns) + " FROM api_tokens WHERE secret_hash = ?",
                           {secret_hash}, "token", [&](const Row& r) -> Status {
-                            FW_TRY(t, token_from(r));
+                            FW_TRY(t, token_from_row(r));
                             return {};
                           }));
   return t;

@@ -6,11 +6,9 @@
 
 namespace fw::store::sql {
 
-namespace {
+const std::string_view kTokenColumns = "id, name, role, scope_path, secret_hash, created_at, expires_at, revoked";
 
-constexpr std::string_view kCols = "id, name, role, scope_path, secret_hash, created_at, expires_at, revoked";
-
-Result<model::ApiToken> token_row(const Row& r) {
+Result<model::ApiToken> token_from_row(const Row& r) {
   model::ApiToken t;
   t.id = r.text(0);
   t.name = r.text(1);
@@ -25,13 +23,11 @@ Result<model::ApiToken> token_row(const Row& r) {
   return t;
 }
 
-}  // namespace
-
 Result<std::vector<model::ApiToken>> SqlTx::list_tokens() {
   std::vector<model::ApiToken> out;
-  FW_TRY_STATUS(query("SELECT " + std::string(kCols) + " FROM api_tokens ORDER BY created_at, id", {},
+  FW_TRY_STATUS(query("SELECT " + std::string(kTokenColumns) + " FROM api_tokens ORDER BY created_at, id", {},
                       [&](const Row& r) -> Status {
-                        FW_TRY(auto t, token_row(r));
+                        FW_TRY(auto t, token_from_row(r));
                         out.push_back(std::move(t));
                         return {};
                       }));
@@ -40,9 +36,9 @@ Result<std::vector<model::ApiToken>> SqlTx::list_tokens() {
 
 Result<model::ApiToken> SqlTx::get_token(std::string_view id) {
   model::ApiToken t;
-  FW_TRY_STATUS(query_one("SELECT " + std::string(kCols) + " FROM api_tokens WHERE id = ?", {id},
+  FW_TRY_STATUS(query_one("SELECT " + std::string(kTokenColumns) + " FROM api_tokens WHERE id = ?", {id},
                           "token " + std::string(id), [&](const Row& r) -> Status {
-                            FW_TRY(t, token_row(r));
+                            FW_TRY(t, token_from_row(r));
                             return {};
                           }));
   return t;

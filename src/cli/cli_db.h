@@ -1,0 +1,21 @@
+// What the database-using subcommands share: the --db flag falls back to $FLEETWARD_DB,
+// and a missing or unopenable database is reported the same way by every command
+// ("fleetward CMD: --db: ..." on stderr, exit 2 for a missing flag, 1 for an open error).
+// Main thread only, like every subcommand.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "store/store.h"
+
+namespace fw::cli {
+
+// Prints "fleetward <command>: <msg>" to stderr and throws CLI::RuntimeError(code).
+[[noreturn]] void die(std::string_view command, const std::string& msg, int code = 1);
+
+// The database named by `db` or, when it is empty, by $FLEETWARD_DB, opened (and migrated).
+std::unique_ptr<store::Store> open_db(std::string_view command, std::string db);
+
+}  // namespace fw::cli
