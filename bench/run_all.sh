@@ -9,7 +9,7 @@
 #   NAME...:   only these (cel store classify discover policy checkin agent dashboard).
 # Expensive inputs are kept between runs: the 1 GiB log (/tmp/fw-bench-1073741824.log), the
 # 1,000,000-device policy database (/tmp/fw-bench-policy-1m) and the 100,000-device demo
-# (/tmp/fw-bench-dashboard). Delete them to measure their creation again.
+# (/tmp/fw-bench-dashboard-100k). Delete them to measure their creation again.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$SRC/build-rel}
@@ -55,7 +55,7 @@ policy_bench() {
 dashboard_perf() {
   (cd tests/web && [ -d node_modules ] || npm ci --no-audit --no-fund >/dev/null)
   node tests/web/perf.mjs --fleetward "$B/src/cli/fleetward" --devices 100000 --runs 5 \
-    --keep /tmp/fw-bench-dashboard
+    --keep /tmp/fw-bench-dashboard-100k
 }
 
 run cel       "$B/bench/cel/cel_bench" --benchmark_repetitions=5
@@ -64,5 +64,5 @@ run classify  "$B/bench/detect/detect_classify_bench"
 run discover  bench/detect/run_discover_bench.sh "$B"
 run policy    policy_bench
 run checkin   bench/checkin_load/run.sh "$B" 100000
-run agent     tests/agent/measure.sh "$B-agent"
+run agent     tests/agent/measure.sh "$SRC/build-agent-rel"
 run dashboard dashboard_perf
