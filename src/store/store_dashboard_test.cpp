@@ -516,6 +516,9 @@ TEST_P(DashboardStoreTest, SearchIndexGivesTheRowsOfTheScan) {
       {"s9", {"dv-4"}, {}},
       {"é", {"dv-4"}, {"s-3"}},
       {"%", {"dv-3", "dv-6", "dv-7"}, {"s-2"}},
+      // A NUL (an Exchange export's display name, say) matches nothing, and is no SQL error.
+      {std::string("pro\0x", 5), {}, {}},
+      {std::string("\0", 1), {}, {}},
   };
   for (const auto& c : cases) {
     for (int limit : {1, 2, 100}) {

@@ -3,7 +3,8 @@
 // engine's index from migration 0010 (SQLite: the FTS5 trigram tables devices_search and
 // people_search; PostgreSQL: LIKE over the pg_trgm GIN indexes, a scan if pg_trgm was not
 // available); shorter ones, and filters with search_scan set, scan with LIKE. Both give the
-// same rows. Plain functions; used by the one thread that runs the transaction.
+// same rows; a query holding a NUL matches nothing. Plain functions; used by the one thread
+// that runs the transaction.
 #include <string>
 
 #include "store/sql/tx.h"
@@ -25,6 +26,16 @@ SearchCond search_condition(Dialect d, std::string_view table, std::string_view 
                             bool scan) {
   SearchCond s;
   const std::string folded = fold_case(search);
+  if (folded.find('\0') != std::string::npos) {
+    // FTS5's query parser and libpq read text up to a NUL, so such a query would fail or
+    // match its prefix; no stored key holds a NUL, so it matches no row, on every path.
+    // One (empty, not NULL) parameter is still bound, as callers expect one per condition;
+    // the condition stands on its own, like an index condition (no LIKE scan).
+    s.sql = "CAST(? AS TEXT) IS NULL";
+    s.param.clear();
+    s.indexed = true;
+    return s;
+  }
   if (scan || codepoints(folded) < 3) {
     s.sql = std::string(alias) + ".search_key LIKE ? ESCAPE '\\'";
     s.param = "%" + escape_like(folded) + "%";
