@@ -89,12 +89,12 @@ void EvalQueue::stop() {
   idle_cv_.notify_all();
 }
 
-void EvalQueue::mark_dirty(std::span<const std::string> device_ids) {
-  if (device_ids.empty()) return;
+void EvalQueue::mark(std::span<const std::string> ids, std::unordered_set<std::string>& into) {
+  if (ids.empty()) return;
   {
     std::lock_guard lock(mu_);
     if (stop_) return;
-    for (const auto& id : device_ids) {
+    for (const auto& id : ids) {
       if (full_) break;  // a full run covers every device; nothing to remember
       if (devices_.size() + people_.size() >= opts_.max_pending) {
         // Degrade: one full run instead of an unbounded set.
@@ -104,38 +104,21 @@ void EvalQueue::mark_dirty(std::span<const std::string> device_ids) {
         ++stats_.overflows;
         break;
       }
-      if (devices_.insert(id).second) ++stats_.marked;
+      if (into.insert(id).second) ++stats_.marked;
     }
     if (!first_mark_) first_mark_ = SteadyClock::now();
   }
   cv_.notify_one();
 }
+
+void EvalQueue::mark_dirty(std::span<const std::string> device_ids) { mark(device_ids, devices_); }
 
 void EvalQueue::mark_dirty(std::string_view device_id) {
   std::string id(device_id);
-  mark_dirty(std::span<const std::string>(&id, 1));
+  mark(std::span<const std::string>(&id, 1), devices_);
 }
 
-void EvalQueue::mark_people_dirty(std::span<const std::string> person_ids) {
-  if (person_ids.empty()) return;
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return;
-    for (const auto& id : person_ids) {
-      if (full_) break;
-      if (devices_.size() + people_.size() >= opts_.max_pending) {
-        devices_.clear();
-        people_.clear();
-        full_ = true;
-        ++stats_.overflows;
-        break;
-      }
-      if (people_.insert(id).second) ++stats_.marked;
-    }
-    if (!first_mark_) first_mark_ = SteadyClock::now();
-  }
-  cv_.notify_one();
-}
+void EvalQueue::mark_people_dirty(std::span<const std::string> person_ids) { mark(person_ids, people_); }
 
 void EvalQueue::request_full() {
   {

@@ -117,6 +117,8 @@ class EvalQueue {
 
  private:
   void run();
+  // Adds ids to `into` (devices_ or people_), or degrades to one full run past max_pending.
+  void mark(std::span<const std::string> ids, std::unordered_set<std::string>& into);
   bool idle_locked() const;
   void evaluate_batch(std::vector<std::string> devices, std::vector<std::string> people);
   bool evaluate_full(bool scheduled);  // false on error (logged, counted)

@@ -239,6 +239,10 @@ SearchCond search_condition(Dialect d, std::string_view table, std::string_view 
 // A sightings row selected with kSightingColumns, in that order (tx_sightings.cpp).
 extern const std::string_view kSightingColumns;
 model::Sighting sighting_from_row(const Row& r);
+// A devices row selected with kDeviceColumns (columns of "devices d"), in that order
+// (tx_inventory.cpp).
+extern const std::string_view kDeviceColumns;
+Result<model::Device> device_from_row(const Row& r);
 // An api_tokens row selected with kTokenColumns, in that order (tx_tokens.cpp).
 extern const std::string_view kTokenColumns;
 Result<model::ApiToken> token_from_row(const Row& r);

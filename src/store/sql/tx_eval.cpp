@@ -16,30 +16,9 @@ Status SqlTx::eval_devices(std::string_view after_id, int limit, std::vector<mod
   devices.clear();
   if (limit < 1) limit = 1;
   std::string after(after_id);
-  FW_TRY_STATUS(query("SELECT id, owner_id, source, os_family, os_version, vendor, model, type, managed, first_seen, "
-                      "last_seen, may_be, facts_json, org_unit_path FROM devices WHERE id > ? ORDER BY id LIMIT ?",
+  FW_TRY_STATUS(query("SELECT " + std::string(kDeviceColumns) + " FROM devices d WHERE d.id > ? ORDER BY d.id LIMIT ?",
                       {after, limit}, [&](const Row& r) -> Status {
-                        model::Device d;
-                        d.id = r.text(0);
-                        d.owner_id = r.text(1);
-                        auto src = model::parse_device_source(r.text(2));
-                        auto type = model::parse_device_type(r.text(7));
-                        if (!src || !type)
-                          return fail(Errc::internal, "stored device has a bad source or type", "device/" + d.id);
-                        d.source = *src;
-                        d.os_family = r.text(3);
-                        d.os_version = r.text(4);
-                        d.vendor = r.text(5);
-                        d.model = r.text(6);
-                        d.type = *type;
-                        d.managed = r.flag(8);
-                        d.first_seen = r.time(9);
-                        d.last_seen = r.time(10);
-                        std::string may = r.text(11);  // as device_from() in tx_inventory.cpp
-                        if (!may.empty())
-                          for (auto part : split(may, '\n')) d.may_be.emplace_back(part);
-                        d.facts_json = r.text(12);
-                        d.org_unit_path = r.text(13);
+                        FW_TRY(auto d, device_from_row(r));
                         devices.push_back(std::move(d));
                         return {};
                       }));

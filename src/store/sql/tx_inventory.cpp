@@ -8,31 +8,11 @@
 
 namespace fw::store::sql {
 
-namespace {
-
-// ---- org units ----
-constexpr std::string_view kOrgCols = "id, path, name, kind, timezone";
-
-model::OrgUnit org_from(const Row& r) {
-  return model::OrgUnit{.id = r.text(0), .path = r.text(1), .name = r.text(2), .kind = r.text(3),
-                        .timezone = r.text(4)};
-}
-
-// ---- people ----
-constexpr std::string_view kPersonCols = "id, name, email, login, org_unit_path, manager_id, title";
-
-model::Person person_from(const Row& r) {
-  return model::Person{.id = r.text(0), .name = r.text(1), .email = r.text(2), .login = r.text(3),
-                       .org_unit_path = r.text(4), .manager_id = r.text(5), .title = r.text(6)};
-}
-
-// ---- devices ----
-constexpr std::string_view kDeviceCols =
+const std::string_view kDeviceColumns =
     "d.id, d.owner_id, d.source, d.os_family, d.os_version, d.vendor, d.model, d.type, d.managed, "
     "d.first_seen, d.last_seen, d.may_be, d.facts_json, d.org_unit_path";
-constexpr int kDeviceNCols = 14;
 
-Result<model::Device> device_from(const Row& r) {
+Result<model::Device> device_from_row(const Row& r) {
   model::Device d;
   d.id = r.text(0);
   d.owner_id = r.text(1);
@@ -56,6 +36,27 @@ Result<model::Device> device_from(const Row& r) {
   d.org_unit_path = r.text(13);
   return d;
 }
+
+namespace {
+
+// ---- org units ----
+constexpr std::string_view kOrgCols = "id, path, name, kind, timezone";
+
+model::OrgUnit org_from(const Row& r) {
+  return model::OrgUnit{.id = r.text(0), .path = r.text(1), .name = r.text(2), .kind = r.text(3),
+                        .timezone = r.text(4)};
+}
+
+// ---- people ----
+constexpr std::string_view kPersonCols = "id, name, email, login, org_unit_path, manager_id, title";
+
+model::Person person_from(const Row& r) {
+  return model::Person{.id = r.text(0), .name = r.text(1), .email = r.text(2), .login = r.text(3),
+                       .org_unit_path = r.text(4), .manager_id = r.text(5), .title = r.text(6)};
+}
+
+// ---- devices ----
+constexpr int kDeviceNCols = 14;
 
 // Builds the WHERE clause of a device filter over "devices d" (joined with "people p" when
 // the filter needs the owner). Texts live in `texts` while the query runs.
@@ -319,9 +320,9 @@ Status SqlTx::put_device(const model::Device& d) {
 
 Result<model::Device> SqlTx::get_device(std::string_view id) {
   model::Device d;
-  FW_TRY_STATUS(query_one("SELECT " + std::string(kDeviceCols) + " FROM devices d WHERE d.id = ?", {id},
+  FW_TRY_STATUS(query_one("SELECT " + std::string(kDeviceColumns) + " FROM devices d WHERE d.id = ?", {id},
                           "device " + std::string(id), [&](const Row& r) -> Status {
-                            FW_TRY(d, device_from(r));
+                            FW_TRY(d, device_from_row(r));
                             return {};
                           }));
   FW_TRY_STATUS(query("SELECT app_id, name, version FROM device_apps WHERE device_id = ? ORDER BY pos", {id},
@@ -361,7 +362,7 @@ Status SqlTx::device_page(const DeviceFilter& f, const Keyset& ks, int limit, st
   // its apps and, for lists, the owners' names.
   const int kOwnerCol = kDeviceNCols + 3;
   const int kKeyCol = kOwnerCol + (page ? 1 : 0);
-  std::string sql = "SELECT " + std::string(kDeviceCols) + ", a.app_id, a.name, a.version" +
+  std::string sql = "SELECT " + std::string(kDeviceColumns) + ", a.app_id, a.name, a.version" +
                     (page ? ", o.name, " + ks.select_cols() : std::string()) + " FROM (SELECT d.* FROM devices d" +
                     w.join + w.where + " ORDER BY " + ks.order_by() +
                     " LIMIT ?) d LEFT JOIN device_apps a ON a.device_id = d.id" +
@@ -372,7 +373,7 @@ Status SqlTx::device_page(const DeviceFilter& f, const Keyset& ks, int limit, st
     return query(sql, w.ps, [&](const Row& r) -> Status {
       std::string id = r.text(0);
       if (out.empty() || out.back().id != id) {
-        FW_TRY(auto d, device_from(r));
+        FW_TRY(auto d, device_from_row(r));
         out.push_back(std::move(d));
         if (page && !r.is_null(kOwnerCol)) page->person_names.emplace(out.back().owner_id, r.text(kOwnerCol));
         if (keys) keys->push_back(ks.key_of(r, kKeyCol));
