@@ -21,37 +21,8 @@ std::optional<Errc> err_of(const Result<V>& r) {
   return r.error().code;
 }
 
-// Drops the value of a Result.
-template <class V>
-Status as_status_of(const Result<V>& r) {
-  if (!r) return std::unexpected(r.error());
-  return {};
-}
-
-class StoreAgentTest : public ::testing::TestWithParam<std::string> {
+class StoreAgentTest : public testing::StoreBackendTest {
  protected:
-  void SetUp() override {
-    db_ = std::make_unique<testing::TestDb>(GetParam());
-    if (!db_->available()) {
-      if (GetParam() == "postgres" && db_->skip_reason().empty())
-        GTEST_SKIP() << "FW_TEST_PG_URL is not set: PostgreSQL store tests skipped "
-                        "(start one with: eval $(scripts/pg-test-server.sh start))";
-      FAIL() << db_->skip_reason();
-    }
-  }
-  void open(int version = 0) {
-    auto s = db_->open(version);
-    ASSERT_TRUE(s) << s.error().to_string();
-    store_ = std::move(*s);
-  }
-  void W(const std::function<Status(Tx&)>& fn) {
-    auto st = store_->write(fn);
-    ASSERT_TRUE(st) << st.error().to_string();
-  }
-  void R(const std::function<Status(Tx&)>& fn) {
-    auto st = store_->read(fn);
-    ASSERT_TRUE(st) << st.error().to_string();
-  }
   Status try_write(const std::function<Status(Tx&)>& fn) { return store_->write(fn); }
 
   // /field with one person and two devices: "dev-a" (agent, unowned, in /field) and
@@ -85,15 +56,12 @@ class StoreAgentTest : public ::testing::TestWithParam<std::string> {
     });
   }
 
-  std::unique_ptr<testing::TestDb> db_;
-  std::unique_ptr<Store> store_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreAgentTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
 TEST_P(StoreAgentTest, SecretRoundTripAndUpsert) {
-  open();
   seed();
   AgentSecret s{"aa11", "/field", "admin", T(0), T(3600), 5, 0};
   W([&](Tx& tx) { return tx.put_agent_secret(s); });
@@ -121,7 +89,6 @@ TEST_P(StoreAgentTest, SecretRoundTripAndUpsert) {
 }
 
 TEST_P(StoreAgentTest, AgentDeviceRowRoundTripUpdateAndCascade) {
-  open();
   seed();
   AgentDevice ad;
   ad.device_id = "dev-a";
@@ -189,7 +156,6 @@ TEST_P(StoreAgentTest, AgentDeviceRowRoundTripUpdateAndCascade) {
 }
 
 TEST_P(StoreAgentTest, CredentialsFindAndRevoke) {
-  open();
   seed();
   W([](Tx& tx) -> Status {
     AgentDevice ad;
@@ -244,13 +210,12 @@ TEST_P(StoreAgentTest, CredentialsFindAndRevoke) {
     EXPECT_EQ(ad.revoked_at.value_or(Time{}), T(30));  // the first revocation's time stays
     return {};
   });
-  auto r = store_->write([](Tx& tx) -> Status { return as_status_of(tx.revoke_agent_device("dev-o", T(40))); });
+  auto r = store_->write([](Tx& tx) -> Status { return testing::as_status(tx.revoke_agent_device("dev-o", T(40))); });
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
 }
 
 TEST_P(StoreAgentTest, ApplyAgentReportWritesOnlyWhatChanged) {
-  open();
   seed();
   Time before_seen;
   R([&](Tx& tx) -> Status {
@@ -321,7 +286,6 @@ TEST_P(StoreAgentTest, ApplyAgentReportWritesOnlyWhatChanged) {
 }
 
 TEST_P(StoreAgentTest, CommandsQueueAndList) {
-  open();
   seed();
   W([](Tx& tx) -> Status {
     FW_TRY_STATUS(tx.put_agent_command(AgentCommand{"c2", "dev-a", "message", R"({"text":"hi"})", "admin", T(20), "queued", {}, {}, ""}));
@@ -379,7 +343,7 @@ TEST_P(StoreAgentTest, CommandsQueueAndList) {
   });
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::conflict) << st.error().to_string();
-  auto r = store_->read([](Tx& tx) -> Status { return as_status_of(tx.get_agent_command("c404")); });
+  auto r = store_->read([](Tx& tx) -> Status { return testing::as_status(tx.get_agent_command("c404")); });
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Errc::not_found);
 }
@@ -387,7 +351,6 @@ TEST_P(StoreAgentTest, CommandsQueueAndList) {
 // A device's own org unit and the source 'exchange' through put/get, the list, the
 // evaluation read, and an update that clears the unit.
 TEST_P(StoreAgentTest, DeviceOrgUnitAndExchangeSourceRoundTrip) {
-  open();
   seed();
   W([](Tx& tx) -> Status {
     model::Device e;
@@ -432,8 +395,8 @@ TEST_P(StoreAgentTest, DeviceOrgUnitAndExchangeSourceRoundTrip) {
 // Migration 0009 on a database of version 8: agent devices take their enrolment unit;
 // devices known only from Exchange become source 'exchange'; sighted ones stay 'log'.
 TEST_P(StoreAgentTest, Migration9FillsUnitsAndExchangeSource) {
-  open(8);
-  store_.reset();
+  open_fresh(8);
+  store_.reset();  // the rows below are written behind the store
   const char* dev_cols =
       "INSERT INTO devices (id, owner_id, source, os_family, os_version, vendor, model, type, managed, first_seen, "
       "last_seen, may_be, facts_json, search_key) VALUES ";
@@ -453,7 +416,7 @@ TEST_P(StoreAgentTest, Migration9FillsUnitsAndExchangeSource) {
                     "client_ip, os_family, os_version, vendor, model, type, first_seen, last_seen, count) VALUES "
                     "('u', 'fp', '', 'dev-lg', 'ua', 'AS2', '', 'iOS', '', '', '', 'phone', 0, 0, 1);";
   ASSERT_TRUE(db_->raw_exec(sql)) << db_->skip_reason();
-  open();
+  reopen();
   R([](Tx& tx) -> Status {
     FW_TRY(auto ag, tx.get_device("dev-ag"));
     EXPECT_EQ(ag.org_unit_path, "/field");

@@ -131,6 +131,27 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
     store_ = std::move(*s);
   }
 
+  // Replaces this test's database by a fresh one opened at `version` (0 = the latest): for
+  // tests that start from an older schema.
+  void open_fresh(int version) {
+    store_.reset();
+    db_.reset();  // first: a PostgreSQL TestDb drops its schema when it goes
+    db_ = std::make_unique<TestDb>(GetParam());
+    ASSERT_TRUE(db_->available()) << db_->skip_reason();
+    auto s = db_->open(version);
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+  }
+
+  // Opens this test's database again (migrating it to the latest version), e.g. after SQL
+  // written behind the store's back into an older schema.
+  void reopen() {
+    store_.reset();
+    auto s = db_->open();
+    ASSERT_TRUE(s) << s.error().to_string();
+    store_ = std::move(*s);
+  }
+
   // Runs fn in one write (W) or read (R) transaction and asserts that it succeeds.
   void W(const std::function<Status(Tx&)>& fn) {
     auto st = store_->write(fn);
