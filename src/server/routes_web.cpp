@@ -325,7 +325,6 @@ Result<std::optional<model::ApiToken>> web_session_auth(const Request& req, Sess
 void add_web_routes(Router& r, Services& s) {
   // Sessions are rows of the store; this object only holds the references.
   auto sessions = std::make_shared<SessionStore>(s.store, s.clock);
-  add_token_routes(r, s);
   r.add(Verb::post, "/api/v1/session", Access::public_,
         [&s, sessions](Request& q) { return post_session(q, s, *sessions); });
   r.add(Verb::get, "/api/v1/session", Access::public_,

@@ -41,6 +41,7 @@ void add_all_routes(Router& r, Services& s) {
   add_agent_routes(r, s);      // agent enrolment and check-ins (routes_agent.cpp)
   add_policy_routes(r, s);  // policies, campaigns, findings, exemptions, reports
   add_sightings_routes(r, s);  // log shippers and the Exchange device export (routes_sightings.cpp)
+  add_token_routes(r, s);      // API tokens: list, create, revoke (routes_tokens.cpp)
   // (policies, sightings, agent check-in, reports: add_<area>_routes(r, s); here)
   add_web_routes(r, s);     // the dashboard: sessions, CSV export, embedded web/ files
   add_static_routes(r, s);  // last: the fallback for paths no API route matched
