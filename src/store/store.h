@@ -66,7 +66,7 @@ struct PersonFilter {
 };
 
 struct DeviceFilter {
-  std::string subtree;    // owner's org-unit subtree; "" = all
+  std::string subtree;    // org-unit subtree of the owner's unit, else the device's own; "" = all
   std::string owner_id;
   std::string os_family;  // exact canonical family
   std::optional<model::DeviceType> type;
@@ -123,7 +123,7 @@ struct FindingFilter {
   std::string rule_key;
   std::string device_id;
   std::string person_id;
-  std::string subtree;  // owner's org unit subtree
+  std::string subtree;  // org-unit subtree of the owner's unit, else the device's own
   std::optional<FindingStatus> status;
 };
 

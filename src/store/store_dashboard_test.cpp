@@ -741,6 +741,108 @@ TEST_P(DashboardStoreTest, TokensListAndRevokeEndsSessions) {
   });
 }
 
+// The org-unit filter of devices and findings: the owner's unit, else the device's own
+// (devices.org_unit_path, migration 0009) -- the evaluation's scope rule. An owned device
+// follows its owner even when it has a unit of its own; one without an owner is filtered by
+// its own unit (and a finding whose person is gone, by its device's); one with neither is in
+// no subtree.
+TEST_P(DashboardStoreTest, UnitFilterIsTheOwnersUnitElseTheDevicesOwn) {
+  seed();
+  W([&](Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.put_org_unit(OrgUnit{"ou-rn", "/regions/north", "North", "branch", ""}));
+    Device own = devices_[22];  // no owner
+    own.org_unit_path = "/regions/north";
+    FW_TRY_STATUS(tx.put_device(own));
+    Device owned = devices_[0];  // owner p-0 in /admin
+    owned.org_unit_path = "/regions";
+    FW_TRY_STATUS(tx.put_device(owned));
+    Device orphan = devices_[1];
+    orphan.id = "d-orphan";  // no owner; its finding names a person who is gone
+    orphan.owner_id = "";
+    orphan.org_unit_path = "/regions";
+    FW_TRY_STATUS(tx.put_device(orphan));
+    Device nowhere = devices_[2];
+    nowhere.id = "d-nowhere";
+    nowhere.owner_id = "";
+    nowhere.org_unit_path = "";
+    FW_TRY_STATUS(tx.put_device(nowhere));
+    std::vector<Finding> fs;
+    for (const Device* d : {&own, &owned, &orphan, &nowhere, &devices_[1]}) {
+      Finding f;
+      f.device_id = d->id;
+      f.person_id = d->id == "d-orphan" ? "p-gone" : d->owner_id;
+      f.policy_id = "camp";
+      f.rule_key = "camp/r";
+      f.status = FindingStatus::fail;
+      f.severity = "high";
+      f.last_evaluated_at = T(1);
+      f.status_since = T(1);
+      fs.push_back(f);
+    }
+    return tx.put_findings(fs);
+  });
+  // Expected: the seeded devices of /regions owners (p-1, p-3), plus the unowned devices in
+  // /regions/north and /regions; not the /admin-owned device with a /regions unit.
+  std::set<std::string> regions;
+  for (const auto& d : devices_)
+    if (d.owner_id == "p-1" || d.owner_id == "p-3") regions.insert(d.id);
+  regions.insert(devices_[22].id);
+  regions.insert("d-orphan");
+  auto devices_in = [&](const std::string& subtree, const std::string& sort) {
+    DeviceFilter f;
+    f.subtree = subtree;
+    auto ids = all_devices(sort, 4, f);
+    int64_t n = -1;
+    R([&](Tx& tx) -> Status {
+      FW_TRY(n, tx.count_devices(f));
+      return {};
+    });
+    EXPECT_EQ(n, static_cast<int64_t>(ids.size())) << subtree;
+    return std::set<std::string>(ids.begin(), ids.end());
+  };
+  for (std::string sort : {"", "owner", "-last_seen"}) {
+    EXPECT_EQ(devices_in("/regions", sort), regions) << sort;
+    EXPECT_EQ(devices_in("/regions/north", sort), (std::set<std::string>{devices_[22].id})) << sort;
+  }
+  std::set<std::string> admin = devices_in("/admin", "");
+  EXPECT_TRUE(admin.contains(devices_[0].id));
+  EXPECT_FALSE(admin.contains(devices_[22].id));
+  EXPECT_FALSE(admin.contains("d-nowhere"));
+  EXPECT_FALSE(admin.contains("d-orphan"));
+
+  // Findings: the finding's owner's unit, else its device's own.
+  auto findings_in = [&](const std::string& subtree, const std::string& sort) {
+    std::set<std::string> ids;
+    PageRequest p{.cursor = "", .limit = 2, .sort = sort};
+    for (int pages = 0; pages < 50; ++pages) {
+      Page<Finding> page;
+      R([&](Tx& tx) -> Status {
+        FW_TRY(page, tx.list_findings_view({.subtree = subtree, .status = FindingStatus::fail}, p));
+        return {};
+      });
+      for (const auto& x : page.items) ids.insert(x.device_id);
+      if (page.next_cursor.empty()) break;
+      p.cursor = page.next_cursor;
+    }
+    return ids;
+  };
+  const std::set<std::string> want{devices_[22].id, "d-orphan", devices_[1].id};  // devices_[1]: owner p-1
+  for (std::string sort : {"", "owner", "-status_since"}) {
+    EXPECT_EQ(findings_in("/regions", sort), want) << sort;
+    EXPECT_EQ(findings_in("/regions/north", sort), (std::set<std::string>{devices_[22].id})) << sort;
+    EXPECT_EQ(findings_in("/admin", sort), (std::set<std::string>{devices_[0].id})) << sort;
+  }
+  // The store's own findings pages (reports, exports) use the same rule.
+  std::set<std::string> scanned;
+  R([&](Tx& tx) -> Status {
+    return tx.scan_findings({.subtree = "/regions"}, [&](const Finding& x) -> Status {
+      scanned.insert(x.device_id);
+      return {};
+    });
+  });
+  EXPECT_EQ(scanned, want);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DashboardStoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 

@@ -49,12 +49,31 @@ Result<Page<Finding>> SqlTx::list_findings_view(const FindingFilter& f, const Pa
   // or index on the table every evaluation writes). CROSS JOIN keeps SQLite's join order,
   // and "x || ''" keeps it from probing a findings index on the filter column instead of the
   // key. The cursor's row value spans two tables; its first two columns also bound the
-  // devices' index range (PostgreSQL plans the join itself). A filter matching few findings
-  // walks many devices (docs/PERFORMANCE.md, "Dashboard").
+  // devices' index range (PostgreSQL plans the join itself).
+  // A filter that matches few findings would make that walk visit every device, so a filter
+  // with an indexed column is first counted up to kFewFindings (an index range of at most
+  // that many entries): when it matches no more, its findings are read through that index,
+  // joined with their devices and sorted (at most kFewFindings rows) instead.
+  constexpr int kFewFindings = 2000;
   const bool desc = p.sort.starts_with('-');
   const bool by_owner = std::string_view(p.sort).substr(desc ? 1 : 0) == "owner";
+  bool walk_devices = by_owner;
+  if (by_owner && (f.status || !f.policy_id.empty() || !f.rule_key.empty() || !f.person_id.empty() ||
+                   !f.device_id.empty())) {
+    std::vector<Param> count_ps = ps;
+    count_ps.emplace_back(kFewFindings + 1);
+    int64_t n = 0;
+    FW_TRY_STATUS(nested_loops([&]() -> Status {
+      return query("SELECT COUNT(*) FROM (SELECT 1 FROM findings f" + join + where + " LIMIT ?) few", count_ps,
+                   [&](const Row& r) -> Status {
+                     n = r.i64(0);
+                     return {};
+                   });
+    }));
+    walk_devices = n > kFewFindings;
+  }
   std::string from = " FROM findings f";
-  if (by_owner) {
+  if (walk_devices) {
     for (std::string_view col : {"f.policy_id", "f.rule_key", "f.person_id", "f.status"}) {
       const std::string plain = std::string(col) + " = ?";
       if (auto at = where.find(plain); at != std::string::npos)
@@ -62,7 +81,10 @@ Result<Page<Finding>> SqlTx::list_findings_view(const FindingFilter& f, const Pa
     }
   }
   ks.add_after(where, ps);
-  if (by_owner) {
+  if (by_owner && !walk_devices) {
+    from = c_.dialect() == Dialect::sqlite ? " FROM findings f CROSS JOIN devices dv ON dv.id = f.device_id"
+                                           : " FROM findings f JOIN devices dv ON dv.id = f.device_id";
+  } else if (walk_devices) {
     from = c_.dialect() == Dialect::sqlite ? " FROM devices dv CROSS JOIN findings f ON f.device_id = dv.id"
                                            : " FROM devices dv JOIN findings f ON f.device_id = dv.id";
     if (!p.cursor.empty()) {  // checked by Keyset::make: the order's name, then the three keys

@@ -85,7 +85,9 @@ DeviceWhere device_where(const DeviceFilter& f, Dialect dialect) {
   // A join rather than "owner_id IN (SELECT ...)": with keyset pages in id order, SQLite
   // walks devices by id and probes the owner, while the IN form made it collect and sort
   // every device of a large subtree for each page (measured: 500x slower on /regions).
-  add_subtree_condition(w.where, "p.org_unit_path", f.subtree, w.texts, w.ps);
+  // The unit is the owner's, else the device's own (migration 0009): the evaluation's scope
+  // rule (service/evaluate.cpp), so a filtered list shows what a unit's campaign reaches.
+  add_subtree_condition(w.where, "COALESCE(p.org_unit_path, d.org_unit_path)", f.subtree, w.texts, w.ps);
   if (!f.owner_id.empty()) { cond("d.owner_id = ?"); text(f.owner_id); }
   if (!f.os_family.empty()) { cond("d.os_family = ?"); text(f.os_family); }
   if (f.type) { cond("d.type = ?"); text(std::string(model::to_string(*f.type))); }

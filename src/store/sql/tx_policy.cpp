@@ -165,8 +165,10 @@ void add_finding_conditions(const FindingFilter& f, std::string& join, std::stri
     ps.emplace_back(texts.back());
   };
   if (!f.subtree.empty()) {
-    join = " JOIN people p ON p.id = f.person_id";
-    add_subtree_condition(where, "p.org_unit_path", f.subtree, texts, ps);
+    // The owner's unit (the finding's person), else the device's own (migration 0009): the
+    // evaluation's scope rule (service/evaluate.cpp).
+    join = " LEFT JOIN people p ON p.id = f.person_id LEFT JOIN devices fd ON fd.id = f.device_id";
+    add_subtree_condition(where, "COALESCE(p.org_unit_path, fd.org_unit_path)", f.subtree, texts, ps);
   }
   if (!f.policy_id.empty()) cond("f.policy_id = ?", f.policy_id);
   if (!f.rule_key.empty()) cond("f.rule_key = ?", f.rule_key);
