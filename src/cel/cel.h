@@ -236,6 +236,12 @@ class Program {
   size_t slot_count() const;  // == CompileOptions::variables.size()
   Activation make_activation() const { return Activation(slot_count()); }
   const std::string& text() const;
+  // What the program reads of a declared variable: each use as the variable's name followed
+  // by the fields selected from it ("device.os.version", "device.apps", "device.facts.x"),
+  // sorted, without duplicates. A use that is not a field selection (the variable indexed,
+  // passed to a function, compared, or selected from inside a macro's range by index) appears
+  // as the variable alone ("device"): all of it may be read. Empty when the variable is unused.
+  std::vector<std::string> paths(std::string_view variable) const;
 
   // internal
   explicit Program(std::shared_ptr<const detail::ProgramImpl> p) : impl_(std::move(p)) {}

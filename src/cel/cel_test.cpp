@@ -313,5 +313,37 @@ TEST(Cel, ConcurrentEvaluation) {
   EXPECT_EQ(ok.load(), 8000);
 }
 
+TEST(Cel, Paths) {
+  using V = std::vector<std::string>;
+  struct Case {
+    const char* expr;
+    V device, person;
+  };
+  const Case cases[] = {
+      {"device.os.family == 'iOS'", {"device.os.family"}, {}},
+      {"device.apps.exists(a, a.id == 'x') && person.org_unit.startsWith('/a')", {"device.apps"}, {"person.org_unit"}},
+      {"has(device.facts.jailbroken) && device.facts.jailbroken", {"device.facts.jailbroken"}, {}},
+      {"device.facts['x'] == 1", {"device.facts"}, {}},
+      {"size(device) > 0 || person == null", {"device"}, {"person"}},
+      {"device['os'].version == '1'", {"device"}, {}},
+      {"version(device.os.version) >= version('10') && device.os.family == 'Android' && device.os.family != ''",
+       {"device.os.family", "device.os.version"}, {}},
+      // A macro variable named like a declared one shadows it inside the macro.
+      {"[1, 2].exists(device, device > 1) && person.id != ''", {}, {"person.id"}},
+      {"now > timestamp('2020-01-01T00:00:00Z')", {}, {}},
+      {".device.vendor != ''", {"device.vendor"}, {}},
+  };
+  CompileOptions o;
+  o.variables = {"device", "person", "now"};
+  for (const auto& c : cases) {
+    auto p = compile(c.expr, o);
+    ASSERT_TRUE(p) << c.expr << ": " << p.error().to_string();
+    EXPECT_EQ(p->paths("device"), c.device) << c.expr;
+    EXPECT_EQ(p->paths("person"), c.person) << c.expr;
+    EXPECT_TRUE(p->paths("dev").empty()) << c.expr;  // a name prefix is not the variable
+  }
+  EXPECT_TRUE(Program().paths("device").empty());
+}
+
 }  // namespace
 }  // namespace fw::cel

@@ -14,6 +14,7 @@ struct ProgramImpl {
   CompileOptions options;
   NodePtr root;
   int max_locals = 0;
+  std::vector<std::string> paths;  // sorted, unique: see Program::paths
 };
 
 namespace {
@@ -265,8 +266,12 @@ class Compiler {
         std::string full = p + q;
         // selects left to apply: parts[k..] = chain[0 .. parts.size()-k)
         size_t remaining = parts.size() - k;
-        if (auto slot = find_var(full))
+        if (auto slot = find_var(full)) {
+          std::string path = full;
+          for (size_t j = remaining; j-- > 0;) path += "." + chain[j]->name;
+          paths.push_back(std::move(path));
           return apply_selects(make_slot(*slot, full, root.pos), chain, remaining);
+        }
         if (auto t = find_type(full)) return apply_selects(make_const(Value::type(*t), root.pos), chain, remaining);
       }
     }
@@ -291,6 +296,9 @@ class Compiler {
 
   const CompileOptions& o_;
   std::vector<std::string> scopes_;
+
+ public:
+  std::vector<std::string> paths;  // every variable use with its selected fields (unsorted)
 };
 
 }  // namespace
@@ -308,6 +316,9 @@ Result<Program> compile(std::string_view text, const CompileOptions& options) {
   impl->options = options;
   impl->root = std::move(*root);
   impl->max_locals = c.max_locals;
+  std::sort(c.paths.begin(), c.paths.end());
+  c.paths.erase(std::unique(c.paths.begin(), c.paths.end()), c.paths.end());
+  impl->paths = std::move(c.paths);
   return Program(std::move(impl));
 }
 
@@ -364,6 +375,14 @@ std::optional<size_t> Program::slot(std::string_view name) const {
   for (size_t i = 0; i < v.size(); ++i)
     if (v[i] == name) return i;
   return std::nullopt;
+}
+
+std::vector<std::string> Program::paths(std::string_view variable) const {
+  std::vector<std::string> out;
+  if (!impl_) return out;
+  for (const auto& p : impl_->paths)
+    if (p.starts_with(variable) && (p.size() == variable.size() || p[variable.size()] == '.')) out.push_back(p);
+  return out;
 }
 
 size_t Program::slot_count() const { return impl_ ? impl_->options.variables.size() : 0; }

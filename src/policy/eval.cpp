@@ -84,54 +84,95 @@ fw::Status validate_exemption(const Exemption& e) {
   return {};
 }
 
-cel::Value device_value(const model::Device& d) {
-  std::vector<cel::Value> apps;
-  apps.reserve(d.apps.size());
-  for (const auto& a : d.apps)
-    apps.push_back(cel::Value::record({{"id", cel::Value::string(a.id)},
-                                       {"name", cel::Value::string(a.name)},
-                                       {"version", cel::Value::string(a.version)}}));
-  std::vector<cel::Value> may_be;
-  may_be.reserve(d.may_be.size());
-  for (const auto& m : d.may_be) may_be.push_back(cel::Value::string(m));
-  cel::Value facts;
-  if (d.facts_json.empty() || d.facts_json == "{}") {
-    facts = cel::Value::map({});
-  } else if (auto f = cel::value_from_json(d.facts_json); f && f->kind() == cel::Kind::map) {
-    facts = std::move(*f);
-  } else {
-    facts = cel::Value::map({});  // unreadable facts: rules that need them see no such key
-  }
-  return cel::Value::record({
-      {"id", cel::Value::string(d.id)},
-      {"owner_id", cel::Value::string(d.owner_id)},
-      {"org_unit", cel::Value::string(d.org_unit_path)},
-      {"source", cel::Value::string(model::to_string(d.source))},
-      {"type", cel::Value::string(model::to_string(d.type))},
-      {"os", cel::Value::record({{"family", cel::Value::string(d.os_family)},
-                                 {"version", cel::Value::string(d.os_version)}})},
-      {"vendor", cel::Value::string(d.vendor)},
-      {"model", cel::Value::string(d.model)},
-      {"managed", cel::Value::boolean(d.managed)},
-      {"first_seen", cel::Value::timestamp(d.first_seen)},
-      {"last_seen", cel::Value::timestamp(d.last_seen)},
-      {"apps", cel::Value::list(std::move(apps))},
-      {"may_be", cel::Value::list(std::move(may_be))},
-      {"facts", std::move(facts)},
-  });
+namespace {
+
+template <size_t N>
+constexpr FieldMask field_bit(const std::string_view (&names)[N], std::string_view name) noexcept {
+  for (size_t i = 0; i < N; ++i)
+    if (names[i] == name) return FieldMask(1) << i;
+  return 0;
 }
 
-cel::Value person_value(const model::Person* p) {
+// The bits of the fields `paths` (of cel::Program::paths for `variable`) read.
+template <size_t N>
+FieldMask fields_of(const std::vector<std::string>& paths, std::string_view variable,
+                    const std::string_view (&names)[N]) {
+  FieldMask m = 0;
+  for (const auto& p : paths) {
+    if (p.size() == variable.size()) return kAllFields;  // the whole value
+    std::string_view rest = std::string_view(p).substr(variable.size() + 1);
+    m |= field_bit(names, rest.substr(0, rest.find('.')));
+  }
+  return m;
+}
+
+consteval FieldMask dev(std::string_view name) { return field_bit(kDeviceFieldNames, name); }
+consteval FieldMask per(std::string_view name) { return field_bit(kPersonFieldNames, name); }
+
+}  // namespace
+
+FieldMask device_field(std::string_view name) noexcept { return field_bit(kDeviceFieldNames, name); }
+
+cel::Value device_value(const model::Device& d) { return device_value(d, kAllFields); }
+cel::Value person_value(const model::Person* p) { return person_value(p, kAllFields); }
+
+cel::Value device_value(const model::Device& d, FieldMask fields) {
+  std::vector<std::pair<std::string, cel::Value>> f;
+  f.reserve(std::size(kDeviceFieldNames));
+  if (fields & dev("id")) f.emplace_back("id", cel::Value::string(d.id));
+  if (fields & dev("owner_id")) f.emplace_back("owner_id", cel::Value::string(d.owner_id));
+  if (fields & dev("org_unit")) f.emplace_back("org_unit", cel::Value::string(d.org_unit_path));
+  if (fields & dev("source")) f.emplace_back("source", cel::Value::string(model::to_string(d.source)));
+  if (fields & dev("type")) f.emplace_back("type", cel::Value::string(model::to_string(d.type)));
+  if (fields & dev("os"))
+    f.emplace_back("os", cel::Value::record({{"family", cel::Value::string(d.os_family)},
+                                             {"version", cel::Value::string(d.os_version)}}));
+  if (fields & dev("vendor")) f.emplace_back("vendor", cel::Value::string(d.vendor));
+  if (fields & dev("model")) f.emplace_back("model", cel::Value::string(d.model));
+  if (fields & dev("managed")) f.emplace_back("managed", cel::Value::boolean(d.managed));
+  if (fields & dev("first_seen")) f.emplace_back("first_seen", cel::Value::timestamp(d.first_seen));
+  if (fields & dev("last_seen")) f.emplace_back("last_seen", cel::Value::timestamp(d.last_seen));
+  if (fields & dev("apps")) {
+    std::vector<cel::Value> apps;
+    apps.reserve(d.apps.size());
+    for (const auto& a : d.apps)
+      apps.push_back(cel::Value::record({{"id", cel::Value::string(a.id)},
+                                         {"name", cel::Value::string(a.name)},
+                                         {"version", cel::Value::string(a.version)}}));
+    f.emplace_back("apps", cel::Value::list(std::move(apps)));
+  }
+  if (fields & dev("may_be")) {
+    std::vector<cel::Value> may_be;
+    may_be.reserve(d.may_be.size());
+    for (const auto& m : d.may_be) may_be.push_back(cel::Value::string(m));
+    f.emplace_back("may_be", cel::Value::list(std::move(may_be)));
+  }
+  if (fields & dev("facts")) {
+    cel::Value facts;
+    if (d.facts_json.empty() || d.facts_json == "{}") {
+      facts = cel::Value::map({});
+    } else if (auto v = cel::value_from_json(d.facts_json); v && v->kind() == cel::Kind::map) {
+      facts = std::move(*v);
+    } else {
+      facts = cel::Value::map({});  // unreadable facts: rules that need them see no such key
+    }
+    f.emplace_back("facts", std::move(facts));
+  }
+  return cel::Value::record(std::move(f));
+}
+
+cel::Value person_value(const model::Person* p, FieldMask fields) {
   if (!p) return cel::Value::null();
-  return cel::Value::record({
-      {"id", cel::Value::string(p->id)},
-      {"name", cel::Value::string(p->name)},
-      {"email", cel::Value::string(p->email)},
-      {"login", cel::Value::string(p->login)},
-      {"org_unit", cel::Value::string(p->org_unit_path)},
-      {"manager_id", cel::Value::string(p->manager_id)},
-      {"title", cel::Value::string(p->title)},
-  });
+  std::vector<std::pair<std::string, cel::Value>> f;
+  f.reserve(std::size(kPersonFieldNames));
+  if (fields & per("id")) f.emplace_back("id", cel::Value::string(p->id));
+  if (fields & per("name")) f.emplace_back("name", cel::Value::string(p->name));
+  if (fields & per("email")) f.emplace_back("email", cel::Value::string(p->email));
+  if (fields & per("login")) f.emplace_back("login", cel::Value::string(p->login));
+  if (fields & per("org_unit")) f.emplace_back("org_unit", cel::Value::string(p->org_unit_path));
+  if (fields & per("manager_id")) f.emplace_back("manager_id", cel::Value::string(p->manager_id));
+  if (fields & per("title")) f.emplace_back("title", cel::Value::string(p->title));
+  return cel::Value::record(std::move(f));
 }
 
 namespace detail {
@@ -182,6 +223,13 @@ Result<CompiledPolicy> CompiledPolicy::compile(Document doc) {
     rules->push_back(std::move(c));
   }
   CompiledPolicy out;
+  out.device_fields_ = out.person_fields_ = 0;
+  for (const auto& c : *rules)
+    for (const cel::Program* p : {c.when ? &*c.when : nullptr, &c.require}) {
+      if (!p) continue;
+      out.device_fields_ |= fields_of(p->paths("device"), "device", kDeviceFieldNames);
+      out.person_fields_ |= fields_of(p->paths("person"), "person", kPersonFieldNames);
+    }
   out.doc_ = std::make_shared<const Document>(std::move(doc));
   out.rules_ = std::move(rules);
   return out;

@@ -228,5 +228,66 @@ TEST(DeviceValue, ExposesDocumentedFields) {
   EXPECT_TRUE(person_value(nullptr).is_null());
 }
 
+// The fields a rule set reads decide which fields of the values are built; a rule set that
+// changes reads other fields; values built with only those fields give the same results.
+TEST(FieldUse, RulesDecideTheFieldsBuilt) {
+  auto cp = compiled();
+  auto bits = [](std::initializer_list<const char*> names) {
+    FieldMask m = 0;
+    for (auto n : names) m |= device_field(n);
+    return m;
+  };
+  EXPECT_EQ(cp.device_fields(), bits({"os", "apps", "facts", "last_seen"}));
+  EXPECT_EQ(device_field("no-such-field"), 0u);
+
+  auto compile_rules = [](const char* rules) {
+    std::string text = std::string("kind: policy\nid: p\nrules:\n") + rules;
+    auto r = parse_file(text, "p.yaml");
+    EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    auto c = CompiledPolicy::compile(r.documents.at(0));
+    EXPECT_TRUE(c) << c.error().to_string();
+    return *c;
+  };
+  auto os_only = compile_rules("  - {id: a, require: 'device.os.family != \"iOS\"'}\n");
+  EXPECT_EQ(os_only.device_fields(), bits({"os"}));
+  EXPECT_EQ(os_only.person_fields(), 0u);
+  auto more = compile_rules(
+      "  - {id: a, require: 'device.os.family != \"iOS\"'}\n"
+      "  - {id: b, when: 'person.org_unit.startsWith(\"/admin\")', require: 'has(device.facts.x) || device.vendor != \"\"'}\n");
+  EXPECT_EQ(more.device_fields(), bits({"os", "facts", "vendor"}));
+  EXPECT_EQ(more.person_fields(), FieldMask(1) << 4);  // org_unit
+  auto whole = compile_rules("  - {id: a, require: 'size(device) > 3 && person != null'}\n");
+  EXPECT_EQ(whole.device_fields(), kAllFields);
+  EXPECT_EQ(whole.person_fields(), kAllFields);
+
+  // Only what is read is built: no apps and no parsed facts for os_only.
+  auto d = dev("d1", "Android", "13");
+  d.apps = {model::App{"us.zoom.videomeetings", "Zoom", "5"}};
+  auto v = device_value(d, os_only.device_fields());
+  ASSERT_NE(v.find("os"), nullptr);
+  EXPECT_EQ(v.find("apps"), nullptr);
+  EXPECT_EQ(v.find("facts"), nullptr);
+  EXPECT_EQ(v.find("id"), nullptr);
+
+  // The rules that use apps and facts see them in the reduced values, with the same results.
+  const Time now = T("2023-03-10T00:00:00Z");
+  auto admin = person("/admin/it");
+  Evaluator ev;
+  std::vector<RuleResult> full, reduced;
+  for (const auto& device : {d, dev("d2", "iOS", "16"), dev("d3", "Aurora OS", "4.0.1")}) {
+    cp.evaluate(device, &admin, now, {}, ev, full);
+    cp.evaluate_values(device_value(device, cp.device_fields()), person_value(&admin, cp.person_fields()),
+                       admin.id, device.id, admin.org_unit_path, now, {}, ev, reduced);
+    ASSERT_EQ(full.size(), reduced.size());
+    for (size_t i = 0; i < full.size(); ++i) {
+      EXPECT_EQ(full[i].status, reduced[i].status) << device.id << " rule " << i;
+      EXPECT_EQ(full[i].detail, reduced[i].detail) << device.id << " rule " << i;
+    }
+  }
+  cp.evaluate(d, &admin, now, {}, ev, full);
+  EXPECT_EQ(full[1].status, RuleStatus::fail);  // no-zoom sees the app
+  EXPECT_EQ(full[4].status, RuleStatus::pass);  // encrypted sees the facts
+}
+
 }  // namespace
 }  // namespace fw::policy

@@ -150,6 +150,25 @@ fw::Status validate_exemption(const Exemption& e);
 cel::Value device_value(const model::Device& d);
 cel::Value person_value(const model::Person* p);  // null Value for no owner
 
+// Which top-level fields of those values a set of rules reads (from cel::Program::paths):
+// one bit per field, in the order of kDeviceFieldNames / kPersonFieldNames; a rule that uses
+// the whole variable (indexes it, passes it to a function) sets every bit. A value built with
+// fewer fields evaluates every rule of that set exactly as the full value does, since fields
+// no rule names are never looked up.
+using FieldMask = uint32_t;
+inline constexpr std::string_view kDeviceFieldNames[] = {
+    "id",     "owner_id", "org_unit",  "source",    "type", "os",     "vendor",
+    "model",  "managed",  "first_seen", "last_seen", "apps", "may_be", "facts"};
+inline constexpr std::string_view kPersonFieldNames[] = {"id",        "name",  "email", "login",
+                                                         "org_unit",  "manager_id", "title"};
+inline constexpr FieldMask kAllFields = ~FieldMask(0);
+// The bit of a device field by name; 0 for a name the device value does not have.
+FieldMask device_field(std::string_view name) noexcept;
+// The same with only the fields in `fields` (facts_json is parsed only with the facts bit,
+// apps built only with the apps bit).
+cel::Value device_value(const model::Device& d, FieldMask fields);
+cel::Value person_value(const model::Person* p, FieldMask fields);
+
 struct RuleResult {
   RuleStatus status = RuleStatus::not_applicable;
   std::string detail;  // error text for unknown, exemption id for exempt
@@ -189,10 +208,15 @@ class CompiledPolicy {
                        const std::vector<const Exemption*>& exemptions, Evaluator& ev,
                        std::vector<RuleResult>& out) const;
 
+  // The fields of `device` and `person` that any rule (when or require) of this document reads.
+  FieldMask device_fields() const noexcept { return device_fields_; }
+  FieldMask person_fields() const noexcept { return person_fields_; }
+
  private:
   struct Compiled;
   std::shared_ptr<const Document> doc_;
   std::shared_ptr<const std::vector<Compiled>> rules_;
+  FieldMask device_fields_ = kAllFields, person_fields_ = kAllFields;
 };
 
 // ---------------------------------------------------------------- campaign timeline

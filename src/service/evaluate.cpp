@@ -52,6 +52,8 @@ struct Context {
   std::vector<bool> aggregate;
   // Per policy, per rule: the rank of its rule key in string order (the store's order).
   std::vector<std::vector<uint16_t>> rule_rank;
+  // The fields of the device and owner values any rule of `policies` reads (only those are built).
+  policy::FieldMask device_fields = 0, person_fields = 0;
   std::vector<policy::Exemption> exemptions;
   std::unordered_map<std::string, std::vector<const policy::Exemption*>> ex_by_subject;  // person or device id
   // evaluate_all: devices are read with their digest rows (of only_policy, "" = all), and
@@ -73,6 +75,8 @@ Status load_policies_and_exemptions(store::Tx& tx, Context& c, std::string_view 
     FW_TRY(c.policies, load_policies(tx, policy_id));
   }
   for (const auto& p : c.policies) {
+    c.device_fields |= p.compiled.device_fields();
+    c.person_fields |= p.compiled.person_fields();
     std::vector<std::string> keys;
     for (const auto& r : p.compiled.document().rules) keys.push_back(p.stored.id + "/" + r.id);
     std::vector<uint16_t> order(keys.size()), rank(keys.size());
@@ -272,8 +276,8 @@ class Worker {
       return false;
     }
     if (!built_) {
-      dev_ = policy::device_value(d);
-      per_ = policy::person_value(owner);
+      dev_ = policy::device_value(d, c_.device_fields);
+      per_ = policy::person_value(owner, c_.person_fields);
       built_ = true;
     }
     cp.evaluate_values(dev_, per_, person_id_, d.id, path_, c_.now, exs_, ev_, results_);
@@ -562,14 +566,33 @@ Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::D
     policy::ReportInput in;
     in.campaign = c.policies[pi].compiled.document();
     in.now = c.now;
-    // The store's order, (device, rule key), as load_report_input reads them.
+    // The store's order, (device, rule key), as load_report_input reads them: a counting sort
+    // by device position (rows come in runs of whole devices from the workers), then each
+    // device's few rows by the rank of their rule key.
     auto& rows = findrows[pi];
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-      return a.second.device != b.second.device ? a.second.device < b.second.device : a.first < b.first;
-    });
-    in.findings.reserve(rows.size());
-    for (const auto& r : rows) in.findings.push_back(r.second);
-    rows = {};
+    std::vector<uint32_t> start(devrows.size() + 1, 0);
+    for (const auto& r : rows) {
+      if (r.second.device >= devrows.size()) return fail(Errc::internal, "report row of an unknown device", "evaluate");
+      ++start[r.second.device + 1];
+    }
+    for (size_t d = 0; d < devrows.size(); ++d) start[d + 1] += start[d];
+    in.findings.resize(rows.size());
+    {
+      std::vector<uint16_t> ranks(rows.size());
+      std::vector<uint32_t> next(start.begin(), start.end() - 1);
+      for (const auto& r : rows) {
+        uint32_t at = next[r.second.device]++;
+        in.findings[at] = r.second;
+        ranks[at] = r.first;
+      }
+      rows = {};
+      for (size_t d = 0; d < devrows.size(); ++d)
+        for (uint32_t i = start[d] + 1; i < start[d + 1]; ++i)  // insertion sort: a few rows
+          for (uint32_t j = i; j > start[d] && ranks[j - 1] > ranks[j]; --j) {
+            std::swap(ranks[j - 1], ranks[j]);
+            std::swap(in.findings[j - 1], in.findings[j]);
+          }
+    }
     in.devices = std::move(devrows);
     in.people.reserve(c.people.size());
     for (const auto& p : c.people) {
@@ -598,12 +621,16 @@ Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::D
   return {};
 }
 
+// One evaluating thread per core: the evaluation costs about three times the reading, so the
+// readers (which wait on the bounded queue) take a share of the cores, not one of their own.
 size_t worker_count() {
   unsigned hw = std::thread::hardware_concurrency();
-  return hw <= 2 ? 1 : std::min<size_t>(hw - 1, 8);  // the reading thread keeps one core busy
+  return std::clamp<size_t>(hw, 1, 8);
 }
 
-Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* clock, std::string_view policy_id) {
+Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* clock, std::string_view policy_id,
+                          size_t n_workers = 0) {
+  if (n_workers == 0) n_workers = worker_count();
   Context c;
   std::vector<std::string> cuts;
   FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
@@ -638,7 +665,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     // One round: a reader per range streaming slices to the workers, then the round's writes.
     BatchQueue q(4);
     std::vector<std::unique_ptr<Worker>> workers;
-    for (size_t i = 0; i < worker_count(); ++i) workers.push_back(std::make_unique<Worker>(c));
+    for (size_t i = 0; i < n_workers; ++i) workers.push_back(std::make_unique<Worker>(c));
     std::vector<std::thread> threads;
     for (auto& w : workers)
       threads.emplace_back([&q, w = w.get()] {
@@ -718,6 +745,10 @@ Result<EvalStats> evaluate_all(store::Store& s, const Clock& clock, std::string_
 
 Result<EvalStats> evaluate_all_at(store::Store& s, Time now, std::string_view policy_id) {
   return run_all(s, now, nullptr, policy_id);
+}
+
+Result<EvalStats> evaluate_all_at(store::Store& s, Time now, std::string_view policy_id, size_t workers) {
+  return run_all(s, now, nullptr, policy_id, workers);
 }
 
 Result<EvalStats> evaluate_devices(store::Store& s, const Clock& clock, const std::vector<std::string>& device_ids) {

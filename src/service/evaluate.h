@@ -48,5 +48,8 @@ Result<EvalStats> evaluate_devices(store::Store& s, const Clock& clock, const st
 
 // The same at an explicit time, for the demo's simulated history and for tests.
 Result<EvalStats> evaluate_all_at(store::Store& s, Time now, std::string_view policy_id = "");
+// The same with `workers` evaluating threads (0 = one per core, as above), for the tests that
+// check that the number of threads changes nothing, and for benchmarks.
+Result<EvalStats> evaluate_all_at(store::Store& s, Time now, std::string_view policy_id, size_t workers);
 
 }  // namespace fw::service

@@ -2,7 +2,8 @@
 // agrees with evaluating every device in memory (several slices, apps, owners, scope); a re-run
 // writes nothing; the report from the aggregates a full run keeps equals the report built
 // from scratch (findings + history) on a random organisation; evaluate_devices evaluates just the given ids (missing skipped, duplicates
-// once); findings of removed rules and withdrawn policies are closed with a history entry.
+// once); findings of removed rules and withdrawn policies are closed with a history entry; one
+// evaluating thread and two give the same findings, history and report.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -53,7 +54,8 @@ class Evaluate : public ::testing::Test {
 
   // A random organisation: units inside and outside the campaign's scope, people (some
   // without devices), devices (some without owner) with and without apps and facts.
-  void make_org(size_t n_people, size_t n_devices) {
+  void make_org(size_t n_people, size_t n_devices, store::Store* into = nullptr) {
+    store::Store& st = into ? *into : *store_;
     uint64_t x = 12345;
     auto rnd = [&] {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -62,7 +64,7 @@ class Evaluate : public ::testing::Test {
     Change c{"test", T("2023-02-01T00:00:00Z")};
     const char* units[] = {"/admin", "/admin/it", "/regions", "/regions/tver", "/other"};
     const char* fams[] = {"iOS", "Android", "HarmonyOS", "Windows"};
-    ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
+    ASSERT_TRUE(st.write([&](store::Tx& tx) -> Status {
       for (const char* path : units) {
         model::OrgUnit u;
         u.path = path;
@@ -92,9 +94,10 @@ class Evaluate : public ::testing::Test {
     }));
   }
 
-  std::map<std::pair<std::string, std::string>, store::Finding> findings() {
+  std::map<std::pair<std::string, std::string>, store::Finding> findings(store::Store* from = nullptr) {
     std::map<std::pair<std::string, std::string>, store::Finding> out;
-    for (const auto& f : fw::testing::all_findings(*store_)) out.emplace(std::pair{f.device_id, f.rule_key}, f);
+    for (const auto& f : fw::testing::all_findings(from ? *from : *store_))
+      out.emplace(std::pair{f.device_id, f.rule_key}, f);
     return out;
   }
   std::vector<store::FindingChange> changes() { return fw::testing::all_finding_changes(*store_); }
@@ -443,6 +446,83 @@ TEST_F(Evaluate, ReportFromAggregatesEqualsReportFromScratch) {
   rep = report(*store_, clock, "replace-ios", "json", "en");
   ASSERT_TRUE(rep) << rep.error().to_string();
   EXPECT_NE(rep->body.find("\"as_of\":\"now\""), std::string::npos);
+}
+
+// The number of evaluating threads changes nothing: the same organisation evaluated with one
+// worker and with two, over several runs with devices changing between them, gives the same
+// findings, the same history, the same statistics and the same report (from the aggregates).
+TEST_F(Evaluate, TwoWorkersGiveWhatOneGives) {
+  fw::testing::TestStore two;
+  ASSERT_TRUE(two.open("fw-eval-test2", "t.db"));
+  make_org(400, 4200);  // two ranges read in parallel
+  make_org(400, 4200, &*two);
+  FixedClock clock(T("2023-03-02T10:00:00Z"));
+  ASSERT_TRUE(apply_policy_text(*store_, clock, "t", kTwoRules, "c.yaml"));
+  ASSERT_TRUE(apply_policy_text(*two, clock, "t", kTwoRules, "c.yaml"));
+  uint64_t x = 4242;
+  auto rnd = [&] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x;
+  };
+  auto change = [&](store::Store& s, const std::vector<std::pair<std::string, bool>>& what) {
+    ASSERT_TRUE(s.write([&](store::Tx& tx) -> Status {
+      for (const auto& [id, zoom] : what) {
+        FW_TRY(auto d, tx.get_device(id));
+        d.apps.clear();
+        if (zoom) d.apps.push_back({"us.zoom.videomeetings", "Zoom", "5"});
+        d.os_family = zoom ? "iOS" : "Android";
+        FW_TRY_STATUS(put_device(tx, Change{"t", clock.now()}, d, PutMode::replace));
+      }
+      return {};
+    }));
+  };
+  using Row = std::tuple<std::string, std::string, std::string, std::string, int, int64_t>;
+  auto history = [&](store::Store& s) {
+    std::vector<Row> rows;
+    for (const auto& c : fw::testing::all_finding_changes(s))
+      rows.emplace_back(c.device_id, c.rule_key, c.person_id, c.policy_id, int(c.status), to_unix(c.at));
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  };
+  for (const char* at : {"2023-03-02T10:00:00Z", "2023-03-09T10:00:00Z", "2023-03-20T12:00:00Z",
+                         "2023-04-10T08:00:00Z"}) {
+    SCOPED_TRACE(at);
+    clock.set(T(at));
+    std::vector<std::pair<std::string, bool>> what;
+    for (int k = 0; k < 120; ++k) {
+      char id[32];
+      std::snprintf(id, sizeof id, "d%06d", int(rnd() % 4200));
+      what.emplace_back(id, rnd() % 2 == 0);
+    }
+    change(*store_, what);
+    change(*two, what);
+    auto a = evaluate_all_at(*store_, clock.now(), "", 1);
+    auto b = evaluate_all_at(*two, clock.now(), "", 2);
+    ASSERT_TRUE(a) << a.error().to_string();
+    ASSERT_TRUE(b) << b.error().to_string();
+    EXPECT_EQ(a->devices, b->devices);
+    EXPECT_EQ(a->evaluations, b->evaluations);
+    EXPECT_EQ(a->written, b->written);
+    EXPECT_EQ(a->changes, b->changes);
+    EXPECT_EQ(a->unknown, b->unknown);
+    EXPECT_EQ(a->compared, b->compared);
+    auto fa = findings(), fb = findings(&*two);
+    ASSERT_EQ(fa.size(), fb.size());
+    for (const auto& [k, f] : fa) {
+      auto it = fb.find(k);
+      ASSERT_NE(it, fb.end()) << k.first << " " << k.second;
+      const auto& g = it->second;
+      EXPECT_EQ(std::tie(f.status, f.detail, f.person_id, f.first_failed_at, f.status_since, f.last_evaluated_at),
+                std::tie(g.status, g.detail, g.person_id, g.first_failed_at, g.status_since, g.last_evaluated_at))
+          << k.first << " " << k.second;
+    }
+    EXPECT_EQ(history(*store_), history(*two));
+    auto ra = report(*store_, clock, "replace-ios", "json", "en");
+    auto rb = report(*two, clock, "replace-ios", "json", "en");
+    ASSERT_TRUE(ra && rb);
+    EXPECT_NE(ra->body.find("\"as_of\":\"last_evaluation\""), std::string::npos);
+    EXPECT_EQ(ra->body, rb->body);
+  }
 }
 
 }  // namespace
