@@ -198,7 +198,26 @@ class Worker {
   // A batch with its findings (evaluate_devices): every device is compared with its findings.
   // Without (b.digests, evaluate_all): a device whose digests equal its new results' is done
   // without its findings; the findings of the others are read, then they are compared.
-  void batch(const Batch& b) {
+  // The device rows of the report take the batch's strings (moved, not copied).
+  void batch(Batch& b) {
+    size_t first = out.devices.size();
+    run(b);
+    if (!gather_ || out.devices.size() - first != b.devices.size()) return;
+    for (size_t i = 0; i < b.devices.size(); ++i) {
+      auto& d = b.devices[i];
+      auto& row = out.devices[first + i].second;
+      row.id = std::move(d.id);
+      row.os_family = std::move(d.os_family);
+      row.os_version = std::move(d.os_version);
+      row.model = std::move(d.model);
+      row.org_unit_path = std::move(d.org_unit_path);
+    }
+  }
+
+  Output out;
+
+ private:
+  void run(const Batch& b) {
     if (!out.error) return;
     if (b.with_findings) {
       size_t j = 0;
@@ -240,16 +259,13 @@ class Worker {
     }
   }
 
-  Output out;
-
- private:
   void start(const Batch& b, size_t i, bool first = true) {
-    const auto& d = b.devices[i];
     index_ = b.base + uint32_t(i);
     owner_index_ = b.owner_index[i];
-    if (gather_ && first)
-      out.devices.emplace_back(
-          index_, policy::DeviceRow{d.id, owner_index_, d.os_family, d.os_version, d.model, d.org_unit_path});
+    if (gather_ && first) {  // its strings are moved in by batch()
+      out.devices.emplace_back(index_, policy::DeviceRow{});
+      out.devices.back().second.owner = owner_index_;
+    }
   }
 
   void begin_device(const model::Device& d, const model::Person* owner) {
@@ -558,9 +574,13 @@ class BatchQueue {
   bool closed_ = false;
 };
 
-// Hands the rows this run saw to the report aggregates of each campaign it evaluated.
+// Per policy, the workers' report rows (rule key rank, row), each part in the order evaluated.
+using FindingParts = std::vector<std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>*>>;
+
+// Hands the rows this run saw to the report aggregates of each campaign it evaluated (the
+// parts are emptied).
 Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::DeviceRow>& devrows,
-                        std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>>& findrows) {
+                        FindingParts& findrows) {
   for (size_t pi = 0; pi < c.policies.size(); ++pi) {
     if (!c.aggregate[pi]) continue;
     policy::ReportInput in;
@@ -569,23 +589,26 @@ Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::D
     // The store's order, (device, rule key), as load_report_input reads them: a counting sort
     // by device position (rows come in runs of whole devices from the workers), then each
     // device's few rows by the rank of their rule key.
-    auto& rows = findrows[pi];
     std::vector<uint32_t> start(devrows.size() + 1, 0);
-    for (const auto& r : rows) {
-      if (r.second.device >= devrows.size()) return fail(Errc::internal, "report row of an unknown device", "evaluate");
-      ++start[r.second.device + 1];
-    }
-    for (size_t d = 0; d < devrows.size(); ++d) start[d + 1] += start[d];
-    in.findings.resize(rows.size());
-    {
-      std::vector<uint16_t> ranks(rows.size());
-      std::vector<uint32_t> next(start.begin(), start.end() - 1);
-      for (const auto& r : rows) {
-        uint32_t at = next[r.second.device]++;
-        in.findings[at] = r.second;
-        ranks[at] = r.first;
+    for (const auto* part : findrows[pi])
+      for (const auto& r : *part) {
+        if (r.second.device >= devrows.size())
+          return fail(Errc::internal, "report row of an unknown device", "evaluate");
+        ++start[r.second.device + 1];
       }
-      rows = {};
+    for (size_t d = 0; d < devrows.size(); ++d) start[d + 1] += start[d];
+    in.findings.resize(start.back());
+    {
+      std::vector<uint16_t> ranks(start.back());
+      std::vector<uint32_t> next(start.begin(), start.end() - 1);
+      for (auto* part : findrows[pi]) {
+        for (const auto& r : *part) {
+          uint32_t at = next[r.second.device]++;
+          in.findings[at] = r.second;
+          ranks[at] = r.first;
+        }
+        *part = {};
+      }
       for (size_t d = 0; d < devrows.size(); ++d)
         for (uint32_t i = start[d] + 1; i < start[d + 1]; ++i)  // insertion sort: a few rows
           for (uint32_t j = i; j > start[d] && ranks[j - 1] > ranks[j]; --j) {
@@ -659,13 +682,12 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
   }
   EvalStats total;
   std::atomic<bool> overflow{false};  // a range outgrew its 16-bit positions: no aggregates this run
-  std::vector<std::pair<uint32_t, policy::DeviceRow>> devrows;
-  std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>> findrows(c.policies.size());
+  // The workers keep their report rows over all rounds (merged once, at the end).
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t i = 0; i < n_workers; ++i) workers.push_back(std::make_unique<Worker>(c));
   for (size_t r0 = 0; r0 < ranges.size(); r0 += kReaders) {
     // One round: a reader per range streaming slices to the workers, then the round's writes.
     BatchQueue q(4);
-    std::vector<std::unique_ptr<Worker>> workers;
-    for (size_t i = 0; i < n_workers; ++i) workers.push_back(std::make_unique<Worker>(c));
     std::vector<std::thread> threads;
     for (auto& w : workers)
       threads.emplace_back([&q, w = w.get()] {
@@ -710,25 +732,24 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     for (auto& t : threads) t.join();
     for (auto& st : results) FW_TRY_STATUS(st);
     for (auto& w : workers) FW_TRY_STATUS(w->out.error);
-    for (auto& w : workers) {
-      add(total, w->out.stats);
-      FW_TRY_STATUS(flush(s, w->out));
-      devrows.insert(devrows.end(), std::make_move_iterator(w->out.devices.begin()),
-                     std::make_move_iterator(w->out.devices.end()));
-      for (size_t pi = 0; pi < c.policies.size(); ++pi)
-        findrows[pi].insert(findrows[pi].end(), w->out.findings[pi].begin(), w->out.findings[pi].end());
-    }
+    for (auto& w : workers) FW_TRY_STATUS(flush(s, w->out));
   }
+  for (auto& w : workers) add(total, w->out.stats);
   if (!overflow) {
     // Run indices -> positions in id order: ranges are in id order, devices within a range too.
     std::vector<uint32_t> offset(ranges.size(), 0);
     for (size_t k = 1; k < ranges.size(); ++k) offset[k] = offset[k - 1] + ranges[k - 1].count;
     auto position = [&](uint32_t run_index) { return offset[run_index >> 16] + (run_index & 0xFFFF); };
     std::vector<policy::DeviceRow> rows(ranges.empty() ? 0 : offset.back() + ranges.back().count);
-    for (auto& [i, row] : devrows) rows[position(i)] = std::move(row);
-    devrows = {};
-    for (auto& fr : findrows)
-      for (auto& [rank, row] : fr) row.device = position(row.device);
+    FindingParts findrows(c.policies.size());
+    for (auto& w : workers) {
+      for (auto& [i, row] : w->out.devices) rows[position(i)] = std::move(row);
+      w->out.devices = {};
+      for (size_t pi = 0; pi < c.policies.size(); ++pi) {
+        for (auto& [rank, row] : w->out.findings[pi]) row.device = position(row.device);
+        findrows[pi].push_back(&w->out.findings[pi]);
+      }
+    }
     FW_TRY_STATUS(store_aggregates(s, c, rows, findrows));
   }
   if (policy_id.empty()) {
