@@ -9,6 +9,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -30,6 +31,9 @@ constexpr int kBatchDevices = 2000;     // devices per read_eval_slice
 constexpr int64_t kRangeDevices = 40000;
 constexpr size_t kReaders = 2;
 constexpr size_t kWriteBatch = 50000;   // rows per write transaction
+// Slices read ahead of the workers: enough for the readers to keep going while the people
+// are being loaded at the start of a run (about 2 MB per slice).
+constexpr size_t kQueueSlices = 16;
 
 store::FindingStatus to_store(policy::RuleStatus s) {
   switch (s) {
@@ -121,11 +125,13 @@ struct Batch {
   std::vector<store::EvalDigest> digests;    // else: the digest rows, by (device, policy)
 };
 
-// Resolves owners on the thread that holds the Tx (people outside the preloaded map are read
-// one by one: evaluate_devices, or someone added after the map was loaded).
-void resolve_owners(store::Tx& tx, const Context& c, Batch& b) {
+// Resolves the owners found in Context::people; true when some owner is not there (people
+// outside the preloaded map: evaluate_devices, or someone added after the map was loaded),
+// then resolve_missing_owners reads them one by one.
+bool resolve_known_owners(const Context& c, Batch& b) {
   b.owners.assign(b.devices.size(), nullptr);
   b.owner_index.assign(b.devices.size(), policy::kNone);
+  bool missing = false;
   for (size_t i = 0; i < b.devices.size(); ++i) {
     const auto& oid = b.devices[i].owner_id;
     if (oid.empty()) continue;
@@ -134,6 +140,15 @@ void resolve_owners(store::Tx& tx, const Context& c, Batch& b) {
       b.owner_index[i] = it->second;
       continue;
     }
+    missing = true;
+  }
+  return missing;
+}
+
+void resolve_missing_owners(store::Tx& tx, Batch& b) {
+  for (size_t i = 0; i < b.devices.size(); ++i) {
+    const auto& oid = b.devices[i].owner_id;
+    if (oid.empty() || b.owners[i]) continue;
     for (const auto& p : b.fetched)
       if (p.id == oid) b.owners[i] = &p;
     if (b.owners[i]) continue;
@@ -663,7 +678,6 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     c.digests = true;
     c.store = &s;
     c.only_policy = std::string(policy_id);
-    FW_TRY_STATUS(load_people(tx, c));
     // At least two ranges when there is enough to share between the readers.
     FW_TRY(int64_t n, tx.count_devices({}));
     int64_t every = std::max<int64_t>(kBatchDevices, std::min<int64_t>(kRangeDevices, (n + 1) / 2));
@@ -682,16 +696,37 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
   }
   EvalStats total;
   std::atomic<bool> overflow{false};  // a range outgrew its 16-bit positions: no aggregates this run
+  // Everyone is loaded (for the owners, and the report's people) while the first slices are
+  // read; the workers start evaluating once it is done.
+  std::promise<Status> people_loaded;
+  std::shared_future<Status> people_ready = people_loaded.get_future().share();
+  std::thread loader([&] {
+    people_loaded.set_value(s.read([&](store::Tx& tx) { return load_people(tx, c); }));
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }
+  } join_loader{loader};
   // The workers keep their report rows over all rounds (merged once, at the end).
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t i = 0; i < n_workers; ++i) workers.push_back(std::make_unique<Worker>(c));
   for (size_t r0 = 0; r0 < ranges.size(); r0 += kReaders) {
     // One round: a reader per range streaming slices to the workers, then the round's writes.
-    BatchQueue q(4);
+    BatchQueue q(kQueueSlices);
     std::vector<std::thread> threads;
     for (auto& w : workers)
-      threads.emplace_back([&q, w = w.get()] {
-        while (auto b = q.pop()) w->batch(*b);
+      threads.emplace_back([&, w = w.get()] {
+        const Status& ready = people_ready.get();  // owners can be resolved from here on
+        if (!ready) w->out.error = ready;
+        while (auto b = q.pop()) {
+          if (!w->out.error) continue;  // drain: the readers must not block
+          if (resolve_known_owners(c, *b))
+            w->out.error = s.read([&](store::Tx& tx) -> Status {
+              resolve_missing_owners(tx, *b);
+              return {};
+            });
+          w->batch(*b);
+        }
       });
     size_t r1 = std::min(ranges.size(), r0 + kReaders);
     std::vector<Status> results(r1 - r0);
@@ -720,7 +755,6 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
               if (rg.count + b->devices.size() > 0xFFFF) overflow = true;
               b->base = (uint32_t(k) << 16) | (rg.count & 0xFFFF);
               rg.count += uint32_t(b->devices.size());
-              resolve_owners(tx, c, *b);
               q.push(std::move(b));
             }
             if (end) return {};
@@ -800,7 +834,7 @@ Result<EvalStats> evaluate_devices(store::Store& s, const Clock& clock, const st
         }));
         b.devices.push_back(std::move(*d));
       }
-      resolve_owners(tx, c, b);
+      if (resolve_known_owners(c, b)) resolve_missing_owners(tx, b);
       return {};
     }));
     // scan_findings gives each device's findings contiguously; the worker expects them in the
