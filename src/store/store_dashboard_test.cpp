@@ -646,9 +646,9 @@ TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
     for (const auto& p : page.items) names[p.id] = p.name;
     return {};
   });
-  auto findings = [&](const std::string& sort, bool failing = false) {
+  auto findings = [&](const std::string& sort, bool failing = false, int limit = 2) {
     std::vector<std::string> keys;
-    PageRequest p{.cursor = "", .limit = 2, .sort = sort};
+    PageRequest p{.cursor = "", .limit = limit, .sort = sort};
     FindingFilter ff{.policy_id = "camp"};
     if (failing) ff.status = FindingStatus::fail;
     for (;;) {
@@ -686,6 +686,23 @@ TEST_P(DashboardStoreTest, PeopleSortByManagerAndFindingsByOwner) {
   names["p-0"] = "Zoe Petrova";
   EXPECT_EQ(findings("owner"), expect(false));
   EXPECT_EQ(findings("-owner", true), expect(true, true));
+
+  // Filters that match more than 2,000 findings take the other way (the walk of the devices
+  // in owner order, not the sort of the matching findings): the same order.
+  std::vector<Finding> more;
+  for (int i : {0, 1, 2, 3, 4, 5, 6, 7, 22})
+    for (int r = 0; r < 300; ++r) {
+      Finding f = fs[0];
+      f.device_id = devices_[i].id;
+      f.person_id = devices_[i].owner_id;
+      f.rule_key = "camp/m" + std::to_string(1000 + r);
+      f.status = r % 5 ? FindingStatus::fail : FindingStatus::pass;  // 2,160 failing
+      more.push_back(f);
+    }
+  W([&](Tx& tx) { return tx.put_findings(more); });
+  fs.insert(fs.end(), more.begin(), more.end());
+  EXPECT_EQ(findings("owner", false, 97), expect(false));
+  EXPECT_EQ(findings("-owner", true, 97), expect(true, true));
 }
 
 // ---- API tokens: list, revoke ----
