@@ -20,8 +20,10 @@ FactsDelta diff_facts(const json::object& old, const json::object& now) {
     auto* prev = old.if_contains(kv.key());
     if (!prev || *prev != kv.value()) d.changed[kv.key()] = kv.value();
   }
+  // With "apps_error" the app list is unknown, not gone: the server keeps the last one.
+  const bool apps_unknown = now.contains("apps_error") && !now.contains("apps");
   for (const auto& kv : old)
-    if (!now.contains(kv.key())) d.removed.emplace_back(kv.key());
+    if (!now.contains(kv.key()) && !(apps_unknown && kv.key() == "apps")) d.removed.emplace_back(kv.key());
   return d;
 }
 

@@ -31,7 +31,7 @@ inline constexpr int kExitRejected = 3;     // the server rejected the secret or
 // ---- pure pieces of the protocol (tested directly) ----
 
 // Top-level keys whose values differ between old and now (changed or new), and keys of old
-// missing from now.
+// missing from now, except "apps" when now has "apps_error" (unreadable, not uninstalled).
 struct FactsDelta {
   boost::json::object changed;
   std::vector<std::string> removed;

@@ -628,8 +628,10 @@ boost::json::object collect_facts(const CollectOptions& opts) {
   }
 
   // Installed packages: the first package database found wins.
+  // A package database that exists but cannot be read is reported as "apps_error" with no
+  // "apps": an empty list would read as "nothing installed" and pass every app rule.
   std::vector<model::App> apps;
-  std::string apps_source;
+  std::string apps_source, apps_error;
   DpkgStatusReader dpkg;
   ApkInstalledReader apk;
   if (fs.for_each_line("/var/lib/dpkg/status", [&](std::string_view l) { dpkg.line(l); })) {
@@ -640,12 +642,16 @@ boost::json::object collect_facts(const CollectOptions& opts) {
     apps_source = "apk";
   } else if (opts.rpm_query &&
              (fs.exists("/var/lib/rpm") || fs.exists("/usr/lib/sysimage/rpm"))) {
-    if (auto out = opts.rpm_query(opts.root)) {
+    apps_source = "rpm";
+    if (auto out = opts.rpm_query(opts.root))
       apps = parse_rpm_qa(*out);
-      apps_source = "rpm";
-    }
+    else
+      apps_error = "rpm: " + out.error().to_string();
   }
-  if (!apps_source.empty()) {
+  if (!apps_error.empty()) {
+    facts["apps_source"] = apps_source;
+    facts["apps_error"] = apps_error;
+  } else if (!apps_source.empty()) {
     facts["apps_source"] = apps_source;
     json::array a;
     a.reserve(apps.size());

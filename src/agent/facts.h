@@ -109,7 +109,9 @@ struct CollectOptions {
   std::string agent_version;
 };
 
-// Collects every fact. Sources that are missing leave their key out. Never fails.
+// Collects every fact. Sources that are missing leave their key out. Never fails: a package
+// database that is present but unreadable (rpm missing or failing) gives "apps_error" (the
+// reason) and no "apps", so that the server does not take it for an empty app list.
 boost::json::object collect_facts(const CollectOptions& opts);
 
 // Facts object helpers for the protocol.

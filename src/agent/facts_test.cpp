@@ -1,6 +1,7 @@
 // Tests of the fact parsers (tables of strings) and of collect_facts over the fixture trees
-// in tests/agent/fixtures/<distro>/.
+// in tests/agent/fixtures/<distro>/, and of diff_facts (what a delta report carries).
 #include "agent/facts.h"
+#include "agent/agent.h"
 
 #include <gtest/gtest.h>
 
@@ -301,6 +302,45 @@ TEST(CollectFacts, FixtureTrees) {
     std::vector<std::string> ids;
     for (const auto& a : apps_from_facts(facts)) ids.push_back(a.id);
     EXPECT_EQ(ids, std::vector<std::string>(c.app_ids.begin(), c.app_ids.end()));
+  }
+}
+
+// An rpm database that cannot be queried (rpm missing, failing) must not read as "no apps".
+TEST(CollectFacts, FailingRpmQueryIsAnErrorNotAnEmptyAppList) {
+  CollectOptions opts;
+  opts.root = fixture("aurora");
+  opts.rpm_query = [](const std::string& root) -> Result<std::string> {
+    return fail(Errc::io_error, "rpm -qa exited with 1", root);
+  };
+  json::object facts = collect_facts(opts);
+  EXPECT_EQ(str_at(facts, {"apps_source"}), "rpm");
+  EXPECT_FALSE(facts.contains("apps"));
+  std::string err = str_at(facts, {"apps_error"});
+  EXPECT_NE(err.find("rpm -qa exited with 1"), std::string::npos) << err;
+  EXPECT_TRUE(apps_from_facts(facts).empty());
+}
+
+TEST(DiffFacts, ChangedAndRemovedKeys) {
+  struct Case {
+    const char* name;
+    const char* old_facts;
+    const char* now_facts;
+    const char* changed;
+    std::vector<std::string> removed;
+  } cases[] = {
+      {"same", R"({"os":{"id":"a"},"apps":[]})", R"({"os":{"id":"a"},"apps":[]})", "{}", {}},
+      {"changed and new", R"({"os":{"id":"a"}})", R"({"os":{"id":"b"},"hostname":"h"})",
+       R"({"os":{"id":"b"},"hostname":"h"})", {}},
+      {"removed", R"({"os":{"id":"a"},"screen_lock":{}})", R"({"os":{"id":"a"}})", "{}", {"screen_lock"}},
+      {"apps gone without an error", R"({"apps":[{"id":"x"}]})", R"({})", "{}", {"apps"}},
+      {"apps unreadable: the last list stands", R"({"apps_source":"rpm","apps":[{"id":"x"}]})",
+       R"({"apps_source":"rpm","apps_error":"rpm: no rpm"})", R"({"apps_error":"rpm: no rpm"})", {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto d = diff_facts(json::parse(c.old_facts).as_object(), json::parse(c.now_facts).as_object());
+    EXPECT_EQ(json::serialize(d.changed), c.changed);
+    EXPECT_EQ(d.removed, c.removed);
   }
 }
 
