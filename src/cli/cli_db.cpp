@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "service/policies.h"
+
 namespace fw::cli {
 
 void die(std::string_view command, const std::string& msg, int code) {
@@ -18,8 +20,18 @@ std::unique_ptr<store::Store> open_db(std::string_view command, std::string db) 
   if (db.empty())
     die(command, "--db: no database: pass --db PATH (or set FLEETWARD_DB); `fleetward demo` prints its path", 2);
   auto s = store::Store::open(db);
-  if (!s) die(command, "--db " + db + ": " + s.error().to_string());
+  // The store names the file itself (where = the path): say it once.
+  if (!s) die(command, "--db " + db + ": " + (s.error().where == db ? s.error().message : s.error().to_string()));
   return std::move(*s);
+}
+
+TimeZone org_zone(store::Store& store) {
+  TimeZone tz = TimeZone::fixed(3 * 3600);
+  (void)store.read([&](store::Tx& tx) -> Status {
+    tz = service::org_timezone(tx);
+    return {};
+  });
+  return tz;
 }
 
 }  // namespace fw::cli

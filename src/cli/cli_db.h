@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "store/store.h"
+#include "util/timezone.h"
 
 namespace fw::cli {
 
@@ -17,5 +18,9 @@ namespace fw::cli {
 
 // The database named by `db` or, when it is empty, by $FLEETWARD_DB, opened (and migrated).
 std::unique_ptr<store::Store> open_db(std::string_view command, std::string db);
+
+// The organisation's display zone (setting org.timezone, `fleetward org set`), in which
+// tables for people show times; Europe/Moscow when unset or unreadable.
+TimeZone org_zone(store::Store& store);
 
 }  // namespace fw::cli

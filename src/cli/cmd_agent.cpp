@@ -2,9 +2,11 @@
 // (docs/agent-protocol.md): `secret create` (an enrolment secret for an org unit),
 // `command DEVICE TYPE [--payload JSON]` (queue a command; lock and wipe included: whoever
 // can open the database is an admin), `commands DEVICE` (list with results) and
-// `revoke DEVICE`. Every change is audited with the actor "cli:agent". Main thread only.
+// `revoke DEVICE`. Every change is audited with the actor "cli:agent". --db defaults to
+// $FLEETWARD_DB. Main thread only.
 #include <iostream>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/checkin.h"
 #include "service/model_json.h"
@@ -22,12 +24,9 @@ constexpr std::string_view kActor = "cli:agent";
 }
 
 std::unique_ptr<fw::store::Store> open_store(std::string_view what, const std::string& db) {
-  auto store = fw::store::Store::open(db);
-  if (!store) die(what, fw::Error{store.error().code, store.error().message, db});
-  return std::move(*store);
+  return fw::cli::open_db("agent " + std::string(what), db);
 }
 
-std::string opt_time(const std::optional<fw::Time>& t) { return t ? fw::format_time(*t) : std::string("-"); }
 
 struct SecretArgs {
   std::string db, org_unit, expires = "7d";
@@ -50,7 +49,7 @@ void run_secret(const SecretArgs& a) {
   auto s = agents.create_enroll_secret(kActor, a.org_unit, expires, a.max_uses);
   if (!s) die("secret create", s.error());
   std::cout << s->secret << "\n";
-  std::cerr << "enrolment secret for " << s->org_unit_path << ", valid until " << fw::format_time(s->expires_at)
+  std::cerr << "enrolment secret for " << s->org_unit_path << ", valid until " << fw::cli::org_zone(*store).format(s->expires_at)
             << " for " << s->max_uses << " enrolment(s); shown only once\n";
 }
 
@@ -81,9 +80,10 @@ void run_commands(const DeviceArgs& a) {
   fw::service::AgentService agents(*store, clock);
   auto cs = agents.list_commands(a.device);
   if (!cs) die("commands", cs.error());
+  const fw::TimeZone tz = fw::cli::org_zone(*store);
   for (const auto& c : *cs)
-    std::cout << c.id << "\t" << c.type << "\t" << c.state << "\t" << fw::format_time(c.created_at) << "\t"
-              << opt_time(c.finished_at) << "\t" << c.created_by << "\t" << c.payload_json << "\t"
+    std::cout << c.id << "\t" << c.type << "\t" << c.state << "\t" << tz.format(c.created_at) << "\t"
+              << (c.finished_at ? tz.format(*c.finished_at) : "-") << "\t" << c.created_by << "\t" << c.payload_json << "\t"
               << (c.result_json.empty() ? "-" : c.result_json) << "\n";
 }
 
@@ -103,7 +103,7 @@ void add_agent(CLI::App& app) {
   secret->require_subcommand(1);
   auto sa = std::make_shared<SecretArgs>();
   auto* create = secret->add_subcommand("create", "Create an enrolment secret for an org unit (printed once)");
-  create->add_option("--db", sa->db, "SQLite file or postgresql:// URL")->required();
+  create->add_option("--db", sa->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   create->add_option("--org-unit", sa->org_unit, "org-unit path the devices join, e.g. /field")->required();
   create->add_option("--expires", sa->expires, "RFC 3339 time or a duration from now (7d, 12h)")->capture_default_str();
   create->add_option("--max-uses", sa->max_uses, "enrolments allowed")->capture_default_str()->check(CLI::Range(1, 1000000));
@@ -112,7 +112,7 @@ void add_agent(CLI::App& app) {
   auto ca = std::make_shared<CommandArgs>();
   auto* command = agent->add_subcommand("command", "Queue a command for a device (refresh, message, remove-app, "
                                                    "install-app, lock, wipe)");
-  command->add_option("--db", ca->db, "SQLite file or postgresql:// URL")->required();
+  command->add_option("--db", ca->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   command->add_option("device", ca->device, "device id")->required();
   command->add_option("type", ca->type, "command type")->required();
   command->add_option("--payload", ca->payload, "the command's args as a JSON object, e.g. '{\"text\": \"Hi\"}'")
@@ -121,13 +121,13 @@ void add_agent(CLI::App& app) {
 
   auto la = std::make_shared<DeviceArgs>();
   auto* commands = agent->add_subcommand("commands", "List a device's commands with their state and results (TSV)");
-  commands->add_option("--db", la->db, "SQLite file or postgresql:// URL")->required();
+  commands->add_option("--db", la->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   commands->add_option("device", la->device, "device id")->required();
   commands->callback([la] { run_commands(*la); });
 
   auto ra = std::make_shared<DeviceArgs>();
   auto* revoke = agent->add_subcommand("revoke", "Revoke a device's credential: its next check-in gets 401");
-  revoke->add_option("--db", ra->db, "SQLite file or postgresql:// URL")->required();
+  revoke->add_option("--db", ra->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   revoke->add_option("device", ra->device, "device id")->required();
   revoke->callback([ra] { run_revoke(*ra); });
 }

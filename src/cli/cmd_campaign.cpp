@@ -33,11 +33,7 @@ void actions(const CampaignArgs& a) {
   fw::SystemClock clock;
   auto r = fw::service::campaign_actions(*store, clock, a.id, *window);
   if (!r) die(r.error().to_string());
-  fw::TimeZone tz;
-  (void)store->read([&](fw::store::Tx& tx) -> fw::Status {
-    tz = fw::service::org_timezone(tx);
-    return {};
-  });
+  const fw::TimeZone tz = fw::cli::org_zone(*store);
   if (a.json) {
     std::cout << "{\"campaign\":\"" << fw::json_escape(r->campaign_id) << "\",\"now\":\"" << tz.format(r->now)
               << "\",\"due\":[";

@@ -1,11 +1,14 @@
 // `fleetward demo [--devices N] [--seed S] [--listen HOST:PORT] [--data-dir DIR]`: builds
 // the demo organisation (service/demo.h) in a fresh SQLite database, creates an admin
 // token, serves, and prints the URL and the token. --no-serve stops after building (for
-// scripts and tests). The data directory must not already hold a database.
+// scripts and tests). The data directory must not already hold a database; the listen
+// address is checked before the (possibly long) build.
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
@@ -33,11 +36,29 @@ struct DemoArgs {
   throw CLI::RuntimeError(code);
 }
 
+// Fails early when the listen address cannot be bound (port taken, no such address), so a
+// large demo is not built for nothing into a directory that cannot be used again. The
+// server binds again later (the same options, reuse_address like the server's acceptor).
+void check_listen(const fw::server::ServerOptions& opts) {
+  if (opts.port == 0) return;
+  namespace net = boost::asio;
+  net::io_context io;
+  net::ip::tcp::acceptor acc(io);
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(opts.host, ec);
+  if (!ec) acc.open(net::ip::tcp::endpoint(addr, opts.port).protocol(), ec);
+  if (!ec) acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(net::ip::tcp::endpoint(addr, opts.port), ec);
+  if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) die("--listen " + opts.host + ":" + std::to_string(opts.port) + ": cannot listen: " + ec.message(), 1);
+}
+
 void run_demo(DemoArgs a) {
   fw::server::log_to_stderr(a.log_level);
   fw::server::ServerOptions opts;
   opts.handle_signals = true;
   if (auto st = fw::server::parse_listen(a.listen, opts); !st) die("--listen " + a.listen + ": " + st.error().message, 2);
+  if (!a.no_serve) check_listen(opts);
 
   if (a.data_dir.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "fleetward-demo-XXXXXX").string();

@@ -26,12 +26,18 @@ struct DeviceArgs {
 
 std::unique_ptr<fw::store::Store> open_db(const std::string& db) { return fw::cli::open_db("device", db); }
 
+// The error, prefixed with the device unless it already names it ("device X not found").
+std::string with_id(const std::string& id, const fw::Error& e) {
+  std::string text = e.to_string();
+  return text.starts_with("device " + id + " ") ? text : "device " + id + ": " + text;
+}
+
 void show(const DeviceArgs& a) {
   auto store = open_db(a.db);
   fw::SystemClock clock;
   fw::service::Inventory inv(*store, clock);
   auto d = inv.get_device(a.id);
-  if (!d) die("device " + a.id + ": " + d.error().to_string());
+  if (!d) die(with_id(a.id, d.error()));
   std::cout << fw::service::to_json_text(fw::service::to_json(*d)) << "\n";
 }
 
@@ -47,7 +53,7 @@ void set_unit(const DeviceArgs& a) {
   if (!d) {
     auto err = d.error();
     if (err.where == "org_unit") err.where = "PATH " + a.path;
-    die("device " + a.id + ": " + err.to_string());
+    die(with_id(a.id, err));
   }
   std::cout << "device " << d->id << ": org unit " << (d->org_unit_path.empty() ? "(none)" : d->org_unit_path)
             << (d->owner_id.empty() ? "" : " (its owner " + d->owner_id + "'s unit decides its scope)") << "\n";

@@ -92,11 +92,7 @@ void add(const ExemptionArgs& a) {
     if (err.code == fw::Errc::invalid_argument || err.code == fw::Errc::already_exists) err.where = flag_for(err.where);
     die(err.to_string());
   }
-  fw::TimeZone tz;
-  (void)store->read([&](fw::store::Tx& tx) -> fw::Status {
-    tz = fw::service::org_timezone(tx);
-    return {};
-  });
+  const fw::TimeZone tz = fw::cli::org_zone(*store);
   const auto& x = *created;
   std::cout << "added exemption " << x.id << ": " << (x.person_id.empty() ? "device " + x.device_id : "person " + x.person_id)
             << " from " << x.policy_id << (x.rule_id.empty() ? "" : "/" + x.rule_id) << " until "

@@ -1,11 +1,12 @@
-// `fleetward import --db PATH FILE...`: loads org-units*.csv, people*.csv, devices*.csv and
+// `fleetward import [--db PATH] FILE...`: loads org-units*.csv, people*.csv, devices*.csv and
 // *.json files into the inventory, one transaction per file (see service/importer.h and
 // docs/import.md). Files are taken in the order org units, people, devices, JSON (stable),
 // so references resolve. Errors go to stderr as "file:line: field: reason"; any failed
-// file makes the exit status 1 (the other files still load).
+// file makes the exit status 1 (the other files still load). --db defaults to $FLEETWARD_DB.
 #include <algorithm>
 #include <iostream>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/importer.h"
 #include "store/store.h"
@@ -28,17 +29,13 @@ int rank_of(const std::string& path) {
 }
 
 void run_import(ImportArgs a) {
-  auto store = fw::store::Store::open(a.db);
-  if (!store) {
-    std::cerr << "fleetward import: " << a.db << ": " << store.error().to_string() << "\n";
-    throw CLI::RuntimeError(1);
-  }
+  auto store = fw::cli::open_db("import", a.db);
   std::stable_sort(a.files.begin(), a.files.end(),
                    [](const auto& x, const auto& y) { return rank_of(x) < rank_of(y); });
   fw::SystemClock clock;
   bool failed = false;
   for (const auto& f : a.files) {
-    auto rep = fw::service::import_file(**store, f, "cli:import", clock.now());
+    auto rep = fw::service::import_file(*store, f, "cli:import", clock.now());
     if (!rep.ok()) {
       failed = true;
       for (const auto& e : rep.errors) std::cerr << e << "\n";
@@ -55,7 +52,7 @@ void run_import(ImportArgs a) {
 void add_import(CLI::App& app) {
   auto args = std::make_shared<ImportArgs>();
   auto* cmd = app.add_subcommand("import", "Import org units, people and devices from CSV or JSON files");
-  cmd->add_option("--db", args->db, "SQLite file or postgresql:// URL")->required();
+  cmd->add_option("--db", args->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   cmd->add_option("files", args->files, "org-units*.csv, people*.csv, devices*.csv, *.json")->required();
   cmd->callback([args] { run_import(*args); });
 }

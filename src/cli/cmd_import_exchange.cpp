@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/exchange.h"
 #include "service/sightings.h"
@@ -72,15 +73,14 @@ void run(const Args& a) {
     return;
   }
 
-  auto store = store::Store::open(db);
-  if (!store) die(db + ": " + store.error().to_string());
+  auto store = open_db("import-exchange", db);
   SystemClock clock;
   service::ExchangeImportOptions opts;
   opts.strip_domains = a.strip_domains;
   opts.classifier = *cl;
-  auto res = service::import_exchange_devices(**store, rows, opts, clock.now());
+  auto res = service::import_exchange_devices(*store, rows, opts, clock.now());
   if (!res) die(res.error().to_string());
-  auto ev = service::evaluate_ingested(**store, clock, res->device_ids);
+  auto ev = service::evaluate_ingested(*store, clock, res->device_ids);
   if (!ev) die("evaluating the devices: " + ev.error().to_string());
   std::printf("exchange: %zu rows imported, %zu rejected; %zu devices resolved, %zu created, %zu rows with an "
               "unreadable OS; fleet evaluated (%lld devices)\n",

@@ -20,7 +20,8 @@ void run_init(const std::string& db) {
   std::optional<fw::service::NewToken> token;
   auto st = (*store)->write([&](fw::store::Tx& tx) -> fw::Status {
     auto done = tx.get_setting("init.at");
-    if (done) return fw::fail(fw::Errc::already_exists, "already initialised at " + *done + "; create tokens with the API");
+    if (done) return fw::fail(fw::Errc::already_exists, "already initialised at " + *done +
+                                                         "; create more tokens with `fleetward token create`");
     if (done.error().code != fw::Errc::not_found) return fw::fail(done.error());
     FW_TRY(auto t, fw::service::create_token(tx, "admin", fw::model::Role::admin, "cli:init", now));
     FW_TRY_STATUS(tx.put_setting("init.at", fw::format_time(now)));

@@ -82,11 +82,12 @@ void apply(const PolicyArgs& a) {
 
 void list(const PolicyArgs& a) {
   auto store = open_db(a.db);
+  const fw::TimeZone tz = fw::cli::org_zone(*store);
   auto st = store->read([&](fw::store::Tx& tx) -> fw::Status {
     FW_TRY(auto docs, tx.list_policies(false));
     for (const auto& d : docs)
       std::cout << d.id << "\t" << d.kind << "\tv" << d.version << "\t" << (d.active ? "active" : "withdrawn") << "\t"
-                << fw::format_time(d.applied_at) << "\t" << d.applied_by << "\t" << d.source_name << "\n";
+                << tz.format(d.applied_at) << "\t" << d.applied_by << "\t" << d.source_name << "\n";
     return {};
   });
   if (!st) die(st.error().to_string());

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "service/reports.h"
 #include "store/store.h"
@@ -16,20 +17,12 @@ struct ReportArgs {
   std::string db, campaign, format = "table", lang, output;
 };
 
-[[noreturn]] void die(const std::string& msg, int code = 1) {
-  std::cerr << "fleetward report: " << msg << "\n";
-  throw CLI::RuntimeError(code);
-}
+[[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die("report", msg, code); }
 
 void run(const ReportArgs& a) {
-  std::string db = a.db;
-  if (db.empty())
-    if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
-  if (db.empty()) die("no database: pass --db PATH (or set FLEETWARD_DB); `fleetward demo` prints its path", 2);
-  auto store = fw::store::Store::open(db);
-  if (!store) die(db + ": " + store.error().to_string());
+  auto store = fw::cli::open_db("report", a.db);
   fw::SystemClock clock;
-  auto r = fw::service::report(**store, clock, a.campaign, a.format, a.lang);
+  auto r = fw::service::report(*store, clock, a.campaign, a.format, a.lang);
   if (!r) die(r.error().to_string());
   if (a.output.empty()) {
     std::cout << r->body;

@@ -94,11 +94,13 @@ void run_list(const TokenArgs& a) {
     std::cout << boost::json::serialize(boost::json::object{{"items", std::move(items)}}) << "\n";
     return;
   }
+  // The table is for people: times in the organisation's zone (JSON keeps UTC).
+  const fw::TimeZone tz = fw::cli::org_zone(*store);
   std::cout << "ID\tNAME\tROLE\tSCOPE\tCREATED\tEXPIRES\tSTATE\n";
   for (const auto& t : all)
     std::cout << t.id << "\t" << t.name << "\t" << fw::model::to_string(t.role) << "\t"
-              << (t.scope_path.empty() ? "-" : t.scope_path) << "\t" << fw::format_time(t.created_at) << "\t"
-              << (t.expires_at ? fw::format_time(*t.expires_at) : "-") << "\t" << state(t) << "\n";
+              << (t.scope_path.empty() ? "-" : t.scope_path) << "\t" << tz.format(t.created_at) << "\t"
+              << (t.expires_at ? tz.format(*t.expires_at) : "-") << "\t" << state(t) << "\n";
 }
 
 void run_revoke(const TokenArgs& a) {

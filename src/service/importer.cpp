@@ -355,12 +355,13 @@ std::map<std::string, std::vector<int>> element_lines(std::string_view t) {
 void read_json(std::string_view content, Errors& errs, Batch& b) {
   auto v = parse_json(content, {.max_bytes = kMaxImportBytes, .max_depth = 32});
   if (!v) {
-    // Turn "byte N" into a line number.
+    // Turn "byte N" into a line number and a column (in bytes, 1-based) on that line.
     int line = 1;
-    size_t at = 0;
+    size_t at = 0, line_start = 0;
     if (v.error().where.starts_with("byte ")) at = std::strtoull(v.error().where.c_str() + 5, nullptr, 10);
-    for (size_t i = 0; i < std::min(at, content.size()); ++i) line += content[i] == '\n';
-    errs.add(line, "", v.error().message);
+    for (size_t i = 0; i < std::min(at, content.size()); ++i)
+      if (content[i] == '\n') ++line, line_start = i + 1;
+    errs.add(line, "", v.error().message + fmt::format(" (column {}, byte {})", at - line_start + 1, at));
     return;
   }
   auto lines = element_lines(content);
