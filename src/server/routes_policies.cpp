@@ -197,7 +197,7 @@ void add_policy_routes(Router& r, Services& s) {
       if (*v != "true" && *v != "false") return fail(Errc::invalid_argument, "expected true or false", "people");
       with_people = *v == "true";
     }
-    FW_TRY(auto a, service::campaign_actions(s.store, s.clock, req.param("id"), window, with_people));
+    FW_TRY(auto a, service::campaign_actions(s.store, s.clock, req.param("id"), window, with_people, limit));
     TimeZone tz;
     FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
       tz = service::org_timezone(tx);
@@ -222,7 +222,7 @@ void add_policy_routes(Router& r, Services& s) {
       people.push_back(std::move(o));
     }
     json::object out{{"campaign", a.campaign_id}, {"now", tz.format(a.now)}, {"window", format_duration(window)},
-                     {"due", std::move(due)}, {"due_total", a.due.size()}};
+                     {"due", std::move(due)}, {"due_total", a.due_total}};
     if (with_people) {
       out["people"] = std::move(people);
       out["people_total"] = a.people.size();

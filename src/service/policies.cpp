@@ -218,7 +218,7 @@ Status delete_exemption(store::Store& s, const Clock& clock, std::string_view ac
 }
 
 Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, std::string_view campaign_id,
-                                         Seconds window, bool with_people) {
+                                         Seconds window, bool with_people, size_t due_limit) {
   CampaignActions out;
   out.campaign_id = std::string(campaign_id);
   FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
@@ -236,27 +236,49 @@ Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, st
     std::sort(states.begin(), states.end(), [](auto& a, auto& b) { return a.person_id < b.person_id; });
     // A person's schedule depends only on (level, first_failed_at), which most people share:
     // each distinct state is computed once (the 100,000-device demo has ~50,000 failing people
-    // and a handful of distinct states), then copied per person in the order actions_due
-    // and person_timeline give.
+    // and a handful of distinct states). The due points are ordered as references (time,
+    // person = index into the sorted states, point): only the first due_limit are copied.
     using Key = std::pair<int, std::optional<Time>>;
-    std::map<Key, std::pair<std::vector<policy::DueAction>, policy::PersonTimeline>> memo;
-    for (const auto& st : states) {
+    using Computed = std::pair<std::vector<policy::DueAction>, policy::PersonTimeline>;
+    std::map<Key, Computed> memo;
+    std::vector<const Computed*> of_state;
+    of_state.reserve(states.size());
+    struct Ref {
+      Time at;
+      uint32_t state, point;
+    };
+    std::vector<Ref> refs;
+    for (uint32_t si = 0; si < states.size(); ++si) {
+      const auto& st = states[si];
       const Key key{static_cast<int>(st.level), st.first_failed_at};
       auto it = memo.find(key);
       if (it == memo.end()) {
         auto due = policy::actions_due(doc, {st}, out.now, window);
         auto tl = with_people ? policy::person_timeline(doc, st, out.now) : policy::PersonTimeline{};
-        it = memo.emplace(key, std::make_pair(std::move(due), std::move(tl))).first;
+        it = memo.emplace(key, Computed(std::move(due), std::move(tl))).first;
       }
-      for (const auto& d : it->second.first) out.due.push_back(policy::DueAction{st.person_id, d.point});
+      of_state.push_back(&it->second);
+      for (uint32_t k = 0; k < it->second.first.size(); ++k) refs.push_back(Ref{it->second.first[k].point.at, si, k});
       if (with_people) {
         out.people.push_back(it->second.second);
         out.people.back().person_id = st.person_id;
       }
     }
-    std::stable_sort(out.due.begin(), out.due.end(), [](const policy::DueAction& a, const policy::DueAction& b) {
-      return a.point.at != b.point.at ? a.point.at < b.point.at : a.person_id < b.person_id;
-    });
+    // Time, then person (states are in person order, one per person), then the person's own
+    // order of points: the order a stable sort of every copied point by (time, person) gave.
+    const auto before = [](const Ref& a, const Ref& b) {
+      return a.at != b.at ? a.at < b.at : a.state != b.state ? a.state < b.state : a.point < b.point;
+    };
+    out.due_total = refs.size();
+    if (due_limit < refs.size()) {
+      std::partial_sort(refs.begin(), refs.begin() + static_cast<std::ptrdiff_t>(due_limit), refs.end(), before);
+      refs.resize(due_limit);
+    } else {
+      std::sort(refs.begin(), refs.end(), before);
+    }
+    out.due.reserve(refs.size());
+    for (const Ref& r : refs)
+      out.due.push_back(policy::DueAction{states[r.state].person_id, of_state[r.state]->first[r.point].point});
     return {};
   }));
   return out;

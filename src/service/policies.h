@@ -70,11 +70,15 @@ policy::Exemption to_policy(const store::Exemption& e);
 struct CampaignActions {
   std::string campaign_id;
   Time now{};
-  std::vector<policy::DueAction> due;         // points in (now - window, now]
+  std::vector<policy::DueAction> due;         // points in (now - window, now], the first due_limit
+  size_t due_total = 0;                        // how many points are due in all
   std::vector<policy::PersonTimeline> people;  // every non-compliant person in scope
 };
 // with_people = false leaves `people` empty (the dashboard's campaign page shows only `due`).
+// due_limit: keep only the first that many due points (in time, then person order); the
+// others are counted, not copied.
 Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, std::string_view campaign_id,
-                                         Seconds window = Seconds{86400}, bool with_people = true);
+                                         Seconds window = Seconds{86400}, bool with_people = true,
+                                         size_t due_limit = static_cast<size_t>(-1));
 
 }  // namespace fw::service

@@ -175,6 +175,15 @@ TEST_F(PolicyService, CampaignActionsAndReport) {
   ASSERT_EQ(a->people.size(), 2u);
   EXPECT_EQ(a->people[0].person_id, "ann");
   EXPECT_EQ(a->people[0].escalation, policy::Escalation::escalated);
+  EXPECT_EQ(a->due_total, 2u);
+  // due_limit keeps the first points in the same order and still counts them all.
+  auto one = campaign_actions(*store_, clock, "replace-ios", Seconds{3600}, false, 1);
+  ASSERT_TRUE(one) << one.error().to_string();
+  ASSERT_EQ(one->due.size(), 1u);
+  EXPECT_EQ(one->due_total, 2u);
+  EXPECT_EQ(one->due[0].person_id, a->due[0].person_id);
+  EXPECT_EQ(one->due[0].point.label, a->due[0].point.label);
+  EXPECT_TRUE(one->people.empty());
   // The report: per unit numbers and the burn-down from the stored history.
   auto rep = report(*store_, clock, "replace-ios", "json", "en");
   ASSERT_TRUE(rep) << rep.error().to_string();

@@ -85,13 +85,14 @@ export async function startServe(bin, db, timeoutMs = 600_000) {
   }
 }
 
-export async function restartAsServe(demo, bin, timeoutMs = 120_000) {
+// db: the database to serve (default: the demo's own, in demo.dir).
+export async function restartAsServe(demo, bin, timeoutMs = 120_000, db = null) {
   const exited = new Promise((r) => demo.child.once('exit', r));
   demo.child.kill('SIGTERM');
   await exited;
   const listen = new URL(demo.url).host;
-  const db = path.join(demo.dir, 'data', 'fleetward.db');
-  const child = spawn(bin, ['serve', '--db', db, '--listen', listen], { cwd: demo.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  db = db || path.join(demo.dir, 'data', 'fleetward.db');
+  const child = spawn(bin, ['serve', '--db', db, '--listen', listen], { cwd: demo.dir || os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => { out += d; });
   child.stderr.on('data', (d) => { out += d; });
