@@ -707,6 +707,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     std::thread& t;
     ~Join() { t.join(); }
   } join_loader{loader};
+  const bool with_apps = (c.device_fields & policy::device_field("apps")) != 0;  // else not read
   // The workers keep their report rows over all rounds (merged once, at the end).
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t i = 0; i < n_workers; ++i) workers.push_back(std::make_unique<Worker>(c));
@@ -739,7 +740,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
           for (;;) {
             auto b = std::make_unique<Batch>();
             b->with_findings = false;
-            FW_TRY_STATUS(tx.read_eval_slice(after, kBatchDevices, policy_id, b->devices, b->digests));
+            FW_TRY_STATUS(tx.read_eval_slice(after, kBatchDevices, policy_id, b->devices, b->digests, with_apps));
             bool end = b->devices.empty();
             if (!rg.last.empty()) {  // keep (after, last] only
               auto cut = std::find_if(b->devices.begin(), b->devices.end(),

@@ -525,5 +525,65 @@ TEST_F(Evaluate, TwoWorkersGiveWhatOneGives) {
   }
 }
 
+// Only what the rules read is read and built: a rule set without device.apps or device.facts
+// evaluates without them; a new version that reads them sees them (the read set follows the
+// rules), with the same results as evaluating every device in memory with full values.
+TEST_F(Evaluate, FieldsReadFollowTheRules) {
+  make_org(100, 2500);
+  FixedClock clock(T("2023-03-02T10:00:00Z"));
+  const char* os_only = R"Y(kind: policy
+id: p
+rules:
+  - {id: no-ios, require: 'device.os.family != "iOS"'}
+)Y";
+  const char* with_apps = R"Y(kind: policy
+id: p
+rules:
+  - {id: no-ios, require: 'device.os.family != "iOS"'}
+  - {id: no-zoom, require: '!device.apps.exists(a, a.id.startsWith("us.zoom."))'}
+  - {id: encrypted, require: 'has(device.facts.encrypted) && device.facts.encrypted'}
+)Y";
+  using Findings = std::map<std::pair<std::string, std::string>, store::Finding>;
+  auto check = [&](const char* text, Findings& got) {
+    ASSERT_TRUE(apply_policy_text(*store_, clock, "t", text, "p.yaml"));
+    auto st = evaluate_all(*store_, clock);
+    ASSERT_TRUE(st) << st.error().to_string();
+    got = findings();
+    ASSERT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+      FW_TRY(auto loaded, load_policies(tx, "p"));
+      const auto& cp = loaded.at(0).compiled;
+      policy::Evaluator ev;
+      std::vector<policy::RuleResult> out;
+      return tx.scan_devices({}, [&](const model::Device& d) -> Status {
+        cp.evaluate(d, nullptr, clock.now(), {}, ev, out);  // full values, apps and facts
+        for (size_t i = 0; i < out.size(); ++i) {
+          std::pair key{d.id, "p/" + cp.document().rules[i].id};
+          auto it = got.find(key);
+          if (it == got.end()) {
+            ADD_FAILURE() << "missing " << key.first << " " << key.second;
+            continue;
+          }
+          EXPECT_EQ(it->second.status == store::FindingStatus::fail, out[i].status == policy::RuleStatus::fail)
+              << key.first << " " << key.second;
+        }
+        return {};
+      });
+    }));
+  };
+  Findings first, second;
+  check(os_only, first);
+  clock.advance(std::chrono::hours{1});
+  check(with_apps, second);
+  size_t zoom_fails = 0, unencrypted = 0;
+  for (const auto& [k, f] : second) {
+    zoom_fails += k.second == "p/no-zoom" && f.status == store::FindingStatus::fail;
+    unencrypted += k.second == "p/encrypted" && f.status == store::FindingStatus::fail;
+  }
+  EXPECT_GT(zoom_fails, 100u);  // the apps were read for the new version
+  EXPECT_GT(unencrypted, 100u);
+  EXPECT_LT(unencrypted, 2500u);  // and the facts parsed
+  EXPECT_EQ(first.size(), 2500u);
+}
+
 }  // namespace
 }  // namespace fw::service

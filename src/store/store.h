@@ -350,8 +350,10 @@ class Tx {
                                  std::vector<model::Device>& devices, std::vector<Finding>& findings) = 0;
   // The same slice without the findings, with the digest rows of those devices (of
   // `policy_id`, "" = all) in (device_id, policy_id) order instead (Tx::write_eval).
+  // Without `with_apps` the devices' apps are not read (no rule reads device.apps).
   virtual Status read_eval_slice(std::string_view after_id, int limit, std::string_view policy_id,
-                                 std::vector<model::Device>& devices, std::vector<EvalDigest>& digests) = 0;
+                                 std::vector<model::Device>& devices, std::vector<EvalDigest>& digests,
+                                 bool with_apps = true) = 0;
   // The findings (as read_eval_batch gives them) of these devices, ids sorted ascending.
   virtual Status read_eval_findings(const std::vector<std::string>& device_ids, std::string_view policy_id,
                                     std::vector<Finding>& findings) = 0;

@@ -118,7 +118,8 @@ class SqlTx final : public Tx {
                          std::vector<model::Device>& devices, std::vector<Finding>& findings) override;
   Result<std::vector<std::string>> device_boundaries(int64_t every) override;
   Status read_eval_slice(std::string_view after_id, int limit, std::string_view policy_id,
-                         std::vector<model::Device>& devices, std::vector<EvalDigest>& digests) override;
+                         std::vector<model::Device>& devices, std::vector<EvalDigest>& digests,
+                         bool with_apps = true) override;
   Status read_eval_findings(const std::vector<std::string>& device_ids, std::string_view policy_id,
                             std::vector<Finding>& findings) override;
   Status write_eval(const EvalWrite& w) override;
@@ -196,8 +197,10 @@ class SqlTx final : public Tx {
                      std::vector<std::vector<std::string>>* keys = nullptr, Page<model::Device>* page = nullptr);
   // The same in id order after `after_id` ("" = from the start).
   Status device_page(const DeviceFilter& f, std::string_view after_id, int limit, std::vector<model::Device>& out);
-  // Evaluation slices (tx_eval.cpp): devices with id > after_id in id order, with apps.
-  Status eval_devices(std::string_view after_id, int limit, std::vector<model::Device>& devices);
+  // Evaluation slices (tx_eval.cpp): devices with id > after_id in id order, with apps (unless
+  // !with_apps).
+  Status eval_devices(std::string_view after_id, int limit, std::vector<model::Device>& devices,
+                      bool with_apps = true);
   // Upserts one finding (put_findings without touching the digests).
   Status upsert_finding(const Finding& f);
   // Makes the digests of these devices unknown (rows of `policy_ids` are created as unknown).
