@@ -1,13 +1,16 @@
 // Agent enrolment and check-in with a group-commit writer (see checkin.h).
 // Threads: any caller thread validates and enqueues; the one writer thread owns every
 // store write of check-ins and calls each Pending's `done` once, after its batch ended.
-// cred_mu guards the credential cache; mu guards the queue.
+// cred_mu guards the credential cache; mu guards the queue; state_mu the writer's copy of
+// agent_devices (see AgentState).
 #include "service/checkin.h"
 
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -78,6 +81,43 @@ Result<json::object> parse_object(std::string_view body, const AgentLimits& lim)
   if (!v.is_object()) return fail(Errc::invalid_argument, "body must be a JSON object");
   FW_TRY_STATUS(check_limits(v, lim, nullptr, 1));
   return std::move(v.get_object());
+}
+
+// A check-in body is parsed on the I/O thread into per-thread memory that every parse on
+// the thread reuses (the parser's own stack, and a 64 KiB buffer for the tree under a
+// monotonic resource), so a small report allocates almost nothing; parse_report copies out
+// what outlives it. Errors as parse_json's (service/model_json.h), for the same limits.
+Result<json::value> parse_reused(std::string_view body, const AgentLimits& lim, json::storage_ptr sp) {
+  if (body.size() > lim.max_body) return fail(Errc::too_large, "body larger than " + std::to_string(lim.max_body) + " bytes");
+  const int max_depth = lim.max_depth + 1;
+  thread_local std::optional<json::stream_parser> parser;
+  thread_local int parser_depth = 0;
+  if (!parser || parser_depth != max_depth) {
+    json::parse_options opt;
+    opt.max_depth = static_cast<std::size_t>(max_depth);
+    parser.emplace(json::storage_ptr(), opt);
+    parser_depth = max_depth;
+  }
+  json::stream_parser& p = *parser;
+  p.reset(std::move(sp));
+  boost::system::error_code ec;
+  std::size_t n = p.write_some(body.data(), body.size(), ec);
+  if (!ec && n == body.size()) p.finish(ec);
+  if (ec) {
+    p.reset();
+    if (ec == json::error::too_deep)
+      return fail(Errc::invalid_argument, "JSON nesting deeper than " + std::to_string(max_depth) + " levels",
+                  "byte " + std::to_string(n));
+    return fail(Errc::parse_error, "malformed JSON: " + ec.message(), "byte " + std::to_string(n));
+  }
+  for (std::size_t i = n; i < body.size(); ++i) {
+    char c = body[i];
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      p.reset();
+      return fail(Errc::parse_error, "malformed JSON: extra data after the value", "byte " + std::to_string(i));
+    }
+  }
+  return p.release();
 }
 
 Result<std::string> req_string(const json::object& o, const char* name, size_t max = 4096) {
@@ -168,7 +208,7 @@ std::string hex64(uint64_t v) {
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
 }
-std::string apps_hash(const std::vector<model::App>& apps) {
+uint64_t apps_hash(const std::vector<model::App>& apps) {
   uint64_t h = kFnv1aSeed;
   for (const auto& a : apps) {
     h = fnv1a64(a.id, h);
@@ -178,12 +218,39 @@ std::string apps_hash(const std::vector<model::App>& apps) {
     h = fnv1a64(a.version, h);
     h = fnv1a64(std::string_view("\x1e", 1), h);
   }
-  return hex64(h);
+  return h;
 }
-std::string_view hash_part(std::string_view facts_hash, int part) {
-  auto colon = facts_hash.find(':');
-  if (colon == std::string_view::npos) return {};
-  return part == 0 ? facts_hash.substr(0, colon) : facts_hash.substr(colon + 1);
+std::string facts_hash_text(uint64_t rest, uint64_t apps) { return hex64(rest) + ":" + hex64(apps); }
+// The two halves of a stored facts_hash; false for "" (no report yet) or another format
+// (then the next report rewrites everything, as for a first one).
+bool parse_facts_hash(std::string_view text, uint64_t& rest, uint64_t& apps) {
+  if (text.size() != 33 || text[16] != ':') return false;
+  auto a = std::from_chars(text.data(), text.data() + 16, rest, 16);
+  auto b = std::from_chars(text.data() + 17, text.data() + 33, apps, 16);
+  return a.ec == std::errc() && a.ptr == text.data() + 16 && b.ec == std::errc() && b.ptr == text.data() + 33;
+}
+
+// What the writer needs of a device's agent_devices row to apply a check-in. The writer is
+// the only writer of these columns in this process but for queue_command and revoke, which
+// drop the device's copy inside their own transaction (see Impl::drop_state).
+struct AgentState {
+  int64_t last_seq = 0;
+  Time seen_at{};
+  uint64_t rest_hash = 0, apps_hash = 0;
+  bool has_facts = false;  // a report was stored (facts_hash not "")
+  bool has_commands = false;
+  bool revoked = false;
+};
+
+AgentState state_of(const store::AgentDevice& ad) {
+  AgentState st;
+  st.last_seq = ad.last_seq;
+  st.seen_at = ad.seen_at;
+  st.has_facts = parse_facts_hash(ad.facts_hash, st.rest_hash, st.apps_hash);
+  if (!st.has_facts && !ad.facts_hash.empty()) st.has_facts = true, st.rest_hash = st.apps_hash = 0;
+  st.has_commands = ad.has_commands;
+  st.revoked = ad.revoked_at.has_value();
+  return st;
 }
 
 struct Result1 {  // one command result from a report
@@ -206,7 +273,13 @@ struct Report {
 constexpr std::string_view kResultStatuses[] = {"ok", "failed", "timeout", "not_configured", "rejected"};
 
 Result<Report> parse_report(std::string_view body, const AgentLimits& lim) {
-  FW_TRY(auto o, parse_object(body, lim));
+  constexpr size_t kScratch = 64 * 1024;
+  thread_local std::unique_ptr<unsigned char[]> scratch(new unsigned char[kScratch]);
+  json::monotonic_resource mr(scratch.get(), kScratch);  // declared before the tree it holds
+  FW_TRY(json::value v, parse_reused(body, lim, json::storage_ptr(&mr)));
+  if (!v.is_object()) return fail(Errc::invalid_argument, "body must be a JSON object");
+  FW_TRY_STATUS(check_limits(v, lim, nullptr, 1));
+  const json::object& o = v.get_object();
   Report r;
   if (auto* p = o.if_contains("protocol"); p && !(p->is_int64() && p->get_int64() == 1))
     return fail(Errc::invalid_argument, "unsupported protocol version (this server speaks 1)", "protocol");
@@ -220,10 +293,10 @@ Result<Report> parse_report(std::string_view body, const AgentLimits& lim) {
   }
   FW_TRY(auto collected, req_string(o, "collected_at", 64));
   if (!parse_time(collected)) return fail(Errc::invalid_argument, "must be an RFC 3339 time", "collected_at");
-  auto* facts = o.if_contains("facts");
-  if (!facts || !facts->is_object()) return fail(Errc::invalid_argument, "must be an object", "facts");
-  r.facts = std::move(facts->get_object());
-  if (auto* apps = r.facts.if_contains("apps")) {
+  auto* facts_v = o.if_contains("facts");
+  if (!facts_v || !facts_v->is_object()) return fail(Errc::invalid_argument, "must be an object", "facts");
+  const json::object& facts = facts_v->get_object();
+  if (auto* apps = facts.if_contains("apps")) {
     if (!apps->is_array()) return fail(Errc::invalid_argument, "must be an array", "facts.apps");
     if (apps->get_array().size() > lim.max_apps)
       return fail(Errc::too_large, "more than " + std::to_string(lim.max_apps) + " apps", "facts.apps");
@@ -256,12 +329,14 @@ Result<Report> parse_report(std::string_view body, const AgentLimits& lim) {
       r.results.push_back(std::move(res));
     }
   }
-  // A full report must map onto a valid device now, so the writer never meets a bad one.
+  // A full report must map onto a valid device now, so the writer never meets a bad one;
+  // a delta's changed keys are copied out of the per-thread memory for the writer.
   if (r.full) {
     r.mapped.id = r.device_id;
-    apply_facts(r.mapped, r.facts);
+    apply_facts(r.mapped, facts);
     FW_TRY_STATUS(validate(r.mapped));
-    r.facts = {};
+  } else if (!facts.empty()) {
+    r.facts = json::object(facts, json::storage_ptr());
   }
   return r;
 }
@@ -331,9 +406,24 @@ struct AgentService::Impl {
   std::mutex cred_mu;
   std::unordered_map<std::string, std::string> cred_cache;  // credential hash -> device id; guarded by cred_mu
   std::function<void(const std::vector<std::string>&)> on_committed;  // set before traffic
+
+  // The writer's copy of agent_devices (SQLite only, where this process's one writer
+  // connection makes every in-process write pass through the store's write lock, and
+  // PRAGMA data_version reveals commits by other processes: the copy is dropped then). A
+  // heartbeat then costs one UPDATE and no SELECT. Entries are merged after their batch
+  // committed, unless queue_command/revoke dropped a device meanwhile (state_epoch moved).
+  // On PostgreSQL (several server nodes may share the database) every check-in reads the row.
+  const bool keep_state;
+  std::mutex state_mu;
+  std::unordered_map<std::string, AgentState> state;  // guarded by state_mu
+  uint64_t state_epoch = 0;                            // guarded by state_mu
+  int64_t data_version = -1;                           // writer thread only
+  static constexpr size_t kMaxState = 2'000'000;       // entries (~150 bytes each); cleared when full
+  using Staged = std::unordered_map<std::string_view, AgentState>;  // a batch's new states
   std::thread writer;
 
-  Impl(store::Store& s, const Clock& c, AgentLimits l) : store(s), clock(c), lim(l), rate(l.rate_per_s, l.burst) {
+  Impl(store::Store& s, const Clock& c, AgentLimits l)
+      : store(s), clock(c), lim(l), rate(l.rate_per_s, l.burst), keep_state(s.backend() == "sqlite") {
     writer = std::thread([this] { run_writer(); });
   }
   ~Impl() {
@@ -348,6 +438,31 @@ struct AgentService::Impl {
   void forget_device(std::string_view device_id) {
     std::lock_guard lk(cred_mu);
     std::erase_if(cred_cache, [&](const auto& kv) { return kv.second == device_id; });
+  }
+
+  // Drops the writer's copy of a device's agent row. Called inside any other transaction
+  // that writes agent_devices (on SQLite the batch cannot run meanwhile), so the next batch
+  // reads the row and a batch that ran before does not merge its older copy.
+  void drop_state(std::string_view device_id) {
+    std::lock_guard lk(state_mu);
+    state.erase(std::string(device_id));
+    ++state_epoch;
+  }
+
+  // The device's agent state: this batch's own newer one, the kept copy, or the row.
+  // unauthenticated when the device is not enrolled.
+  Result<AgentState> agent_state(store::Tx& tx, const std::string& device_id, const Staged& staged) {
+    if (auto it = staged.find(device_id); it != staged.end()) return it->second;
+    if (keep_state) {
+      std::lock_guard lk(state_mu);
+      if (auto it = state.find(device_id); it != state.end()) return it->second;
+    }
+    auto agent = tx.get_agent_device(device_id);
+    if (!agent) {
+      if (agent.error().code == Errc::not_found) return fail(Errc::unauthenticated, "device is not enrolled");
+      return fail(agent.error());
+    }
+    return state_of(*agent);
   }
 
   // The answer: ack, interval, and the device's open commands (queued ones become sent).
@@ -381,39 +496,31 @@ struct AgentService::Impl {
 
   // Applies one report inside the batch transaction. Logical refusals (duplicate, conflict,
   // revoked) are found by reads before any write, so they never doom the transaction.
-  Result<json::object> apply(store::Tx& tx, Pending& p, Time now) {
+  Result<json::object> apply(store::Tx& tx, Pending& p, Time now, Staged& staged) {
     if (p.is_enrolment) return apply_enrolment(tx, p.enrolment, now);
     const Report& r = p.report;
-    auto agent = tx.get_agent_device(r.device_id);
-    if (!agent) {
-      if (agent.error().code == Errc::not_found) return fail(Errc::unauthenticated, "device is not enrolled");
-      return fail(agent.error());
-    }
-    store::AgentDevice& ad = *agent;
-    if (ad.revoked_at) return fail(Errc::unauthenticated, "device credential revoked");
-    if (r.seq <= ad.last_seq) {
+    FW_TRY(AgentState st, agent_state(tx, r.device_id, staged));
+    if (st.revoked) return fail(Errc::unauthenticated, "device credential revoked");
+    if (r.seq <= st.last_seq) {
       ++n_duplicates;
-      return answer(tx, r, now, /*write=*/false, ad.has_commands);
+      return answer(tx, r, now, /*write=*/false, st.has_commands);
     }
-    if (!r.full && r.base_seq != ad.last_seq)
+    if (!r.full && r.base_seq != st.last_seq)
       return fail(Errc::conflict, "delta base_seq " + std::to_string(r.base_seq) + " does not match the last stored report " +
-                                      std::to_string(ad.last_seq) + "; send a full report",
+                                      std::to_string(st.last_seq) + "; send a full report",
                   "base_seq");
-    if (!r.full && ad.facts_hash.empty())
+    if (!r.full && !st.has_facts)
       return fail(Errc::conflict, "no stored facts for this device; send a full report", "kind");
 
     // What changed: compare hashes of the mapped facts with the stored ones.
     store::AgentReportWrite w;
     model::Device merged;
     const model::Device* d = &r.mapped;
-    std::string new_rest, new_apps;
+    uint64_t new_rest = st.rest_hash, new_apps = st.apps_hash;  // a heartbeat
     if (r.full) {
-      new_rest = hex64(fnv1a64(r.mapped.facts_json));
+      new_rest = fnv1a64(r.mapped.facts_json);
       new_apps = apps_hash(r.mapped.apps);
-    } else if (r.facts.empty() && r.removed.empty()) {
-      new_rest = std::string(hash_part(ad.facts_hash, 0));  // a heartbeat
-      new_apps = std::string(hash_part(ad.facts_hash, 1));
-    } else {
+    } else if (!r.facts.empty() || !r.removed.empty()) {
       FW_TRY(auto old_text, tx.get_device_facts_json(r.device_id));
       FW_TRY(auto old, parse_json(old_text));
       json::object facts = old.is_object() ? std::move(old.get_object()) : json::object();
@@ -428,18 +535,20 @@ struct AgentService::Impl {
       apply_facts(merged, facts, apps_in);
       FW_TRY_STATUS(validate(merged));
       d = &merged;
-      new_rest = hex64(fnv1a64(merged.facts_json));
-      new_apps = (apps_in || apps_removed) ? apps_hash(merged.apps) : std::string(hash_part(ad.facts_hash, 1));
+      new_rest = fnv1a64(merged.facts_json);
+      if (apps_in || apps_removed) new_apps = apps_hash(merged.apps);
     }
     w.device = d;
-    w.facts_changed = new_rest != hash_part(ad.facts_hash, 0);
-    w.apps_changed = new_apps != hash_part(ad.facts_hash, 1);
-    w.touch_seen = now - ad.seen_at >= std::chrono::seconds(60);
+    w.facts_changed = !st.has_facts || new_rest != st.rest_hash;
+    w.apps_changed = !st.has_facts || new_apps != st.apps_hash;
+    w.touch_seen = now - st.seen_at >= std::chrono::seconds(60);
     p.changed = w.facts_changed || w.apps_changed;
-    if (!p.changed) ++n_unchanged;
     if (p.changed || w.touch_seen) {
-      FW_TRY_STATUS(tx.apply_agent_report(w, r.device_id, now));
-      if (w.facts_changed || w.touch_seen) ad.seen_at = now;
+      // not_found: the device was deleted since its state was kept (the rows cascade).
+      if (auto done = tx.apply_agent_report(w, r.device_id, now); !done)
+        return done.error().code == Errc::not_found ? fail(Errc::unauthenticated, "device is not enrolled")
+                                                    : fail(done.error());
+      if (w.facts_changed || w.touch_seen) st.seen_at = now;
     }
     // Command results: idempotent by id; only this device's open commands take one.
     for (const auto& res : r.results) {
@@ -455,12 +564,24 @@ struct AgentService::Impl {
       FW_TRY_STATUS(tx.put_agent_command(*c));
     }
     size_t open = 0;
-    FW_TRY(auto a, answer(tx, r, now, /*write=*/true, ad.has_commands || !r.results.empty(), &open));
+    FW_TRY(auto a, answer(tx, r, now, /*write=*/true, st.has_commands || !r.results.empty(), &open));
+    store::AgentDevice ad;
+    ad.device_id = r.device_id;
     ad.has_commands = open > 0;
     ad.last_seq = r.seq;
     ad.last_checkin = now;
-    ad.facts_hash = new_rest + ":" + new_apps;
-    FW_TRY_STATUS(tx.update_agent_device_report(ad));
+    ad.seen_at = st.seen_at;
+    ad.facts_hash = facts_hash_text(new_rest, new_apps);
+    if (auto done = tx.update_agent_device_report(ad); !done)
+      return done.error().code == Errc::not_found ? fail(Errc::unauthenticated, "device is not enrolled")
+                                                  : fail(done.error());
+    if (!p.changed) ++n_unchanged;
+    st.last_seq = r.seq;
+    st.has_commands = ad.has_commands;
+    st.rest_hash = new_rest;
+    st.apps_hash = new_apps;
+    st.has_facts = true;
+    staged[r.device_id] = st;
     return a;
   }
 
@@ -512,12 +633,40 @@ struct AgentService::Impl {
     cv.notify_one();
   }
 
+  // One transaction for the batch; the states it wrote are kept once it committed.
   Status apply_batch(const std::vector<Pending*>& batch) {
     Time now = clock.now();
-    return store.write([&](store::Tx& tx) -> Status {
-      for (Pending* p : batch) p->result = apply(tx, *p, now);
+    Staged staged;
+    uint64_t epoch = 0;
+    if (keep_state) {
+      staged.reserve(batch.size());
+      std::lock_guard lk(state_mu);
+      epoch = state_epoch;
+    }
+    FW_TRY_STATUS(store.write([&](store::Tx& tx) -> Status {
+      staged.clear();  // a retried transaction starts again
+      if (keep_state) {
+        // Another process (the CLI) committed since the last batch: what is kept may be old.
+        FW_TRY(int64_t v, tx.sqlite_data_version());
+        if (v != data_version) {
+          std::lock_guard lk(state_mu);
+          state.clear();
+          data_version = v;
+        }
+      }
+      for (Pending* p : batch) p->result = apply(tx, *p, now, staged);
       return {};
-    });
+    }));
+    if (keep_state) {
+      std::lock_guard lk(state_mu);
+      if (epoch != state_epoch) {
+        for (const auto& [id, st] : staged) state.erase(std::string(id));  // dropped meanwhile: read again
+      } else {
+        if (state.size() + staged.size() > kMaxState) state.clear();
+        for (const auto& [id, st] : staged) state.insert_or_assign(std::string(id), st);
+      }
+    }
+    return {};
   }
 
   // Group commit: every check-in queued while the previous transaction ran goes into the
@@ -560,6 +709,7 @@ struct AgentService::Impl {
           if (p->changed) changed.push_back(p->report.device_id);
         } else if (p->result.error().code == Errc::unauthenticated) {
           forget_device(p->report.device_id);  // revoked or deleted: the next request reads the store
+          if (keep_state) drop_state(p->report.device_id);
         }
       }
       if (on_committed && !changed.empty()) on_committed(changed);
@@ -737,6 +887,7 @@ Result<store::AgentCommand> AgentService::queue_command(std::string_view actor, 
   FW_TRY_STATUS(impl_->store.write([&](store::Tx& tx) -> Status {
     FW_TRY(auto ad, tx.get_agent_device(device_id));
     if (ad.revoked_at) return fail(Errc::conflict, "the device's credential is revoked", "device");
+    impl_->drop_state(device_id);  // has_commands changes under the writer's copy
     FW_TRY_STATUS(tx.put_agent_command(c));
     if (!ad.has_commands) {
       ad.has_commands = true;
@@ -769,6 +920,7 @@ Result<std::vector<store::AgentCommand>> AgentService::list_commands(std::string
 Status AgentService::revoke(std::string_view actor, std::string_view device_id) {
   Time now = impl_->clock.now();
   FW_TRY_STATUS(impl_->store.write([&](store::Tx& tx) -> Status {
+    impl_->drop_state(device_id);
     FW_TRY(auto n, tx.revoke_agent_device(device_id, now));
     if (n == 0) return {};  // already revoked: nothing to audit
     model::AuditEvent e;

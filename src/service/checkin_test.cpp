@@ -551,5 +551,63 @@ TEST(AgentRevoke, NextCheckinIsRefused) {
   EXPECT_EQ(revokes, 1);
 }
 
+// The writer keeps each device's agent row in memory on SQLite (a heartbeat is one UPDATE).
+// Changes made by another process on the same file (the CLI: revoke, command) and a device
+// deleted through the inventory must still be seen by the next check-in.
+TEST(AgentCheckin, KeptStateSeesOtherProcessesAndDeletions) {
+  Fixture fx;
+  auto sec = fx.secret();
+  auto [dev, cred] = fx.enroll(sec, "hw-a");
+  auto [dev2, cred2] = fx.enroll(sec, "hw-b");
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(2))));
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 2, json::object{}, false)));  // state now kept
+  ASSERT_TRUE(fx.svc->checkin(cred2, report(dev2, 1, facts(2))));
+
+  // "Another process": its own store and service on the same database file.
+  auto other = store::Store::open((fx.store.dir() / "fleetward.db").string());
+  ASSERT_TRUE(other) << other.error().to_string();
+  {
+    AgentService cli(**other, fx.clock);
+    auto c = cli.queue_command("token:admin", true, dev, "refresh", {});
+    ASSERT_TRUE(c) << c.error().to_string();
+    auto a = fx.svc->checkin(cred, report(dev, 3, json::object{}, false));
+    ASSERT_TRUE(a) << a.error().to_string();
+    ASSERT_EQ(a->at("commands").as_array().size(), 1u) << "a command queued by another process goes out";
+    EXPECT_EQ(a->at("commands").as_array()[0].at("id").as_string(), c->id);
+    ASSERT_TRUE(cli.revoke("token:admin", dev));
+  }
+  auto r = fx.svc->checkin(cred, report(dev, 4, json::object{}, false));
+  ASSERT_FALSE(r) << "revoked by another process";
+  EXPECT_EQ(r.error().code, Errc::unauthenticated);
+  EXPECT_NE(r.error().message.find("revoked"), std::string::npos) << r.error().message;
+
+  // Deleted in this process (the rows cascade): the next heartbeat is refused, and nothing
+  // is written for the device.
+  ASSERT_TRUE(fx.store->write([&](store::Tx& tx) { return tx.delete_device(dev2); }));
+  auto d = fx.svc->checkin(cred2, report(dev2, 2, json::object{}, false));
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, Errc::unauthenticated);
+}
+
+// A command queued in this process while the writer keeps the device's state goes out in
+// the next answer (queue_command drops the kept copy inside its transaction).
+TEST(AgentCommands, QueuedWhileStateIsKeptGoesOut) {
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(1))));
+  for (int64_t seq = 2; seq <= 3; ++seq) {  // 5 check-ins in all: the rate limit's burst
+    auto a = fx.svc->checkin(cred, report(dev, seq, json::object{}, false));
+    ASSERT_TRUE(a) << a.error().to_string();
+    EXPECT_TRUE(a->at("commands").as_array().empty());
+  }
+  ASSERT_TRUE(fx.svc->queue_command("token:admin", false, dev, "refresh", {}));
+  auto a = fx.svc->checkin(cred, report(dev, 4, json::object{}, false));
+  ASSERT_TRUE(a) << a.error().to_string();
+  EXPECT_EQ(a->at("commands").as_array().size(), 1u);
+  auto again = fx.svc->checkin(cred, report(dev, 5, json::object{}, false));
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->at("commands").as_array().size(), 1u) << "sent, not yet done: it goes out again";
+}
+
 }  // namespace
 }  // namespace fw::service

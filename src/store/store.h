@@ -419,6 +419,11 @@ class Tx {
   // After a check-in: last_seq, last_checkin, seen_at, facts_hash, has_commands; not_found
   // if the row is gone (the device was deleted).
   virtual Status update_agent_device_report(const AgentDevice& d) = 0;
+  // SQLite only: PRAGMA data_version of this transaction's connection, which changes when
+  // another connection (another process, e.g. the CLI) committed since this one last looked
+  // (the check-in writer then drops what it keeps in memory of agent_devices). PostgreSQL:
+  // internal error (no such counter; the writer keeps nothing in memory there).
+  virtual Result<int64_t> sqlite_data_version() = 0;
   virtual Status put_agent_credential(std::string_view credential_hash, std::string_view device_id, Time at) = 0;
   // The device of a credential that is not revoked; not_found otherwise (unknown or revoked).
   virtual Result<std::string> find_agent_credential(std::string_view credential_hash) = 0;

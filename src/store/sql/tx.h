@@ -155,6 +155,7 @@ class SqlTx final : public Tx {
   Status put_agent_device(const AgentDevice& d) override;
   Result<AgentDevice> get_agent_device(std::string_view device_id) override;
   Status update_agent_device_report(const AgentDevice& d) override;
+  Result<int64_t> sqlite_data_version() override;
   Status put_agent_credential(std::string_view credential_hash, std::string_view device_id, Time at) override;
   Result<std::string> find_agent_credential(std::string_view credential_hash) override;
   Result<int64_t> revoke_agent_device(std::string_view device_id, Time at) override;

@@ -104,6 +104,16 @@ Status SqlTx::update_agent_device_report(const AgentDevice& d) {
   return {};
 }
 
+Result<int64_t> SqlTx::sqlite_data_version() {
+  if (c_.dialect() != Dialect::sqlite) return fail(Errc::internal, "data_version exists only on SQLite", "store");
+  int64_t v = 0;
+  FW_TRY_STATUS(query_one("PRAGMA data_version", {}, "data_version", [&](const Row& r) -> Status {
+    v = r.i64(0);
+    return {};
+  }));
+  return v;
+}
+
 Status SqlTx::put_agent_credential(std::string_view credential_hash, std::string_view device_id, Time at) {
   FW_TRY_STATUS(exec("INSERT INTO agent_credentials (credential_hash, device_id, created_at, revoked_at) "
                      "VALUES (?, ?, ?, NULL)",

@@ -92,7 +92,7 @@ Error SqliteConn::error(int rc, std::string_view sql) const {
 
 Result<sqlite3_stmt*> SqliteConn::prepare(std::string_view sql, std::span<const Param> params) {
   sqlite3_stmt* s = nullptr;
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it != cache_.end()) {
     s = it->second;
   } else {

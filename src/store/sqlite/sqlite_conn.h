@@ -38,7 +38,12 @@ class SqliteConn final : public Conn {
   Error error(int rc, std::string_view sql) const;
 
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  // Looked up by the SQL text as a view: no string is made per statement run.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, SqlHash, std::equal_to<>> cache_;
 };
 
 }  // namespace fw::store::sql
