@@ -238,9 +238,13 @@ struct ScanOptions {
   // #Fields: lines make a line depend on the ones before it) are read by one thread.
   unsigned threads = 0;
   uint64_t min_part_bytes = 8 << 20;  // a file is not cut into parts smaller than this
+  // Read uncompressed regular files through mmap windows rather than pread copies (less
+  // CPU; a file truncated while mapped is read again with pread, see scan.cpp).
+  bool map_files = true;
+  uint64_t map_window_bytes = 8 << 20;  // bytes of a file mapped at a time (plus one line)
   size_t keep_unparsed = 20;  // how many unparsed lines to keep for the report
-  // Called on the calling thread, about every MiB read, with the bytes consumed so far (all
-  // files, all threads) and the lines counted so far.
+  // Called on the calling thread after each read (256 KiB) or mapped window, with the bytes
+  // consumed so far (all files, all threads) and the lines counted so far.
   std::function<void(uint64_t bytes, uint64_t lines)> on_progress;
 };
 
@@ -267,6 +271,8 @@ struct ScanResult {
 // every request into sightings. Lines that do not parse are counted (and the first ones
 // kept), never fatal. Fails with io_error naming the file when one cannot be opened or
 // read, or invalid_argument for a bad nginx format. Same results whatever opts.threads is.
+// With map_files, the first call installs a SIGBUS handler (once per process, chaining to
+// the previous one) so that a file truncated while mapped is read again, not a crash.
 Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOptions& opts);
 
 }  // namespace fw::detect

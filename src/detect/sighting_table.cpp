@@ -2,14 +2,39 @@
 // one SightingTable per thread.
 #include "detect/sighting_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <new>
 #include <tuple>
 #include <unordered_map>
 
 #include "util/strings.h"
 
 namespace fw::detect {
+
+// ---- TableAlloc ---------------------------------------------------------------------------
+
+namespace {
+constexpr size_t kHuge = size_t{2} << 20;
+constexpr size_t kHugeFrom = size_t{1} << 20;
+}  // namespace
+
+void* table_alloc(size_t bytes, size_t align) {
+  if (bytes < kHugeFrom) return ::operator new(bytes, std::align_val_t{align});
+  size_t rounded = (bytes + kHuge - 1) & ~(kHuge - 1);
+  void* p = std::aligned_alloc(kHuge, rounded);
+  if (!p) throw std::bad_alloc();
+  ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without huge pages it still works
+  return p;
+}
+
+void table_free(void* p, size_t bytes, size_t align) noexcept {
+  if (bytes < kHugeFrom) ::operator delete(p, std::align_val_t{align});
+  else std::free(p);
+}
 
 // ---- Interner -----------------------------------------------------------------------------
 
@@ -114,7 +139,7 @@ uint32_t SightingTable::user_id(std::string_view raw_user, uint64_t h, uint32_t&
 }
 
 void SightingTable::grow_raw() {
-  std::vector<RawSlot> old(raw_slots_.size() * 2);
+  TableVector<RawSlot> old(raw_slots_.size() * 2);
   old.swap(raw_slots_);
   size_t mask = raw_slots_.size() - 1;
   for (const RawSlot& sl : old) {
@@ -145,7 +170,7 @@ SightingTable::Hot& SightingTable::hot_slot(uint64_t key, bool& inserted) {
 }
 
 void SightingTable::grow_hot() {
-  std::vector<Hot> old(hot_.size() * 2);
+  TableVector<Hot> old(hot_.size() * 2);
   old.swap(hot_);
   size_t mask = hot_.size() - 1;
   for (const Hot& h : old) {

@@ -22,6 +22,33 @@ namespace fw::detect {
 // slots only; the fingerprints shown to users stay fnv1a64 (see fingerprint()).
 inline uint64_t hash_bytes(std::string_view s) noexcept { return XXH3_64bits(s.data(), s.size()); }
 
+// Allocator for the large probe tables: blocks of 1 MiB and more are 2 MiB aligned and
+// asked to be backed by transparent huge pages (madvise), so that random probes over
+// megabytes of slots do not also miss the TLB. Smaller blocks come from operator new.
+template <class T>
+struct TableAlloc {
+  using value_type = T;
+  TableAlloc() = default;
+  template <class U>
+  TableAlloc(const TableAlloc<U>&) noexcept {}
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t n) noexcept;
+  template <class U>
+  bool operator==(const TableAlloc<U>&) const noexcept { return true; }
+};
+void* table_alloc(size_t bytes, size_t align);
+void table_free(void* p, size_t bytes, size_t align) noexcept;
+template <class T>
+T* TableAlloc<T>::allocate(size_t n) {
+  return static_cast<T*>(table_alloc(n * sizeof(T), alignof(T)));
+}
+template <class T>
+void TableAlloc<T>::deallocate(T* p, size_t n) noexcept {
+  table_free(p, n * sizeof(T), alignof(T));
+}
+template <class T>
+using TableVector = std::vector<T, TableAlloc<T>>;
+
 // Byte strings -> dense ids 0, 1, 2... in first-seen order.
 class Interner {
  public:
@@ -112,9 +139,9 @@ class SightingTable {
   std::vector<std::string> strip_domains_;
   Interner raw_users_, users_, uas_, device_ids_, device_types_;
   std::vector<uint32_t> raw_to_user_;  // raw_users_ id -> users_ id
-  std::vector<RawSlot> raw_slots_;     // power of two, at most 3/4 full
+  TableVector<RawSlot> raw_slots_;     // power of two, at most 3/4 full
   size_t raw_used_ = 0;
-  std::vector<Hot> hot_;               // power of two, at most 3/4 full
+  TableVector<Hot> hot_;               // power of two, at most 3/4 full
   std::vector<Entry> entries_;
   std::string scratch_;
 };
