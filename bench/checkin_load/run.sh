@@ -8,7 +8,7 @@
 #   4. the ceiling: the same load generator POSTing 2 KB to nginx answering a static 204.
 # For each phase: rate, latency percentiles, wall time, the server's CPU seconds (from
 # /proc/PID/stat) and per request, the load generator's own CPU, and the load average at
-# its start.
+# its start. The server's I/O threads (fw-io-N) are also counted on their own.
 # Usage: bench/checkin_load/run.sh [BUILD_DIR] [DEVICES]  (default build-srv-rel, 100000;
 #        BUILD_DIR must hold a Release build of the targets fleetward and checkin_load)
 # Env: CONNS (default 256), SECS (phase length, default 15), THREADS (server I/O threads,
@@ -33,6 +33,8 @@ cleanup() {
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }  # utime + stime, clock ticks of 10 ms
+# The same summed over the server's I/O threads (named fw-io-N; 0 for a server without names).
+io_cpu_s() { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '$2 ~ /^\(fw-io-/ {t += $14 + $15} END {printf "%.2f", t / 100}'; }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); $(date -u +%FT%TZ)"
 PORT=$(free_port)
@@ -51,20 +53,20 @@ per_req_us() { [ "${2:-0}" -gt 0 ] 2>/dev/null && echo "scale=1; $1 * 1000000 / 
 
 phase() {  # label, checkin_load arguments...
   local label=$1; shift
-  local load c0 c1 t0 t1 n srv gen
+  local load c0 c1 i0 i1 t0 t1 n srv io gen
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  c0=$(cpu_s "$SRV"); t0=$(date +%s.%N)
+  c0=$(cpu_s "$SRV"); i0=$(io_cpu_s "$SRV"); t0=$(date +%s.%N)
   /usr/bin/time -f "%U %S" -o "$T/gen.time" \
     "$LOAD" --server "$URL" --devices "$N" --devices-file "$T/devices.txt" "$@" >"$T/phase.log" 2>&1
-  t1=$(date +%s.%N); c1=$(cpu_s "$SRV")
+  t1=$(date +%s.%N); c1=$(cpu_s "$SRV"); i1=$(io_cpu_s "$SRV")
   n=$(answered "$T/phase.log")
-  srv=$(echo "$c1 - $c0" | bc)
+  srv=$(echo "$c1 - $c0" | bc); io=$(echo "$i1 - $i0" | bc)
   gen=$(awk '{print $1 + $2}' "$T/gen.time")
   echo "== $label  (load average at start: $load)"
   echo "   checkin_load --devices $N $*"
   sed 's/^/   /' "$T/phase.log"
-  echo "   wall $(echo "$t1 - $t0" | bc) s; server CPU $srv s = $(per_req_us "$srv" "$n") us per request;" \
-       "load generator CPU $gen s = $(per_req_us "$gen" "$n") us per request"
+  echo "   wall $(echo "$t1 - $t0" | bc) s; server CPU $srv s = $(per_req_us "$srv" "$n") us per request" \
+       "(I/O threads $io s = $(per_req_us "$io" "$n") us); load generator CPU $gen s = $(per_req_us "$gen" "$n") us per request"
 }
 
 # Enrolment and the first (full) reports take minutes at 100,000 devices: the fleet they

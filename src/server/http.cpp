@@ -1,6 +1,8 @@
 // Request/response helpers for route handlers (see http.h). Pure.
 #include "server/http.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "service/model_json.h"
@@ -15,8 +17,13 @@ std::optional<std::string_view> Request::query_value(std::string_view name) cons
 }
 
 std::string_view Request::header(std::string_view lower_name) const {
-  auto it = headers.find(lower_name);
-  return it == headers.end() ? std::string_view() : std::string_view(it->second);
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    if (it->first.size() == lower_name.size() &&
+        std::equal(lower_name.begin(), lower_name.end(), it->first.begin(),
+                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
+      return it->second;
+  }
+  return {};
 }
 
 std::string_view Request::param(std::string_view name) const {

@@ -1,7 +1,8 @@
 // The HTTP vocabulary route handlers use: Request, Response, Handler, Access, and helpers to
 // read JSON bodies and query parameters with errors that name the field. Route files
 // (routes_*.cpp) include this and router.h; they never touch sockets.
-// Request/Response are plain values owned by one connection's strand; helpers are pure.
+// Request/Response are plain values owned by one connection's strand (the server reuses one
+// Request per connection, so a handler must not keep references into it); helpers are pure.
 #pragma once
 
 #include <functional>
@@ -31,13 +32,17 @@ struct Request {
   std::string path;                                      // decoded path
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::map<std::string, std::string, std::less<>> params;  // path parameters ({id})
-  std::map<std::string, std::string, std::less<>> headers; // lower-case names
+  // The header fields as sent (names in any case; header() matches them case-insensitively).
+  // Views into the connection's parsed message: valid while the handler runs (an
+  // asynchronous handler copies what it needs before returning; see AsyncHandler).
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
   std::string body;
   std::string remote;                                    // peer address
   std::optional<model::ApiToken> token;                  // set when the route needs auth
 
   // The first value of a query parameter, or nullopt.
   std::optional<std::string_view> query_value(std::string_view name) const;
+  // The value of a header field (the last one when it is repeated); "" when absent.
   std::string_view header(std::string_view lower_name) const;
   std::string_view param(std::string_view name) const;
   // The audit actor: "token:<name>" (or "anonymous").

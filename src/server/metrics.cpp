@@ -7,15 +7,24 @@
 
 namespace fw::server {
 
-void Metrics::observe(const std::string& route, const std::string& method, unsigned status, double seconds) {
+void Metrics::Series::observe(double seconds) {
+  count.fetch_add(1, std::memory_order_relaxed);
+  size_t i = 0;
+  while (i < kBuckets.size() && seconds > kBuckets[i]) ++i;
+  latency->buckets[i].fetch_add(1, std::memory_order_relaxed);
+  latency->sum_ns.fetch_add(seconds > 0 ? static_cast<uint64_t>(seconds * 1e9) : 0, std::memory_order_relaxed);
+}
+
+Metrics::Series* Metrics::series(std::string_view route, std::string_view method, unsigned status) {
   std::lock_guard lock(mu_);
-  ++counts_[{route, method, status}];
-  auto& h = latency_[route];
-  for (size_t i = 0; i < kBuckets.size(); ++i) {
-    if (seconds <= kBuckets[i]) ++h.buckets[i];
-  }
-  ++h.count;
-  h.sum += seconds;
+  auto key = std::make_tuple(std::string(route), std::string(method), status);
+  auto it = counts_.find(key);
+  if (it != counts_.end()) return &it->second;
+  auto h = latency_.find(route);
+  if (h == latency_.end()) h = latency_.try_emplace(std::string(route)).first;
+  auto& s = counts_.try_emplace(std::move(key)).first->second;
+  s.latency = &h->second;
+  return &s;
 }
 
 std::string Metrics::render() const {
@@ -25,19 +34,25 @@ std::string Metrics::render() const {
   out += "# TYPE fleetward_http_requests_total counter\n";
   for (const auto& [k, n] : counts_) {
     out += fmt::format("fleetward_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
-                       json_escape(std::get<0>(k)), json_escape(std::get<1>(k)), std::get<2>(k), n);
+                       json_escape(std::get<0>(k)), json_escape(std::get<1>(k)), std::get<2>(k),
+                       n.count.load(std::memory_order_relaxed));
   }
   out += "# HELP fleetward_http_request_duration_seconds HTTP request latency by route.\n";
   out += "# TYPE fleetward_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : latency_) {
     auto r = json_escape(route);
+    uint64_t cumulative = 0;
     for (size_t i = 0; i < kBuckets.size(); ++i) {
+      cumulative += h.buckets[i].load(std::memory_order_relaxed);
       out += fmt::format("fleetward_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n", r,
-                         kBuckets[i], h.buckets[i]);
+                         kBuckets[i], cumulative);
     }
-    out += fmt::format("fleetward_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n", r, h.count);
-    out += fmt::format("fleetward_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", r, h.sum);
-    out += fmt::format("fleetward_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", r, h.count);
+    cumulative += h.buckets[kBuckets.size()].load(std::memory_order_relaxed);
+    out += fmt::format("fleetward_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n", r,
+                       cumulative);
+    out += fmt::format("fleetward_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", r,
+                       static_cast<double>(h.sum_ns.load(std::memory_order_relaxed)) / 1e9);
+    out += fmt::format("fleetward_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", r, cumulative);
   }
   return out;
 }

@@ -1,11 +1,16 @@
 // The HTTP server (see server.h): listener, connections, dispatch, and the central list
-// of route areas. Threading: one io_context run by N threads; each connection lives on
-// its own strand, so a Connection's members are touched by one thread at a time. The
-// session registry is guarded by ServerImpl::mu_. Handlers run on the I/O threads;
-// asynchronous handlers (Router::add_async) answer later from any thread: answers from
-// other threads are queued (done_mu_) and handed over by one posted drain, then dispatched
-// onto the connection's strand; a work guard keeps the io_context running until written.
+// of route areas. Threading: N I/O threads, each running its own io_context (a "loop");
+// the listener hands new connections to the loops in turn, and a connection lives on its
+// loop's one thread, so its members need no lock and no strand. The session registry is
+// guarded by ServerImpl::mu_. Handlers run on the I/O threads; asynchronous handlers
+// (Router::add_async) answer later from any thread: answers from other threads are queued
+// on the connection's loop (Loop::mu) and handed over by one posted drain per burst; a work
+// guard keeps the loop running until written.
 // The route is matched when the request header is in, so the route's body limit applies.
+// Steady state without heap allocation per request on the I/O thread where it can be
+// avoided: the parsed header lives in a per-connection arena, the Request is reused, the
+// response header is written into a reused buffer and sent with the body in one gathered
+// write, and metrics are counted into a cached series with relaxed atomics.
 #include "server/server.h"
 
 #include <array>
@@ -14,6 +19,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <pthread.h>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -67,24 +73,80 @@ namespace {
 
 class ServerImpl;
 
+// A bump allocator for one request's parsed header (Beast allocates every field): reset
+// before each request, so a connection's steady state allocates nothing for its headers.
+// Blocks that do not fit go to operator new. One connection (one strand) uses it.
+class HeaderArena {
+ public:
+  void* allocate(std::size_t n, std::size_t align) {
+    std::size_t at = (used_ + align - 1) & ~(align - 1);
+    if (at + n <= buf_.size()) {
+      used_ = at + n;
+      return buf_.data() + at;
+    }
+    return ::operator new(n);
+  }
+  void deallocate(void* p) noexcept {
+    auto* c = static_cast<char*>(p);
+    if (c >= buf_.data() && c < buf_.data() + buf_.size()) return;
+    ::operator delete(p);
+  }
+  void reset() { used_ = 0; }
+
+ private:
+  alignas(std::max_align_t) std::array<char, 4096> buf_{};
+  std::size_t used_ = 0;
+};
+
+template <class T>
+struct ArenaAllocator {
+  using value_type = T;
+  HeaderArena* arena;
+  explicit ArenaAllocator(HeaderArena* a) noexcept : arena(a) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& o) noexcept : arena(o.arena) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(arena->allocate(n * sizeof(T), alignof(T))); }
+  void deallocate(T* p, std::size_t) noexcept { arena->deallocate(p); }
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& o) const noexcept { return arena == o.arena; }
+};
+
+using RequestParser = http::request_parser<http::string_body, ArenaAllocator<char>>;
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket&& socket, ServerImpl& srv) : stream_(std::move(socket)), srv_(srv) {}
+  Connection(tcp::socket&& socket, ServerImpl& srv, size_t loop)
+      : stream_(std::move(socket)), srv_(srv), loop_(loop) {}
+  size_t loop() const { return loop_; }
 
   void start();
   // Posted to the strand at shutdown: closes the connection unless a request is under way.
   void close_if_idle();
 
+  // The request in flight (one at a time per connection): set on the strand before the
+  // handler runs, read by the server to log and label its answer.
+  Verb method() const { return method_; }
+  std::string_view label() const { return label_; }
+  // An asynchronous answer is pending: the connection keeps itself (and the io_context) alive
+  // until deliver() runs. On the strand.
+  void begin_async();
+  // The answer of an asynchronous route (set by any thread before deliver()).
+  Response& pending() { return pending_; }
+  // Sends pending() on the connection's strand. Called once per begin_async(), from an I/O
+  // thread (the drain) or from the strand itself.
+  void deliver();
+  // Sends a synchronous answer. On the strand.
+  void respond(Response res);
+
  private:
   void do_read();
   void on_header(beast::error_code ec);
+  void read_body();
   void on_read(beast::error_code ec);
   // Answers a request that failed while being read (413, 431, malformed) and closes.
   void refuse(beast::error_code ec);
-  // Builds the Request of a complete message and hands it to the server.
+  // Fills req_ from a complete message and hands it to the server.
   void dispatch_request();
-  void respond(Response res, bool keep_alive, const std::string& route, std::chrono::steady_clock::time_point t0,
-               Verb method);
   void close();
   // After answering a request whose body was not read (413, malformed): stop sending, then
   // read and discard what the client is still sending, for at most a moment and a few MiB,
@@ -92,12 +154,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // could lose the answer while it is still writing its body ("lingering close").
   void linger_then_close();
   void linger_read();
+  // Writes the response header of `r` into head_ (status line, Server, Content-Type, the
+  // handler's headers, Content-Length, Connection: close when not keeping alive).
+  void write_head(const Response& r, bool keep_alive);
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http::response<http::string_body>> res_;
+  HeaderArena arena_;
+  std::optional<RequestParser> parser_;
   ServerImpl& srv_;
+  size_t loop_;           // the index of the loop (I/O thread) the connection lives on
   bool busy_ = false;     // a complete request is being handled or answered
   bool reading_ = false;  // waiting in async_read
   bool first_ = true;     // no request read yet on this connection
@@ -106,18 +172,44 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::array<char, 16384> scratch_{};
   // Set from the request line once the header is read (the route decides the body limit).
   bool target_ok_ = false;
-  std::string path_;
-  std::vector<std::pair<std::string, std::string>> query_;
   Router::Match match_;
   std::size_t body_limit_ = 0;
   std::string remote_;  // the peer's address
+  // The request being handled (reused: its strings keep their capacity).
+  Request req_;
+  Verb method_ = Verb::unknown;
+  bool keep_alive_ = false;
+  std::string_view label_;  // metrics label: a route pattern or a literal; stable storage
+  std::chrono::steady_clock::time_point t0_;
+  // While an asynchronous answer is pending: the connection itself and a work guard.
+  std::shared_ptr<Connection> self_;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  Response pending_;
+  // The answer being written: header text and body, sent in one gathered write.
+  std::string head_;
+  std::string body_;
+  // The metrics series of the last answer (most answers of a connection share one).
+  Metrics::Series* series_ = nullptr;
+  const char* series_label_ = nullptr;
+  Verb series_method_ = Verb::unknown;
+  unsigned series_status_ = 0;
+};
+
+// One I/O thread's io_context and the queue of asynchronous answers waiting for it.
+struct Loop {
+  net::io_context ioc{1};  // one thread runs it
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work{ioc.get_executor()};  // until stop()
+  std::mutex mu;
+  std::vector<Connection*> done_q;  // guarded by mu
+  std::vector<Connection*> spare;   // guarded by mu: the vector drained last, for reuse
+  bool drain_posted = false;        // guarded by mu
 };
 
 class ServerImpl final : public Server {
  public:
   ServerImpl(const ServerOptions& opts, Services& services)
-      : opts_(opts), services_(services), ioc_(opts.threads), acceptor_(net::make_strand(ioc_)),
-        signals_(acceptor_.get_executor()), work_(net::make_work_guard(ioc_)) {
+      : opts_(opts), services_(services), loops_(make_loops(opts.threads)), acceptor_(loops_[0]->ioc),
+        signals_(loops_[0]->ioc) {
     add_all_routes(router_, services_);
     max_body_limit_ = opts_.body_limit;
     for (const auto& r : router_.routes()) max_body_limit_ = std::max(max_body_limit_, body_limit_for(&r));
@@ -151,12 +243,12 @@ class ServerImpl final : public Server {
       });
     }
     do_accept();
-    int n = std::max(1, opts_.threads);
-    for (int i = 0; i < n; ++i) {
-      threads_.emplace_back([this] {
+    for (auto& loop : loops_) {
+      threads_.emplace_back([this, l = loop.get(), name = fmt::format("fw-io-{}", threads_.size())] {
+        pthread_setname_np(pthread_self(), name.c_str());  // for top -H and perf: "fw-io-0", ...
         for (;;) {
           try {
-            ioc_.run();
+            l->ioc.run();
             break;
           } catch (const std::exception& e) {
             spdlog::error("I/O thread: {}", e.what());
@@ -191,7 +283,7 @@ class ServerImpl final : public Server {
       }
     }
     for (auto& s : live) s->close_if_idle();
-    work_.reset();
+    for (auto& loop : loops_) loop->work.reset();
   }
 
   void wait() override {
@@ -214,13 +306,13 @@ class ServerImpl final : public Server {
     sessions_.insert(s);
   }
 
-  // Runs one request through auth, the router and the handler; never throws. Sets
-  // route_label first, then calls finish exactly once with the response: before returning
-  // for ordinary handlers, possibly later and from another thread for asynchronous ones.
+  // Runs one request of `c` through auth, the router and the handler; never throws. Sets
+  // route_label first, then answers exactly once: c.respond() before returning for ordinary
+  // handlers; c.deliver() possibly later and from another thread for asynchronous ones.
   // `m` is the router's match for req.method and req.path (Router::match), found when the
-  // header was read.
-  void handle(Request& req, Router::Match& m, std::string& route_label, const std::function<void(Response)>& finish);
-  Response handle_sync(Request& req, Router::Match& m, std::string& route_label, const Route*& async_route);
+  // header was read. On c's strand.
+  void handle(Connection& c, Request& req, Router::Match& m, std::string_view& route_label);
+  Response handle_sync(Request& req, Router::Match& m, std::string_view& route_label, const Route*& async_route);
 
   const Router& router() const { return router_; }
   // The largest body limit of any route: the limit while the header is read (Beast refuses a
@@ -232,43 +324,53 @@ class ServerImpl final : public Server {
     return r->max_body == kUploadBody ? opts_.upload_limit : r->max_body;
   }
 
-  net::io_context& io_context() { return ioc_; }
+  net::io_context& io_context(size_t loop) { return loops_[loop]->ioc; }
 
   // Answers of asynchronous routes that come from other threads (the group-commit writer
   // answers a whole batch at once) are queued here and handed to the I/O threads by one
   // posted drain, instead of one cross-thread wake-up per answer. Each queued answer holds
   // a work guard (see Connection::dispatch_request), so the drain runs before the
   // io_context ends.
-  void post_completion(std::function<void()> fn) {
+  // The connection's answer is in c.pending(): hand it to the connection's loop. The queue's
+  // storage is reused (two vectors swapped), so a burst allocates nothing once they have grown.
+  void post_completion(Connection* c) {
+    Loop& l = *loops_[c->loop()];
     bool post = false;
     {
-      std::lock_guard lk(done_mu_);
-      done_q_.push_back(std::move(fn));
-      post = !drain_posted_;
-      drain_posted_ = true;
+      std::lock_guard lk(l.mu);
+      l.done_q.push_back(c);
+      post = !l.drain_posted;
+      l.drain_posted = true;
     }
-    if (post) net::post(ioc_, [this] { drain_completions(); });
+    if (post) net::post(l.ioc, [this, &l] { drain_completions(l); });
   }
-  void drain_completions() {
-    std::vector<std::function<void()>> q;
+  void drain_completions(Loop& l) {
+    std::vector<Connection*> q;
     {
-      std::lock_guard lk(done_mu_);
-      q.swap(done_q_);
-      drain_posted_ = false;
+      std::lock_guard lk(l.mu);
+      q.swap(l.done_q);
+      l.done_q.swap(l.spare);
+      l.drain_posted = false;
     }
-    for (auto& f : q) f();
+    for (auto* c : q) c->deliver();
+    q.clear();
+    std::lock_guard lk(l.mu);
+    if (l.spare.capacity() < q.capacity()) l.spare.swap(q);
   }
+  // True on the thread of the connection's loop.
+  bool on_loop(const Connection& c) const { return loops_[c.loop()]->ioc.get_executor().running_in_this_thread(); }
 
   Metrics& metrics() { return services_.metrics; }
 
  private:
   void do_accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    size_t loop = next_loop_++ % loops_.size();
+    acceptor_.async_accept(loops_[loop]->ioc, [this, loop](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         spdlog::warn("accept: {}", ec.message());
       } else if (!stopping()) {
-        auto s = std::make_shared<Connection>(std::move(socket), *this);
+        auto s = std::make_shared<Connection>(std::move(socket), *this, loop);
         add_session(s);
         s->start();
       }
@@ -282,18 +384,21 @@ class ServerImpl final : public Server {
   ServerOptions opts_;
   Services& services_;
   Router router_;
-  net::io_context ioc_;
-  tcp::acceptor acceptor_;
+  static std::vector<std::unique_ptr<Loop>> make_loops(int threads) {
+    std::vector<std::unique_ptr<Loop>> v;
+    for (int i = 0; i < std::max(1, threads); ++i) v.push_back(std::make_unique<Loop>());
+    return v;
+  }
+
+  std::vector<std::unique_ptr<Loop>> loops_;
+  size_t next_loop_ = 0;  // the loop of the next accepted connection (the accept handler's)
+  tcp::acceptor acceptor_;  // on loop 0
   net::signal_set signals_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
   std::mutex join_mu_;
   std::atomic<bool> stopping_{false};
   uint16_t port_ = 0;
   std::size_t max_body_limit_ = 0;
-  std::mutex done_mu_;
-  std::vector<std::function<void()>> done_q_;  // guarded by done_mu_
-  bool drain_posted_ = false;                  // guarded by done_mu_
   std::mutex mu_;
   std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> sessions_;  // guarded by mu_
 };
@@ -327,34 +432,39 @@ Status ServerImpl::check_role(Request& req, model::ApiToken token, Access access
   return {};
 }
 
-void ServerImpl::handle(Request& req, Router::Match& m, std::string& route_label,
-                        const std::function<void(Response)>& finish) {
+void ServerImpl::handle(Connection& c, Request& req, Router::Match& m, std::string_view& route_label) {
   const Route* async_route = nullptr;
   Response res = handle_sync(req, m, route_label, async_route);
-  if (!async_route) return finish(std::move(res));
-  std::string what = std::string(http::to_string(req.method)) + " " + req.path;
-  Respond respond = [this, finish, what](Result<Response> r) {
-    Response res;
+  if (!async_route) return c.respond(std::move(res));
+  c.begin_async();
+  // Captures two pointers only: std::function keeps it without allocating.
+  Respond respond = [this, conn = &c](Result<Response> r) {
+    Response& res = conn->pending();
     if (r) {
       res = std::move(*r);
     } else {
-      if (http_status(r.error().code) >= 500) spdlog::error("{}: {}", what, r.error().to_string());
+      if (http_status(r.error().code) >= 500)
+        spdlog::error("{} {}: {}", std::string_view(http::to_string(conn->method())), conn->label(),
+                      r.error().to_string());
       res = error_response(r.error());
     }
-    if (ioc_.get_executor().running_in_this_thread()) return finish(std::move(res));
-    post_completion([finish, res = std::move(res)]() mutable { finish(std::move(res)); });
+    if (on_loop(*conn)) return conn->deliver();
+    post_completion(conn);
   };
   try {
     async_route->async(req, std::move(respond));
   } catch (const std::exception& e) {  // the handler must not throw after responding
-    spdlog::error("{}: unexpected exception: {}", what, e.what());
-    finish(error_response(Error{Errc::internal, "internal error", ""}));
+    spdlog::error("{} {}: unexpected exception: {}", std::string_view(http::to_string(req.method)), route_label,
+                  e.what());
+    c.pending() = error_response(Error{Errc::internal, "internal error", ""});
+    c.deliver();
   }
 }
 
 // The synchronous part: matching, authentication, and the handler of an ordinary route.
 // For an asynchronous route, sets async_route (after authentication) and returns nothing.
-Response ServerImpl::handle_sync(Request& req, Router::Match& m, std::string& route_label, const Route*& async_route) {
+Response ServerImpl::handle_sync(Request& req, Router::Match& m, std::string_view& route_label,
+                                 const Route*& async_route) {
   try {
     if (!m.route) {
       if (m.path_known) {
@@ -395,6 +505,8 @@ void Connection::start() {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);  // once per connection, not per request
   if (!ec) remote_ = ep.address().to_string();
+  // Every answer is one gathered write; nothing is gained by Nagle's delay.
+  stream_.socket().set_option(tcp::no_delay(true), ec);
   net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
 }
 
@@ -430,7 +542,9 @@ void Connection::linger_read() {
 
 void Connection::do_read() {
   if (srv_.stopping() && buffer_.size() == 0) return close();
-  parser_.emplace();
+  parser_.reset();  // frees into the arena before it is reused
+  arena_.reset();
+  parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_)));
   body_limit_ = srv_.max_body_limit();
   parser_->body_limit(body_limit_);
   parser_->header_limit(static_cast<uint32_t>(srv_.options().header_limit));
@@ -450,14 +564,14 @@ void Connection::on_header(beast::error_code ec) {
     return on_read(ec);
   }
   match_ = Router::Match{};
-  path_.clear();
-  query_.clear();
+  req_.path.clear();
+  req_.query.clear();
   auto url = boost::urls::parse_origin_form(parser_->get().target());
   target_ok_ = url.has_value();
   if (target_ok_) {
-    path_ = url->path();
-    for (auto p : url->params()) query_.emplace_back(p.key, p.value);
-    match_ = srv_.router().match(parser_->get().method(), path_);
+    req_.path = url->path();
+    for (auto p : url->params()) req_.query.emplace_back(p.key, p.value);
+    match_ = srv_.router().match(parser_->get().method(), req_.path);
     body_limit_ = srv_.body_limit_for(match_.route);
     if (ec) {
       reading_ = false;
@@ -480,6 +594,24 @@ void Connection::on_header(beast::error_code ec) {
     reading_ = false;
     return on_read({});
   }
+  // "Expect: 100-continue": the client waits for a go-ahead before sending the body. The
+  // body limit was checked above (a 413 goes out instead of this), so it may come now.
+  auto expect = parser_->get()[http::field::expect];
+  if (beast::iequals(expect, "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) {
+                                self->reading_ = false;
+                                return self->close();
+                              }
+                              self->read_body();
+                            });
+  }
+  read_body();
+}
+
+void Connection::read_body() {
   http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->reading_ = false;
     self->on_read(ec);
@@ -497,79 +629,141 @@ void Connection::on_read(beast::error_code ec) {
 }
 
 void Connection::refuse(beast::error_code ec) {
-  auto t0 = std::chrono::steady_clock::now();
-  {
-    Response r;
-    std::string label = "(bad request)";
-    if (ec == http::error::body_limit) {
-      std::string where = match_.route ? std::string(http::to_string(match_.route->method)) + " " + match_.route->pattern
-                                       : std::string("this server");
-      r = error_response(Error{Errc::too_large,
-                               fmt::format("request body larger than {} bytes (the limit of {})", body_limit_, where),
-                               "body"});
-      label = "(too large)";
-    } else if (ec == http::error::header_limit) {
-      r = error_response(Error{Errc::too_large, "request header too large", "header"}, 431);
-      label = "(too large)";
-    } else {
-      r = error_response(Error{Errc::parse_error, "malformed HTTP request: " + ec.message(), ""});
-    }
-    busy_ = true;
-    linger_ = true;
-    return respond(std::move(r), false, label, t0, Verb::unknown);
+  t0_ = std::chrono::steady_clock::now();
+  method_ = Verb::unknown;
+  keep_alive_ = false;
+  Response r;
+  label_ = "(bad request)";
+  if (ec == http::error::body_limit) {
+    std::string where = match_.route ? std::string(http::to_string(match_.route->method)) + " " + match_.route->pattern
+                                     : std::string("this server");
+    r = error_response(Error{Errc::too_large,
+                             fmt::format("request body larger than {} bytes (the limit of {})", body_limit_, where),
+                             "body"});
+    label_ = "(too large)";
+  } else if (ec == http::error::header_limit) {
+    r = error_response(Error{Errc::too_large, "request header too large", "header"}, 431);
+    label_ = "(too large)";
+  } else {
+    r = error_response(Error{Errc::parse_error, "malformed HTTP request: " + ec.message(), ""});
   }
+  busy_ = true;
+  linger_ = true;
+  respond(std::move(r));
 }
 
 void Connection::dispatch_request() {
-  auto t0 = std::chrono::steady_clock::now();
+  t0_ = std::chrono::steady_clock::now();
   busy_ = true;
   auto& msg = parser_->get();
-  Request req;
-  req.method = msg.method();
-  req.target = std::string(msg.target());
-  req.remote = remote_;
-  for (const auto& f : msg) req.headers[to_lower_ascii(std::string_view(f.name_string()))] = std::string(f.value());
-  req.body = std::move(msg.body());
-  bool keep_alive = msg.keep_alive();
-  auto label = std::make_shared<std::string>();
-  // Runs on the strand: inline when the handler answered at once, posted when it answered
-  // from another thread (the work guard keeps the I/O threads alive until then).
-  auto finish = [self = shared_from_this(), keep_alive, label, t0, method = req.method,
-                 work = net::make_work_guard(srv_.io_context())](Response res) {
-    net::dispatch(self->stream_.get_executor(),
-                  [self, keep_alive, label, t0, method, res = std::move(res)]() mutable {
-                    if (method == Verb::head) res.body.clear();
-                    self->respond(std::move(res), keep_alive, *label, t0, method);
-                  });
-  };
+  method_ = msg.method();
+  keep_alive_ = msg.keep_alive();
+  label_ = {};
+  req_.method = method_;
+  req_.target.assign(msg.target());
+  if (req_.remote != remote_) req_.remote = remote_;
+  req_.headers.clear();
+  for (const auto& f : msg) req_.headers.emplace_back(f.name_string(), f.value());
+  req_.body = std::move(msg.body());
+  req_.params.clear();
+  req_.token.reset();
   if (!target_ok_) {
-    *label = "(bad request)";
-    finish(error_response(Error{Errc::invalid_argument, "malformed request target", "target"}));
+    label_ = "(bad request)";
+    respond(error_response(Error{Errc::invalid_argument, "malformed request target", "target"}));
   } else {
-    req.path = std::move(path_);
-    req.query = std::move(query_);
-    srv_.handle(req, match_, *label, finish);
+    srv_.handle(*this, req_, match_, label_);
   }
+  // The handler is done with the request (an asynchronous one copied what it needed): give
+  // back the body's memory rather than keep the largest body of the connection.
+  req_.body = std::string();
+  req_.headers.clear();  // views into the parser's arena
 }
 
-void Connection::respond(Response r, bool keep_alive, const std::string& route, std::chrono::steady_clock::time_point t0,
-                      Verb method) {
-  keep_alive = keep_alive && !srv_.stopping();
-  res_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
-  res_->set(http::field::server, "fleetward");
-  if (!r.content_type.empty()) res_->set(http::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) res_->set(k, v);
-  res_->body() = std::move(r.body);
-  res_->keep_alive(keep_alive);
-  res_->prepare_payload();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::string m = method == Verb::unknown ? "-" : std::string(http::to_string(method));
-  srv_.metrics().observe(route, m, r.status, secs);
-  spdlog::debug("{} {} -> {} ({:.1f} ms)", m, route, r.status, secs * 1000);
+void Connection::begin_async() {
+  self_ = shared_from_this();
+  work_.emplace(srv_.io_context(loop_).get_executor());
+}
+
+void Connection::deliver() {
+  net::dispatch(stream_.get_executor(), [this] {
+    auto self = std::move(self_);  // this lambda runs once; the connection lives to its end
+    work_.reset();
+    respond(std::move(pending_));  // every answer assigns pending_ whole before deliver()
+  });
+}
+
+// Header field values come from handlers: a CR or LF in one would end the header early,
+// so they are replaced by spaces.
+static void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  size_t at = out.size();
+  out += value;
+  for (size_t i = at; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+  out += "\r\n";
+}
+
+static void append_number(std::string& out, std::size_t n) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+  out.append(digits, end);
+}
+
+void Connection::write_head(const Response& r, bool keep_alive) {
+  head_.clear();
+  head_ += "HTTP/1.1 ";
+  append_number(head_, r.status);
+  head_ += ' ';
+  head_ += std::string_view(http::obsolete_reason(static_cast<http::status>(r.status)));
+  head_ += "\r\nServer: fleetward\r\n";
+  // A handler's header replaces an earlier one of the same name (and Content-Type), as
+  // Beast's set() did; the server's own framing fields are never taken from a handler.
+  auto same = [](std::string_view a, std::string_view b) { return beast::iequals(a, b); };
+  std::string_view content_type = r.content_type;
+  for (const auto& [k, v] : r.headers)
+    if (same(k, "Content-Type")) content_type = v;
+  if (!content_type.empty()) append_field(head_, "Content-Type", content_type);
+  for (size_t i = 0; i < r.headers.size(); ++i) {
+    std::string_view k = r.headers[i].first;
+    if (same(k, "Content-Type") || same(k, "Content-Length") || same(k, "Connection") ||
+        same(k, "Transfer-Encoding") || same(k, "Server"))
+      continue;
+    bool replaced = false;
+    for (size_t j = i + 1; j < r.headers.size() && !replaced; ++j) replaced = same(k, r.headers[j].first);
+    if (!replaced) append_field(head_, k, r.headers[i].second);
+  }
+  bool no_body = r.status / 100 == 1 || r.status == 204 || r.status == 304;
+  if (!no_body) {
+    head_ += "Content-Length: ";
+    append_number(head_, body_.size());
+    head_ += "\r\n";
+  }
+  if (!keep_alive) head_ += "Connection: close\r\n";
+  head_ += "\r\n";
+}
+
+void Connection::respond(Response r) {
+  bool keep_alive = keep_alive_ && !srv_.stopping();
+  body_ = std::move(r.body);
+  bool no_body = r.status / 100 == 1 || r.status == 204 || r.status == 304;
+  if (method_ == Verb::head || no_body) body_.clear();
+  write_head(r, keep_alive);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  std::string_view m = method_ == Verb::unknown ? std::string_view("-") : std::string_view(http::to_string(method_));
+  if (!series_ || series_label_ != label_.data() || series_method_ != method_ || series_status_ != r.status) {
+    series_ = srv_.metrics().series(label_, m, r.status);
+    series_label_ = label_.data();
+    series_method_ = method_;
+    series_status_ = r.status;
+  }
+  series_->observe(secs);
+  if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{} {} -> {} ({:.1f} ms)", m, label_, r.status, secs * 1000);
   stream_.expires_after(srv_.options().request_timeout);
-  http::async_write(stream_, *res_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+  std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(body_)};
+  net::async_write(stream_, bufs, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
     self->busy_ = false;
-    self->res_.reset();
+    self->body_ = std::string();
     if (!ec && self->linger_) return self->linger_then_close();
     if (ec || !keep_alive) return self->close();
     self->do_read();
