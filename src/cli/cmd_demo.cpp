@@ -2,7 +2,10 @@
 // the demo organisation (service/demo.h) in a fresh SQLite database, creates an admin
 // token, serves, and prints the URL and the token. --no-serve stops after building (for
 // scripts and tests). The data directory must not already hold a database; the listen
-// address is checked before the (possibly long) build.
+// address is checked before the (possibly long) build, which shows its steps on a terminal.
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -77,7 +80,13 @@ void run_demo(DemoArgs a) {
   fw::service::DemoOptions d;
   d.devices = a.devices;
   d.seed = a.seed;
+  // Building 100,000 devices with their campaign history takes a while: on a terminal, one
+  // line that says which step runs (rewritten in place); nothing when stderr is piped.
+  const bool tty = ::isatty(2) != 0;
+  if (tty)
+    d.progress = [](const std::string& step) { std::fprintf(stderr, "\r\033[Kbuilding the demo: %s", step.c_str()); };
   auto sum = fw::service::build_demo(**store, d, clock);
+  if (tty) std::fprintf(stderr, "\r\033[K");
   if (!sum) die("building the demo: " + sum.error().to_string());
   auto token = fw::service::create_token(**store, "demo-admin", fw::model::Role::admin, "demo", clock.now());
   if (!token) die("creating the admin token: " + token.error().to_string());

@@ -405,6 +405,9 @@ DemoData generate_demo(const DemoOptions& opts) {
 
 Result<DemoSummary> build_demo(store::Store& store, const DemoOptions& opts, const Clock& clock) {
   DemoData data = generate_demo(opts);
+  if (opts.progress)
+    opts.progress("inventory: " + std::to_string(data.units.size()) + " org units, " +
+                  std::to_string(data.people.size()) + " people, " + std::to_string(data.devices.size()) + " devices");
   Change c{"demo", opts.now};
   FW_TRY_STATUS(store.write([&](store::Tx& tx) -> Status {
     for (const auto& u : data.units) FW_TRY_STATUS(put_org_unit(tx, c, u, PutMode::create));

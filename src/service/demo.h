@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "model/model.h"
@@ -21,6 +23,9 @@ struct DemoOptions {
   uint64_t seed = 1;
   // The demo's "today": every first/last-seen time is placed before it. Early 2023.
   Time now = from_unix(1677650400);  // 2023-03-01T06:00:00Z (09:00 Moscow)
+  // Told what build_demo is doing before each step ("campaign history: day 3 of 28"), on
+  // the caller's thread; empty: silent. Does not change the data.
+  std::function<void(const std::string& step)> progress;
 };
 
 struct DemoData {

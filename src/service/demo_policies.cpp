@@ -102,6 +102,10 @@ Status apply_demo_policies(store::Store& store, const DemoOptions& opts, const D
   for (const auto& d : docs)
     if (d.is_campaign()) start = *d.start, deadline = *d.deadline;
   FixedClock apply_clock(start - std::chrono::days{2});
+  auto progress = [&](const std::string& step) {
+    if (opts.progress) opts.progress(step);
+  };
+  progress("policies: the replace-ios campaign and the mobile baseline");
   FW_TRY_STATUS(apply_policy_text(store, apply_clock, "demo", kDemoPolicyFile, "examples/replace-ios.yaml"));
   if (opts.now <= start) {
     FW_TRY_STATUS(evaluate_all_at(store, opts.now));
@@ -162,11 +166,13 @@ Status apply_demo_policies(store::Store& store, const DemoOptions& opts, const D
   };
   // The state at the start: the past versions, evaluated at the start itself (so the first
   // failures, and with them everyone's personal start, are the campaign's start).
+  progress("campaign history: day 1 of " + std::to_string(days));
   FW_TRY_STATUS(put_all([](const Past& p) { return &p.then; }, start));
   FW_TRY_STATUS(evaluate_all_at(store, start));
   for (int k = 1; k < days; ++k) {
     Time evening = day0 + std::chrono::days{k} + std::chrono::hours{19};
     if (evening >= opts.now) break;
+    progress("campaign history: day " + std::to_string(k + 1) + " of " + std::to_string(days));
     FW_TRY_STATUS(put_all([k](const Past& p) { return p.day == k ? p.now : nullptr; }, evening - std::chrono::hours{3}));
     FW_TRY_STATUS(evaluate_all_at(store, evening));
   }

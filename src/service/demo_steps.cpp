@@ -7,11 +7,6 @@
 namespace fw::service {
 
 Status run_demo_extensions(store::Store& store, const DemoOptions& opts, const DemoData& data, const Clock& clock) {
-  (void)store;
-  (void)opts;
-  (void)data;
-  (void)clock;
-  // e.g. FW_TRY_STATUS(apply_demo_campaign(store, opts, data, clock));
   FW_TRY_STATUS(apply_demo_policies(store, opts, data, clock));  // policies: campaign + history
   return {};
 }

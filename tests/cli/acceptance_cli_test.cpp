@@ -3,7 +3,7 @@
 // tables use; checked before writing; audited); every database command honours
 // $FLEETWARD_DB (import and agent once required --db); a second `init` names the command that
 // makes more tokens; a malformed JSON import names line, column and byte; `demo` checks its
-// listen address before building.
+// listen address before building and shows its steps on a terminal only.
 // Single-threaded test code (one process per command).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -194,6 +194,27 @@ TEST_F(AcceptanceCli, DemoChecksTheListenAddressBeforeBuilding) {
   EXPECT_NE(r.out.find("fleetward demo: --listen " + listen + ": cannot listen: "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("Demo organisation"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(data / "fleetward.db"));
+}
+
+// On a terminal the demo says which step of the build runs; piped, it says nothing of it.
+// The terminal is script(1)'s pseudo-terminal (util-linux).
+TEST_F(AcceptanceCli, DemoShowsItsStepsOnATerminalOnly) {
+  const fs::path piped_dir = dir_ / "piped", tty_dir = dir_ / "tty";
+  auto piped = run_cli("demo --devices 60 --no-serve --data-dir " + shell_quote(piped_dir.string()));
+  ASSERT_EQ(piped.code, 0) << piped.out;
+  EXPECT_EQ(piped.out.find("building the demo"), std::string::npos) << piped.out;
+  const std::string inner = std::string(FW_CLI_BIN) + " demo --devices 60 --no-serve --data-dir " + tty_dir.string();
+  FILE* p = ::popen(("script -qec " + shell_quote(inner) + " /dev/null 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << out;
+  EXPECT_NE(out.find("building the demo: inventory: 16 org units, "), std::string::npos) << out;
+  EXPECT_NE(out.find("building the demo: policies: "), std::string::npos) << out;
+  EXPECT_NE(out.find("building the demo: campaign history: day 1 of "), std::string::npos) << out;
+  EXPECT_NE(out.find("Demo organisation: 16 org units"), std::string::npos) << out;
 }
 
 TEST_F(AcceptanceCli, SecondInitNamesTheTokenCommand) {
