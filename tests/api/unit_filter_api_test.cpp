@@ -65,7 +65,8 @@ TEST(UnitFilterApi, OwnersUnitElseTheDevicesOwn) {
     EXPECT_EQ(r.status, 200) << path << ": " << r.body;
     std::set<std::string> out;
     if (r.status != 200) return out;
-    for (const auto& x : r.json().at("items").as_array()) out.emplace(x.at(key).as_string());
+    const auto body = r.json();  // a range-for over r.json().at(...) would outlive the parsed value
+    for (const auto& x : body.at("items").as_array()) out.emplace(x.at(key).as_string());
     return out;
   };
   auto count = [&](const std::string& q) {
