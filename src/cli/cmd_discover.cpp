@@ -4,6 +4,7 @@
 // service/sightings.h. Progress bar on a terminal; summary table at the end.
 // Runs on the main thread; detect::scan_logs reads a large file with up to --threads
 // threads, and the classifier loads on a thread of its own meanwhile.
+#include <cstdlib>
 #include <unistd.h>
 
 #include <chrono>
@@ -73,7 +74,9 @@ void run(const Options& o) {
   auto fmt = detect::parse_log_format(o.format);
   if (!fmt) die("unknown --format '" + o.format + "' (auto, combined, common, nginx, w3c)");
   if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die("--format nginx needs --log-format STRING");
-  if (!o.dry_run && o.db.empty()) die("give --db URL to record sightings, or --dry-run");
+  std::string db = o.db;  // --db, else $FLEETWARD_DB like the other database commands
+  if (db.empty() && std::getenv("FLEETWARD_DB")) db = std::getenv("FLEETWARD_DB");
+  if (!o.dry_run && db.empty()) die("give --db URL (or set FLEETWARD_DB) to record sightings, or --dry-run");
   // The classifier (rules compiled into Hyperscan/RE2) loads on its own thread while the
   // logs are read: it is needed only for the distinct clients at the end.
   auto classifier = std::async(std::launch::async, [] { return detect::Classifier::load({}); });
@@ -130,7 +133,7 @@ void run(const Options& o) {
                                            static_cast<unsigned long long>(bad_count - bad.size()));
   if (o.dry_run) return;
 
-  auto store = store::Store::open(o.db);
+  auto store = store::Store::open(db);
   if (!store) die(store.error().to_string());
   service::SightingOptions sopts;
   sopts.strip_domains = o.strip_domains;

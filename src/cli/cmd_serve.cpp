@@ -3,6 +3,7 @@
 // closes the store. Prints "Listening on http://HOST:PORT" (the real port for :0).
 // Owns the background evaluation queue (service::EvalQueue): changed devices are evaluated a
 // moment after the change, everything every --eval-interval and at each campaign time point.
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -16,7 +17,7 @@
 namespace {
 
 struct ServeArgs {
-  std::string db = "fleetward.db";
+  std::string db;  // empty: $FLEETWARD_DB, else fleetward.db in the working directory
   std::string listen = "127.0.0.1:8080";
   int threads = 4;
   std::string static_dir;
@@ -43,9 +44,12 @@ void run_serve(const ServeArgs& a) {
     throw CLI::RuntimeError(2);
   }
   eval_opts.interval = *interval;
-  auto store = fw::store::Store::open(a.db);
+  // --db, else $FLEETWARD_DB (like the other database commands), else fleetward.db here.
+  std::string db = a.db;
+  if (db.empty()) db = std::getenv("FLEETWARD_DB") ? std::getenv("FLEETWARD_DB") : "fleetward.db";
+  auto store = fw::store::Store::open(db);
   if (!store) {
-    std::cerr << "fleetward serve: " << a.db << ": " << store.error().to_string() << "\n";
+    std::cerr << "fleetward serve: " << db << ": " << store.error().to_string() << "\n";
     throw CLI::RuntimeError(1);
   }
   fw::SystemClock clock;
@@ -63,7 +67,7 @@ void run_serve(const ServeArgs& a) {
     }
     eval.start();  // first a full run: deadlines may have passed while the server was down
     std::cout << "Listening on " << (*srv)->url() << std::endl;
-    spdlog::info("serving {} ({}) on {}", a.db, (*store)->backend(), (*srv)->url());
+    spdlog::info("serving {} ({}) on {}", db, (*store)->backend(), (*srv)->url());
     (*srv)->wait();
     eval.stop();  // after the last request: a batch call in progress finishes, the rest waits for the next start
   }
@@ -74,7 +78,7 @@ void run_serve(const ServeArgs& a) {
 void add_serve(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto* cmd = app.add_subcommand("serve", "Serve the HTTP API and dashboard");
-  cmd->add_option("--db", args->db, "SQLite file or postgresql:// URL")->capture_default_str();
+  cmd->add_option("--db", args->db, "SQLite file or postgresql:// URL (default: $FLEETWARD_DB, else fleetward.db)");
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0 = any)")->capture_default_str();
   cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--static-dir", args->static_dir, "serve static files from this directory for /");

@@ -229,6 +229,9 @@ class ServerImpl final : public Server {
       acceptor_.bind(ep);
       acceptor_.listen(net::socket_base::max_listen_connections);
       port_ = acceptor_.local_endpoint().port();
+    } catch (const boost::system::system_error& e) {  // the OS's words, not Boost's source location
+      return fail(Errc::io_error, fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()),
+                  "listen");
     } catch (const std::exception& e) {
       return fail(Errc::io_error, fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.what()),
                   "listen");

@@ -140,6 +140,14 @@ TEST_F(AcceptanceCli, DatabaseCommandsTakeFleetwardDbFromTheEnvironment) {
   EXPECT_EQ(secret.code, 0) << secret.out;
   EXPECT_NE(secret.out.find("enrolment secret for /hq"), std::string::npos) << secret.out;
   EXPECT_EQ(run_cli_with_env("org show").code, 0);
+  // discover records its sightings in $FLEETWARD_DB too (it once asked for --db).
+  auto log = write("access.log",
+                   "10.0.0.7 - ivanov [27/Nov/2026:10:00:00 +0300] \"GET /owa/ HTTP/1.1\" 200 512 \"-\" "
+                   "\"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                   "Version/17.4 Mobile/15E148 Safari/604.1\"\n");
+  auto disc = run_cli_with_env("discover --no-progress " + log);
+  EXPECT_EQ(disc.code, 0) << disc.out;
+  EXPECT_NE(disc.out.find("sightings stored"), std::string::npos) << disc.out;
 
   // Neither --db nor $FLEETWARD_DB: the same message from every command, exit status 2.
   ::unsetenv("FLEETWARD_DB");
