@@ -78,6 +78,21 @@ Result<std::string> string_field(const json::object& o, std::string_view name, b
   return std::string(v->as_string());
 }
 
+// A campaign as the API shows it: schedule in the organisation's zone, scope and rules.
+json::object campaign_json(const service::LoadedPolicy& lp, const TimeZone& tz) {
+  const auto& d = lp.compiled.document();
+  json::array scope;
+  for (const auto& sc : d.scope)
+    scope.push_back(json::object{{"path", sc.path}, {"level", std::string(policy::to_string(sc.level))}});
+  json::array rules;
+  for (const auto& ru : d.rules)
+    rules.push_back(json::object{{"id", ru.id}, {"title", ru.title},
+                                 {"severity", std::string(policy::to_string(ru.severity))}, {"remedy", ru.remedy}});
+  return json::object{{"id", d.id}, {"title", d.title}, {"version", lp.stored.version},
+                      {"start", tz.format(policy::campaign_start(d))}, {"deadline", tz.format(*d.deadline)},
+                      {"grace", format_duration(d.grace)}, {"scope", std::move(scope)}, {"rules", std::move(rules)}};
+}
+
 }  // namespace
 
 void add_policy_routes(Router& r, Services& s) {
@@ -151,26 +166,25 @@ void add_policy_routes(Router& r, Services& s) {
     FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
       auto tz = service::org_timezone(tx);
       FW_TRY(auto loaded, service::load_policies(tx));
-      for (const auto& lp : loaded) {
-        const auto& d = lp.compiled.document();
-        if (!d.is_campaign()) continue;
-        json::array scope;
-        for (const auto& sc : d.scope)
-          scope.push_back(json::object{{"path", sc.path}, {"level", std::string(policy::to_string(sc.level))}});
-        json::array rules;
-        for (const auto& ru : d.rules)
-          rules.push_back(json::object{{"id", ru.id}, {"title", ru.title},
-                                       {"severity", std::string(policy::to_string(ru.severity))},
-                                       {"remedy", ru.remedy}});
-        items.push_back(json::object{{"id", d.id}, {"title", d.title}, {"version", lp.stored.version},
-                                     {"start", tz.format(policy::campaign_start(d))},
-                                     {"deadline", tz.format(*d.deadline)},
-                                     {"grace", format_duration(d.grace)}, {"scope", std::move(scope)},
-                                     {"rules", std::move(rules)}});
-      }
+      for (const auto& lp : loaded)
+        if (lp.compiled.document().is_campaign()) items.push_back(campaign_json(lp, tz));
       return {};
     }));
     return json_response(200, json::object{{"items", std::move(items)}});
+  });
+
+  r.add(Verb::get, "/api/v1/campaigns/{id}", Access::read, [&s](Request& req) -> Result<Response> {
+    FW_TRY_STATUS(check_query(req, {}));
+    json::object out;
+    FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
+      FW_TRY(auto loaded, service::load_policies(tx, req.param("id")));
+      const auto& lp = loaded.at(0);
+      if (!lp.compiled.document().is_campaign())
+        return fail(Errc::not_found, "'" + std::string(req.param("id")) + "' is a policy, not a campaign", "id");
+      out = campaign_json(lp, service::org_timezone(tx));
+      return {};
+    }));
+    return json_response(200, std::move(out));
   });
 
   // The timeline: actions due in (now - window, now] and every non-compliant person's state.

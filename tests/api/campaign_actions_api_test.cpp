@@ -123,6 +123,15 @@ TEST(CampaignActionsApi, PagedAnswerEqualsTheDirectTimeline) {
   EXPECT_EQ(r.json().at("people").as_array().size(), 5u);
   EXPECT_EQ(r.json().at("people_total").as_int64(), 60);
 
+  // The campaign itself, as in the list.
+  auto one = http_request(srv.port(), verb::get, "/api/v1/campaigns/replace-ios", "", *token);
+  ASSERT_EQ(one.status, 200) << one.body;
+  auto list = http_request(srv.port(), verb::get, "/api/v1/campaigns", "", *token);
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(one.json(), list.json().at("items").at(0));
+  EXPECT_EQ(one.json().at("id").as_string(), "replace-ios");
+  EXPECT_EQ(http_request(srv.port(), verb::get, "/api/v1/campaigns/no-such", "", *token).status, 404);
+
   for (const auto& [q, where] : std::vector<std::pair<std::string, std::string>>{
            {"?limit=0", "limit"}, {"?limit=x", "limit"}, {"?limit=100001", "limit"}, {"?people=no", "people"},
            {"?window=-1d", "window"}, {"?colour=red", "colour"}}) {
