@@ -400,6 +400,11 @@ enum class Lang { ru, en };
 std::optional<Lang> parse_lang(std::string_view s) noexcept;
 // The message catalogue: key -> text in `lang` (the key itself when missing).
 std::string_view tr(Lang lang, std::string_view key) noexcept;
+// "N <noun>" with the noun in the form the number takes ("1 сотрудник", "3 сотрудника",
+// "5 сотрудников"; "1 person", "2 people"); `noun` is "people" or "devices".
+std::string tr_count(Lang lang, std::string_view noun, int64_t n);
+// A rule's severity as the reader's language names it ("critical" / "критическая").
+std::string_view tr_severity(Lang lang, Severity s) noexcept;
 
 std::string render_table(const Report& r, Lang lang, const TimeZone& tz);
 std::string render_json(const Report& r, const TimeZone& tz);

@@ -137,15 +137,15 @@ std::string render_table(const Report& r, Lang lang, const TimeZone& tz) {
                       level_text(u.level, lang), std::to_string(u.people), std::to_string(u.people_noncompliant),
                       std::to_string(u.devices), std::to_string(u.devices_noncompliant), pct(u.compliance_pct)});
     o += table({std::string(tr(lang, "unit")), std::string(tr(lang, "level")), std::string(tr(lang, "people")),
-                std::string(tr(lang, "noncompliant")), std::string(tr(lang, "devices")),
-                std::string(tr(lang, "noncompliant")), std::string(tr(lang, "compliance"))},
+                std::string(tr(lang, "people_noncompliant")), std::string(tr(lang, "devices")),
+                std::string(tr(lang, "devices_noncompliant")), std::string(tr(lang, "compliance"))},
                rows, {false, false, true, true, true, true, true});
   }
   o += "\n== " + std::string(tr(lang, "by_rule")) + " ==\n";
   {
     std::vector<std::vector<std::string>> rows;
     for (const auto& x : r.rules)
-      rows.push_back({x.id, std::string(to_string(x.severity)), std::to_string(x.pass), std::to_string(x.fail),
+      rows.push_back({x.id, std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
                       std::to_string(x.exempt), std::to_string(x.unknown), std::to_string(x.not_applicable)});
     o += table({std::string(tr(lang, "rule")), std::string(tr(lang, "severity")), std::string(tr(lang, "pass")),
                 std::string(tr(lang, "fail")), std::string(tr(lang, "exempt")), std::string(tr(lang, "unknown")),
@@ -170,9 +170,11 @@ std::string render_table(const Report& r, Lang lang, const TimeZone& tz) {
       int n = int(std::lround(double(b.people) * bar / double(mx)));
       std::string bars;
       for (int i = 0; i < n; ++i) bars += "█";
-      o += b.date + " " + pad(bars, size_t(bar)) + " " + pad(std::to_string(b.people), 7, true) + " " +
-           std::string(tr(lang, "people_series")) + ", " + std::to_string(b.devices) + " " +
-           std::string(tr(lang, "devices_series")) + "\n";
+      // The count padded alone, the noun after it in the form the number takes.
+      const auto people = tr_count(lang, "people", b.people);
+      const auto digits = std::to_string(b.people).size();
+      o += b.date + " " + pad(bars, size_t(bar)) + " " + std::string(digits < 7 ? 7 - digits : 0, ' ') + people +
+           ", " + tr_count(lang, "devices", b.devices) + "\n";
     }
     o += "\n" + std::string(tr(lang, "projected_completion")) + ": " + projection_text(r, lang, tz) + "\n";
     if (r.projection.window_days >= 3 && !r.projection.completed)
@@ -271,8 +273,8 @@ std::string render_csv(const Report& r, Lang lang, const TimeZone& tz) {
     o += "\r\n";
   };
   auto t = [&](const char* k) { return std::string(tr(lang, k)); };
-  row({t("unit"), "path", t("level"), t("people"), t("noncompliant"), t("unknown"), t("devices"),
-       t("noncompliant"), t("compliance")});
+  row({t("unit"), t("path"), t("level"), t("people"), t("people_noncompliant"), t("unknown"), t("devices"),
+       t("devices_noncompliant"), t("compliance")});
   for (const auto& u : r.units)
     row({u.name, u.path, level_text(u.level, lang), std::to_string(u.people), std::to_string(u.people_noncompliant),
          std::to_string(u.people_unknown), std::to_string(u.devices), std::to_string(u.devices_noncompliant),
@@ -280,7 +282,7 @@ std::string render_csv(const Report& r, Lang lang, const TimeZone& tz) {
   o += "\r\n";
   row({t("rule"), t("severity"), t("pass"), t("fail"), t("exempt"), t("unknown"), t("not_applicable")});
   for (const auto& x : r.rules)
-    row({x.id, std::string(to_string(x.severity)), std::to_string(x.pass), std::to_string(x.fail),
+    row({x.id, std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
          std::to_string(x.exempt), std::to_string(x.unknown), std::to_string(x.not_applicable)});
   o += "\r\n";
   row({t("platform"), t("devices"), t("noncompliant")});
@@ -290,7 +292,7 @@ std::string render_csv(const Report& r, Lang lang, const TimeZone& tz) {
     row({t("date"), t("people"), t("devices")});
     for (const auto& b : r.burndown) row({b.date, std::to_string(b.people), std::to_string(b.devices)});
     o += "\r\n";
-    row({t("person"), "email", t("unit"), t("manager"), t("device"), t("failing_rules"), t("days_overdue")});
+    row({t("person"), t("email"), t("unit"), t("manager"), t("device"), t("failing_rules"), t("days_overdue")});
     for (const auto& x : r.overdue)
       row({x.name, x.email, x.unit, x.manager_name, join(x.devices, "; "), join(x.rules, " "),
            std::to_string(x.days_overdue)});
@@ -445,7 +447,8 @@ std::string render_html(const Report& r, Lang lang, const TimeZone& tz) {
     o += "<br><span class=\"meta\">" + t("method") + ": " + xml(method_text(r.projection, lang)) + "</span></p>\n";
   }
   o += "<h2>" + t("by_unit") + "</h2>\n<table><tr><th>" + t("unit") + "</th><th>" + t("level") + "</th><th>" +
-       t("people") + "</th><th>" + t("noncompliant") + "</th><th>" + t("devices") + "</th><th>" + t("noncompliant") +
+       t("people") + "</th><th>" + t("people_noncompliant") + "</th><th>" + t("devices") + "</th><th>" +
+       t("devices_noncompliant") +
        "</th><th>" + t("compliance") + "</th></tr>\n";
   for (const auto& u : r.units)
     o += "<tr><td style=\"padding-left:" + std::to_string(10 + 18 * std::max(0, u.depth)) + "px\">" +
@@ -457,7 +460,7 @@ std::string render_html(const Report& r, Lang lang, const TimeZone& tz) {
        "</th><th>" + t("pass") + "</th><th>" + t("fail") + "</th><th>" + t("exempt") + "</th><th>" + t("unknown") +
        "</th><th>" + t("not_applicable") + "</th></tr>\n";
   for (const auto& x : r.rules)
-    o += "<tr><td title=\"" + xml(x.title) + "\">" + xml(x.id) + "</td><td>" + xml(to_string(x.severity)) +
+    o += "<tr><td title=\"" + xml(x.title) + "\">" + xml(x.id) + "</td><td>" + xml(tr_severity(lang, x.severity)) +
          "</td><td class=n>" + std::to_string(x.pass) + "</td><td class=n>" + std::to_string(x.fail) +
          "</td><td class=n>" + std::to_string(x.exempt) + "</td><td class=n>" + std::to_string(x.unknown) +
          "</td><td class=n>" + std::to_string(x.not_applicable) + "</td></tr>\n";

@@ -172,6 +172,10 @@ TEST(Render, AllFormatsCarryTheNumbers) {
   EXPECT_NE(table_ru.find("Администрация"), std::string::npos);
   EXPECT_NE(table_ru.find("2023-03-31 23:59"), std::string::npos);  // deadline in Moscow time
   EXPECT_NE(table_ru.find("█"), std::string::npos);
+  // Russian words take the number's form; severities and headers are translated.
+  EXPECT_NE(table_ru.find("Сотрудников с нарушениями"), std::string::npos) << table_ru;
+  EXPECT_NE(table_ru.find("критическая"), std::string::npos) << table_ru;
+  EXPECT_EQ(table_ru.find("critical"), std::string::npos) << table_ru;
   auto table_en = render_table(r, Lang::en, tz);
   EXPECT_NE(table_en.find("By org unit"), std::string::npos);
   EXPECT_NE(table_en.find("least-squares"), std::string::npos);
@@ -188,6 +192,29 @@ TEST(Render, AllFormatsCarryTheNumbers) {
   EXPECT_NE(html.find("deadline 2023-03-31"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://") == std::string::npos || html.find("http://www.w3.org/2000/svg") != std::string::npos, true);
+}
+
+TEST(Render, CountsTakeTheNumbersForm) {
+  struct Case {
+    Lang lang;
+    const char* noun;
+    int64_t n;
+    const char* want;
+  } cases[] = {
+      {Lang::ru, "people", 0, "0 сотрудников"},      {Lang::ru, "people", 1, "1 сотрудник"},
+      {Lang::ru, "people", 3, "3 сотрудника"},       {Lang::ru, "people", 5, "5 сотрудников"},
+      {Lang::ru, "people", 11, "11 сотрудников"},    {Lang::ru, "people", 12, "12 сотрудников"},
+      {Lang::ru, "people", 21, "21 сотрудник"},      {Lang::ru, "people", 1537, "1537 сотрудников"},
+      {Lang::ru, "people", 111, "111 сотрудников"},  {Lang::ru, "people", 102, "102 сотрудника"},
+      {Lang::ru, "devices", 1, "1 устройство"},      {Lang::ru, "devices", 1816, "1816 устройств"},
+      {Lang::ru, "devices", 24, "24 устройства"},    {Lang::en, "people", 1, "1 person"},
+      {Lang::en, "people", 2, "2 people"},           {Lang::en, "devices", 1, "1 device"},
+      {Lang::en, "devices", 0, "0 devices"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(tr_count(c.lang, c.noun, c.n), c.want) << c.n;
+  auto csv = render_csv(build_report(small_org()), Lang::ru, moscow());
+  EXPECT_NE(csv.find("Путь"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("Эл. почта"), std::string::npos) << csv;
 }
 
 TEST(Render, EscapesOutsideText) {
