@@ -369,7 +369,7 @@ class Parser {
       error(root, "missing 'rules'");
     }
     if (campaign) {
-      if (!d.deadline) error(root, "a campaign needs a 'deadline'");
+      if (!d.deadline && !root["deadline"]) error(root, "a campaign needs a 'deadline'");  // a bad one was named where it is
       if (d.start && d.deadline && *d.start >= *d.deadline) error(root, "the campaign's start must be before its deadline");
       if (schedule_node) schedule(*schedule_node, d);
     }

@@ -108,6 +108,14 @@ TEST_P(PolicyFileErrors, ReportsPosition) {
 
 const std::string kHead = "kind: policy\nid: p\nrules:\n";
 
+TEST(PolicyFileErrorsOnce, ABadDeadlineIsNotAlsoAMissingOne) {
+  auto r = parse_file("kind: campaign\nid: c\ndeadline: 2023-03-31T25:00:00Z\nrules: [{id: r, require: 'true'}]\n",
+                      "f.yaml");
+  ASSERT_FALSE(r.ok());
+  ASSERT_EQ(r.errors.size(), 1u) << r.errors.back().to_string();
+  EXPECT_EQ(r.errors[0].where, "f.yaml:3:22");
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Cases, PolicyFileErrors,
     ::testing::Values(
