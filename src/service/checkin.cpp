@@ -268,6 +268,7 @@ struct Report {
   std::vector<std::string> removed;
   std::vector<Result1> results;
   model::Device mapped;            // full: the facts mapped and validated on the caller's thread
+  bool full_has_apps = true;       // full: false when "apps" is missing (facts.apps_error): keep the stored list
 };
 
 constexpr std::string_view kResultStatuses[] = {"ok", "failed", "timeout", "not_configured", "rejected"};
@@ -334,6 +335,7 @@ Result<Report> parse_report(std::string_view body, const AgentLimits& lim) {
   if (r.full) {
     r.mapped.id = r.device_id;
     apply_facts(r.mapped, facts);
+    r.full_has_apps = facts.contains("apps");
     FW_TRY_STATUS(validate(r.mapped));
   } else if (!facts.empty()) {
     r.facts = json::object(facts, json::storage_ptr());
@@ -519,7 +521,7 @@ struct AgentService::Impl {
     uint64_t new_rest = st.rest_hash, new_apps = st.apps_hash;  // a heartbeat
     if (r.full) {
       new_rest = fnv1a64(r.mapped.facts_json);
-      new_apps = apps_hash(r.mapped.apps);
+      if (r.full_has_apps || !st.has_facts) new_apps = apps_hash(r.mapped.apps);
     } else if (!r.facts.empty() || !r.removed.empty()) {
       FW_TRY(auto old_text, tx.get_device_facts_json(r.device_id));
       FW_TRY(auto old, parse_json(old_text));

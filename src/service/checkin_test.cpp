@@ -204,6 +204,25 @@ TEST(AgentCheckin, FullDeltaDuplicateConflict) {
   EXPECT_EQ(fx.device(dev).apps.size(), 5u);
 }
 
+TEST(AgentCheckin, AFullReportWithoutAppsKeepsTheStoredList) {
+  // The agent could not read its package database (facts.apps_error, no "apps"): an empty
+  // list would read as "nothing installed" and pass every no-app rule.
+  Fixture fx;
+  auto [dev, cred] = fx.enroll(fx.secret());
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(3))));
+  auto f = facts(0);
+  f.erase("apps");
+  f["apps_error"] = "rpm: cannot open Packages database";
+  auto a = fx.svc->checkin(cred, report(dev, 2, f));
+  ASSERT_TRUE(a) << a.error().to_string();
+  auto d = fx.device(dev);
+  EXPECT_EQ(d.apps.size(), 3u);
+  EXPECT_NE(d.facts_json.find("apps_error"), std::string::npos);
+  // A later full report with a list replaces it again.
+  ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 3, facts(1))));
+  EXPECT_EQ(fx.device(dev).apps.size(), 1u);
+}
+
 TEST(AgentCheckin, RefusesBadInputAndChangesNothing) {
   Fixture fx;
   auto [dev, cred] = fx.enroll(fx.secret());
