@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "service/evaluate.h"
 #include "service/policies.h"
@@ -76,14 +79,16 @@ TEST(UnitFilterApi, OwnersUnitElseTheDevicesOwn) {
   };
   using S = std::set<std::string>;
   const S hq{"d-owned-hq", "d-agent-branch"};
-  for (std::string sort : {"", "&sort=owner", "&sort=-last_seen"}) {
+  // Each list in its default order, by owner, and by a column of its own, descending.
+  for (auto [sort, fsort] : std::vector<std::pair<std::string, std::string>>{
+           {"", ""}, {"&sort=owner", "&sort=owner"}, {"&sort=-last_seen", "&sort=-status_since"}}) {
     EXPECT_EQ(ids("/api/v1/devices?org_unit=/hq" + sort, "id"), hq) << sort;
     EXPECT_EQ(ids("/api/v1/devices?org_unit=/hq/branch" + sort, "id"), S{"d-agent-branch"}) << sort;
     EXPECT_EQ(ids("/api/v1/devices?org_unit=/other" + sort, "id"), (S{"d-owned-other", "d-agent-other"})) << sort;
-    EXPECT_EQ(ids("/api/v1/findings?subtree=/hq" + sort, "device_id"), hq) << sort;
-    EXPECT_EQ(ids("/api/v1/findings?status=fail&subtree=/hq" + sort, "device_id"), hq) << sort;
-    EXPECT_EQ(ids("/api/v1/findings?subtree=/other" + sort, "device_id"), (S{"d-owned-other", "d-agent-other"}))
-        << sort;
+    EXPECT_EQ(ids("/api/v1/findings?subtree=/hq" + fsort, "device_id"), hq) << fsort;
+    EXPECT_EQ(ids("/api/v1/findings?status=fail&subtree=/hq" + fsort, "device_id"), hq) << fsort;
+    EXPECT_EQ(ids("/api/v1/findings?subtree=/other" + fsort, "device_id"), (S{"d-owned-other", "d-agent-other"}))
+        << fsort;
   }
   EXPECT_EQ(ids("/api/v1/devices?org_unit=/hq&search=agent", "id"), S{"d-agent-branch"});
   EXPECT_EQ(count("?org_unit=/hq"), 2);
