@@ -14,9 +14,14 @@ void die(std::string_view command, const std::string& msg, int code) {
   throw CLI::RuntimeError(code);
 }
 
-std::unique_ptr<store::Store> open_db(std::string_view command, std::string db) {
+std::string db_or_env(std::string db) {
   if (db.empty())
     if (const char* e = std::getenv("FLEETWARD_DB")) db = e;
+  return db;
+}
+
+std::unique_ptr<store::Store> open_db(std::string_view command, std::string db) {
+  db = db_or_env(std::move(db));
   if (db.empty())
     die(command, "--db: no database: pass --db PATH (or set FLEETWARD_DB); `fleetward demo` prints its path", 2);
   auto s = store::Store::open(db);

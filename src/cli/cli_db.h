@@ -16,6 +16,9 @@ namespace fw::cli {
 // Prints "fleetward <command>: <msg>" to stderr and throws CLI::RuntimeError(code).
 [[noreturn]] void die(std::string_view command, const std::string& msg, int code = 1);
 
+// `db`, or $FLEETWARD_DB when it is empty ("" when neither is set).
+std::string db_or_env(std::string db);
+
 // The database named by `db` or, when it is empty, by $FLEETWARD_DB, opened (and migrated).
 std::unique_ptr<store::Store> open_db(std::string_view command, std::string db);
 

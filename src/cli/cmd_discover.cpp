@@ -4,7 +4,6 @@
 // service/sightings.h. Progress bar on a terminal; summary table at the end.
 // Runs on the main thread; detect::scan_logs reads a large file with up to --threads
 // threads, and the classifier loads on a thread of its own meanwhile.
-#include <cstdlib>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "detect/detect.h"
 #include "service/sightings.h"
@@ -74,8 +74,7 @@ void run(const Options& o) {
   auto fmt = detect::parse_log_format(o.format);
   if (!fmt) die("unknown --format '" + o.format + "' (auto, combined, common, nginx, w3c)");
   if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die("--format nginx needs --log-format STRING");
-  std::string db = o.db;  // --db, else $FLEETWARD_DB like the other database commands
-  if (db.empty() && std::getenv("FLEETWARD_DB")) db = std::getenv("FLEETWARD_DB");
+  const std::string db = cli::db_or_env(o.db);  // like the other database commands
   if (!o.dry_run && db.empty()) die("give --db URL (or set FLEETWARD_DB) to record sightings, or --dry-run");
   // The classifier (rules compiled into Hyperscan/RE2) loads on its own thread while the
   // logs are read: it is needed only for the distinct clients at the end.

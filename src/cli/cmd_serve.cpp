@@ -3,12 +3,12 @@
 // closes the store. Prints "Listening on http://HOST:PORT" (the real port for :0).
 // Owns the background evaluation queue (service::EvalQueue): changed devices are evaluated a
 // moment after the change, everything every --eval-interval and at each campaign time point.
-#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
 
+#include "cli/cli_db.h"
 #include "cli/command.h"
 #include "server/server.h"
 #include "service/eval_queue.h"
@@ -45,8 +45,8 @@ void run_serve(const ServeArgs& a) {
   }
   eval_opts.interval = *interval;
   // --db, else $FLEETWARD_DB (like the other database commands), else fleetward.db here.
-  std::string db = a.db;
-  if (db.empty()) db = std::getenv("FLEETWARD_DB") ? std::getenv("FLEETWARD_DB") : "fleetward.db";
+  std::string db = fw::cli::db_or_env(a.db);
+  if (db.empty()) db = "fleetward.db";
   auto store = fw::store::Store::open(db);
   if (!store) {
     std::cerr << "fleetward serve: " << db << ": " << store.error().to_string() << "\n";
