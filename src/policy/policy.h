@@ -5,6 +5,7 @@
 // CompiledPolicy::evaluate() may run on several threads at once, each with its own Evaluator.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -391,6 +392,64 @@ struct Snapshot {
 Snapshot state_at(const ReportInput& in, Time at);
 
 Report build_report(const ReportInput& in);
+
+// What build_report() needs of the devices and findings, accumulated device by device while
+// a run visits every device (the full evaluation) instead of keeping millions of rows: one
+// tally per thread, fed whole devices, merged by finish_report(). Small per-person arrays,
+// a few counters and only the names of failing devices of mandatory-scope people are kept.
+// finish_report(in, tallies) == build_report() of the same devices (in `order`, i.e. id
+// order) and findings (per device in rule-id order) without history. Not thread-safe: one
+// tally per thread; the shared person_level must outlive it.
+class ReportTally {
+ public:
+  // person_level[p] = campaign.level_for(people[p].org_unit_path).
+  ReportTally(const Document& campaign, const std::vector<std::optional<Level>>& person_level);
+  // One device: begin(), its finding rows, end(), devices in any order. `order` is unique per
+  // device and increases with its id across all tallies of a run; `owner` indexes the people
+  // (kNone when none).
+  void begin(uint64_t order, uint32_t owner, std::string_view id, std::string_view os_family,
+             std::string_view os_version, std::string_view model, std::string_view org_unit_path);
+  void finding(uint16_t rule, RuleStatus status, const std::optional<Time>& first_failed_at);
+  void end();
+
+ private:
+  friend Report finish_report(const ReportInput& in, const std::vector<const ReportTally*>& tallies);
+  struct Platform {
+    std::string family;
+    int64_t devices = 0, noncompliant = 0;
+    uint64_t first = 0;  // order of its first device in scope
+  };
+  struct Counts {
+    int64_t devices = 0, noncompliant = 0, exempt = 0;
+  };
+  struct Failing {  // a failing device of a mandatory-scope person, for the overdue list
+    uint64_t order = 0;
+    uint32_t owner = kNone;
+    std::string name;  // "model (family version)"
+    uint32_t rules_begin = 0, rules_end = 0;  // into fail_rules
+  };
+  const Document& c_;
+  const std::vector<std::optional<Level>>& person_level_;
+  std::vector<std::array<int64_t, 5>> rules_;  // per rule: pass fail exempt unknown n/a
+  std::vector<uint8_t> p_state_, p_exempt_;
+  std::vector<int32_t> p_dev_, p_dnc_, p_dex_;
+  std::vector<int64_t> p_first_fail_;  // unix seconds; INT64_MAX = none
+  std::vector<Platform> platforms_;
+  std::map<std::string, Counts, std::less<>> unowned_;  // by the device's own unit
+  std::vector<Failing> failing_;
+  std::vector<uint16_t> fail_rules_;
+  int64_t devices_ = 0, devices_noncompliant_ = 0;
+  // the current device
+  uint64_t order_ = 0;
+  uint32_t owner_ = kNone;
+  std::string_view id_, family_, version_, model_, unit_;
+  uint8_t state_ = 0;
+  bool any_ = false, exempt_ = false;
+  size_t rules_at_ = 0;
+};
+// The report of the tallied devices (history empty: no burn-down); `in` gives the campaign,
+// units, people, now and tz (its devices, findings and history are not used).
+Report finish_report(const ReportInput& in, const std::vector<const ReportTally*>& tallies);
 
 // The projection build_report() makes from its burn-down (the method is stated in the
 // result); for a report assembled from stored daily points.

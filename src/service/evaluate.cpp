@@ -52,10 +52,10 @@ struct Context {
   // evaluate_all only (else empty): everyone, and id -> index into people.
   std::vector<model::Person> people;
   std::unordered_map<std::string_view, uint32_t> person_index;
-  // Per policy: true for campaigns whose report aggregates this run keeps (evaluate_all only).
+  // Per policy: true for campaigns whose report aggregates this run keeps (evaluate_all only),
+  // and then each person's level in its scope (filled with the people, before evaluating).
   std::vector<bool> aggregate;
-  // Per policy, per rule: the rank of its rule key in string order (the store's order).
-  std::vector<std::vector<uint16_t>> rule_rank;
+  std::vector<std::vector<std::optional<policy::Level>>> person_level;
   // The fields of the device and owner values any rule of `policies` reads (only those are built).
   policy::FieldMask device_fields = 0, person_fields = 0;
   std::vector<policy::Exemption> exemptions;
@@ -83,11 +83,6 @@ Status load_policies_and_exemptions(store::Tx& tx, Context& c, std::string_view 
     c.person_fields |= p.compiled.person_fields();
     std::vector<std::string> keys;
     for (const auto& r : p.compiled.document().rules) keys.push_back(p.stored.id + "/" + r.id);
-    std::vector<uint16_t> order(keys.size()), rank(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) order[i] = uint16_t(i);
-    std::sort(order.begin(), order.end(), [&](uint16_t a, uint16_t b) { return keys[a] < keys[b]; });
-    for (size_t i = 0; i < order.size(); ++i) rank[order[i]] = uint16_t(i);
-    c.rule_rank.push_back(std::move(rank));
     c.rule_keys.push_back(std::move(keys));
   }
   c.aggregate.assign(c.policies.size(), false);
@@ -109,6 +104,13 @@ Status load_people(store::Tx& tx, Context& c) {
   }
   c.person_index.reserve(c.people.size());  // after loading: the vector no longer moves
   for (size_t i = 0; i < c.people.size(); ++i) c.person_index.emplace(c.people[i].id, uint32_t(i));
+  c.person_level.resize(c.policies.size());
+  for (size_t pi = 0; pi < c.policies.size(); ++pi) {
+    if (!c.aggregate[pi]) continue;
+    const auto& doc = c.policies[pi].compiled.document();
+    c.person_level[pi].reserve(c.people.size());
+    for (const auto& p : c.people) c.person_level[pi].push_back(doc.level_for(p.org_unit_path));
+  }
   return {};
 }
 
@@ -173,10 +175,9 @@ struct Output {
   std::vector<store::Finding> deletes;  // keys of findings whose rule is gone
   std::vector<store::EvalDigest> digests, drops;
   std::vector<DeviceEnd> ends;  // per device with something to write, in order
-  // Report rows of the aggregated campaigns: every device (with its run index), and per
-  // policy the findings as they stand after this run, with the rule key's rank for sorting.
-  std::vector<std::pair<uint32_t, policy::DeviceRow>> devices;
-  std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>> findings;
+  // Per policy (null unless aggregated): the campaign report's tally of every device this
+  // worker evaluated, with its findings as they stand after this run.
+  std::vector<std::unique_ptr<policy::ReportTally>> tallies;
   Status error;  // the first store error of a worker (it then stops evaluating)
 };
 
@@ -205,28 +206,28 @@ class Worker {
  public:
   explicit Worker(const Context& c) : c_(c) {
     gather_ = std::find(c.aggregate.begin(), c.aggregate.end(), true) != c.aggregate.end();
-    out.findings.resize(c.policies.size());
     hash_.resize(c.policies.size());
     notes_.resize(c.policies.size());
+    pending_.resize(c.policies.size());
+  }
+
+  // The report tallies of the aggregated campaigns; call once Context::person_level is filled
+  // (after the people are loaded), before the first batch.
+  void start_tallies() {
+    if (!gather_ || !out.tallies.empty()) return;
+    out.tallies.resize(c_.policies.size());
+    for (size_t pi = 0; pi < c_.policies.size(); ++pi)
+      if (c_.aggregate[pi])
+        out.tallies[pi] = std::make_unique<policy::ReportTally>(c_.policies[pi].compiled.document(),
+                                                                c_.person_level[pi]);
   }
 
   // A batch with its findings (evaluate_devices): every device is compared with its findings.
   // Without (b.digests, evaluate_all): a device whose digests equal its new results' is done
   // without its findings; the findings of the others are read, then they are compared.
-  // The device rows of the report take the batch's strings (moved, not copied).
-  void batch(Batch& b) {
-    size_t first = out.devices.size();
+  void batch(const Batch& b) {
+    if (gather_ && out.tallies.empty()) gather_ = false;  // evaluate_devices: no report
     run(b);
-    if (!gather_ || out.devices.size() - first != b.devices.size()) return;
-    for (size_t i = 0; i < b.devices.size(); ++i) {
-      auto& d = b.devices[i];
-      auto& row = out.devices[first + i].second;
-      row.id = std::move(d.id);
-      row.os_family = std::move(d.os_family);
-      row.os_version = std::move(d.os_version);
-      row.model = std::move(d.model);
-      row.org_unit_path = std::move(d.org_unit_path);
-    }
   }
 
   Output out;
@@ -269,21 +270,32 @@ class Worker {
       while (g < b.digests.size() && b.digests[g].device_id < d.id) ++g;
       size_t dlo = g;
       while (g < b.digests.size() && b.digests[g].device_id == d.id) ++g;
-      start(b, i, false);
+      start(b, i);
       compare(d, b.owners[i], old_.data() + lo, j - lo, b.digests.data() + dlo, g - dlo);
     }
   }
 
-  void start(const Batch& b, size_t i, bool first = true) {
+  void start(const Batch& b, size_t i) {
     index_ = b.base + uint32_t(i);
     owner_index_ = b.owner_index[i];
-    if (gather_ && first) {  // its strings are moved in by batch()
-      out.devices.emplace_back(index_, policy::DeviceRow{});
-      out.devices.back().second.owner = owner_index_;
+  }
+
+  // Hands the current device and its kept report rows to the tallies.
+  void commit(const model::Device& d) {
+    if (!gather_) return;
+    for (size_t pi = 0; pi < c_.policies.size(); ++pi) {
+      if (!out.tallies[pi]) continue;
+      auto& t = *out.tallies[pi];
+      t.begin(index_, owner_index_, d.id, d.os_family, d.os_version, d.model, d.org_unit_path);
+      for (const auto& r : pending_[pi]) t.finding(r.rule, r.status, r.first_failed);
+      t.end();
+      pending_[pi].clear();
     }
   }
 
   void begin_device(const model::Device& d, const model::Person* owner) {
+    if (gather_)
+      for (auto& p : pending_) p.clear();
     exs_.clear();
     if (!c_.ex_by_subject.empty()) {
       if (auto it = c_.ex_by_subject.find(d.id); it != c_.ex_by_subject.end())
@@ -357,15 +369,11 @@ class Worker {
         if (results_[i].status != policy::RuleStatus::not_applicable || rows_[i])
           keep(pi, i, results_[i].status, ff_[i]);
     }
-    if (same) {
+    if (same) {  // else compare() evaluates it again with its findings
       ++out.stats.devices;
       out.stats.evaluations += st.evaluations;
       out.stats.unknown += st.unknown;
-    } else {
-      // Undo this device's report rows: compare() evaluates it again with its findings.
-      for (size_t pi = 0; pi < c_.policies.size(); ++pi)
-        while (!out.findings[pi].empty() && out.findings[pi].back().second.device == index_)
-          out.findings[pi].pop_back();
+      commit(d);
     }
     return same;
   }
@@ -422,6 +430,7 @@ class Worker {
         if (!evaluated) out.drops.push_back(rows[k]);
       }
     }
+    commit(d);
     DeviceEnd e{out.writes.size(), out.deletes.size(), out.changes.size(), out.digests.size(), out.drops.size()};
     if (out.ends.empty() || out.ends.back().writes != e.writes || out.ends.back().deletes != e.deletes ||
         out.ends.back().changes != e.changes || out.ends.back().digests != e.digests ||
@@ -494,10 +503,14 @@ class Worker {
       else
         n += 'n';
     }
-    if (!c_.aggregate[pi]) return;
-    out.findings[pi].emplace_back(c_.rule_rank[pi][i],
-                                  policy::FindingRow{index_, owner_index_, uint16_t(i), status, first_failed});
+    if (gather_ && c_.aggregate[pi]) pending_[pi].push_back(Kept{uint16_t(i), status, first_failed});
   }
+
+  struct Kept {  // a report row of the current device
+    uint16_t rule;
+    policy::RuleStatus status;
+    std::optional<Time> first_failed;
+  };
 
   const Context& c_;
   policy::Evaluator ev_;
@@ -515,6 +528,7 @@ class Worker {
   std::vector<store::Finding> old_;
   std::vector<uint8_t> rows_;
   std::vector<std::optional<Time>> ff_;
+  std::vector<std::vector<Kept>> pending_;  // per policy, of the current device
 };
 
 void add(EvalStats& a, const EvalStats& b) {
@@ -589,49 +603,16 @@ class BatchQueue {
   bool closed_ = false;
 };
 
-// Per policy, the workers' report rows (rule key rank, row), each part in the order evaluated.
-using FindingParts = std::vector<std::vector<std::vector<std::pair<uint16_t, policy::FindingRow>>*>>;
-
-// Hands the rows this run saw to the report aggregates of each campaign it evaluated (the
-// parts are emptied).
-Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::DeviceRow>& devrows,
-                        FindingParts& findrows) {
+// Hands the workers' tallies of each campaign this run evaluated to its report aggregates.
+Status store_aggregates(store::Store& s, const Context& c, const std::vector<std::unique_ptr<Worker>>& workers) {
   for (size_t pi = 0; pi < c.policies.size(); ++pi) {
     if (!c.aggregate[pi]) continue;
+    std::vector<const policy::ReportTally*> tallies;
+    for (const auto& w : workers)
+      if (pi < w->out.tallies.size() && w->out.tallies[pi]) tallies.push_back(w->out.tallies[pi].get());
     policy::ReportInput in;
     in.campaign = c.policies[pi].compiled.document();
     in.now = c.now;
-    // The store's order, (device, rule key), as load_report_input reads them: a counting sort
-    // by device position (rows come in runs of whole devices from the workers), then each
-    // device's few rows by the rank of their rule key.
-    std::vector<uint32_t> start(devrows.size() + 1, 0);
-    for (const auto* part : findrows[pi])
-      for (const auto& r : *part) {
-        if (r.second.device >= devrows.size())
-          return fail(Errc::internal, "report row of an unknown device", "evaluate");
-        ++start[r.second.device + 1];
-      }
-    for (size_t d = 0; d < devrows.size(); ++d) start[d + 1] += start[d];
-    in.findings.resize(start.back());
-    {
-      std::vector<uint16_t> ranks(start.back());
-      std::vector<uint32_t> next(start.begin(), start.end() - 1);
-      for (auto* part : findrows[pi]) {
-        for (const auto& r : *part) {
-          uint32_t at = next[r.second.device]++;
-          in.findings[at] = r.second;
-          ranks[at] = r.first;
-        }
-        *part = {};
-      }
-      for (size_t d = 0; d < devrows.size(); ++d)
-        for (uint32_t i = start[d] + 1; i < start[d + 1]; ++i)  // insertion sort: a few rows
-          for (uint32_t j = i; j > start[d] && ranks[j - 1] > ranks[j]; --j) {
-            std::swap(ranks[j - 1], ranks[j]);
-            std::swap(in.findings[j - 1], in.findings[j]);
-          }
-    }
-    in.devices = std::move(devrows);
     in.people.reserve(c.people.size());
     for (const auto& p : c.people) {
       auto m = c.person_index.find(p.manager_id);
@@ -639,7 +620,7 @@ Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::D
                                             m == c.person_index.end() ? policy::kNone : m->second});
     }
     CampaignAggregates agg;
-    auto st = s.read([&](store::Tx& tx) -> Status {
+    FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
       in.tz = org_timezone(tx);
       store::PageRequest page;
       page.limit = 1000;
@@ -649,11 +630,10 @@ Status store_aggregates(store::Store& s, const Context& c, std::vector<policy::D
         if (pg.next_cursor.empty()) break;
         page.cursor = pg.next_cursor;
       }
-      FW_TRY(agg, compute_campaign_aggregates(tx, in, c.policies[pi].stored.version));
+      FW_TRY(agg, compute_campaign_aggregates(tx, in, policy::finish_report(in, tallies),
+                                              c.policies[pi].stored.version));
       return {};
-    });
-    devrows = std::move(in.devices);  // for the next campaign
-    FW_TRY_STATUS(st);
+    }));
     FW_TRY_STATUS(s.write([&](store::Tx& tx) { return put_campaign_aggregates(tx, agg); }));
   }
   return {};
@@ -719,6 +699,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
       threads.emplace_back([&, w = w.get()] {
         const Status& ready = people_ready.get();  // owners can be resolved from here on
         if (!ready) w->out.error = ready;
+        else w->start_tallies();
         while (auto b = q.pop()) {
           if (!w->out.error) continue;  // drain: the readers must not block
           if (resolve_known_owners(c, *b))
@@ -770,23 +751,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     for (auto& w : workers) FW_TRY_STATUS(flush(s, w->out));
   }
   for (auto& w : workers) add(total, w->out.stats);
-  if (!overflow) {
-    // Run indices -> positions in id order: ranges are in id order, devices within a range too.
-    std::vector<uint32_t> offset(ranges.size(), 0);
-    for (size_t k = 1; k < ranges.size(); ++k) offset[k] = offset[k - 1] + ranges[k - 1].count;
-    auto position = [&](uint32_t run_index) { return offset[run_index >> 16] + (run_index & 0xFFFF); };
-    std::vector<policy::DeviceRow> rows(ranges.empty() ? 0 : offset.back() + ranges.back().count);
-    FindingParts findrows(c.policies.size());
-    for (auto& w : workers) {
-      for (auto& [i, row] : w->out.devices) rows[position(i)] = std::move(row);
-      w->out.devices = {};
-      for (size_t pi = 0; pi < c.policies.size(); ++pi) {
-        for (auto& [rank, row] : w->out.findings[pi]) row.device = position(row.device);
-        findrows[pi].push_back(&w->out.findings[pi]);
-      }
-    }
-    FW_TRY_STATUS(store_aggregates(s, c, rows, findrows));
-  }
+  if (!overflow) FW_TRY_STATUS(store_aggregates(s, c, workers));
   if (policy_id.empty()) {
     FW_TRY_STATUS(s.write([&](store::Tx& tx) { return tx.put_setting("eval.last_run", format_time(c.now)); }));
   }

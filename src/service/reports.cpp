@@ -256,34 +256,58 @@ Result<policy::Report> decode_snapshot(std::string_view body) {
 
 }  // namespace
 
-Result<CampaignAggregates> compute_campaign_aggregates(store::Tx& tx, policy::ReportInput& in, int64_t version) {
+namespace {
+
+// The aggregates from `rep` (build_report() of the current rows without history); days since
+// the start without a stored point are taken from `full()`, the report with history.
+template <class Full>
+Result<CampaignAggregates> aggregates_of(store::Tx& tx, const policy::Document& campaign, Time now,
+                                         const TimeZone& tz, policy::Report rep, int64_t version, Full full) {
   CampaignAggregates out;
-  in.history.clear();
-  auto rep = policy::build_report(in);  // no history: the burn-down comes from the stored days
   rep.burndown.clear();
   rep.projection = {};
-  out.snapshot = store::CampaignSnapshot{in.campaign.id, version, in.now, encode_snapshot(rep)};
-  if (!rep.is_campaign || in.now < rep.start) return out;
+  out.snapshot = store::CampaignSnapshot{campaign.id, version, now, encode_snapshot(rep)};
+  if (!rep.is_campaign || now < rep.start) return out;
   // Today's point is the state now; earlier days without a stored point are reconstructed.
-  Time today = in.tz.start_of_day(in.now);
-  FW_TRY(auto stored, tx.list_burndown(in.campaign.id));
+  Time today = tz.start_of_day(now);
+  FW_TRY(auto stored, tx.list_burndown(campaign.id));
   std::vector<Time> have;
   for (const auto& d : stored) have.push_back(d.day);
   std::sort(have.begin(), have.end());
   bool missing = false;
-  for (Time day = in.tz.start_of_day(rep.start); day < today; day = in.tz.start_of_next_day(day))
+  for (Time day = tz.start_of_day(rep.start); day < today; day = tz.start_of_next_day(day))
     if (!std::binary_search(have.begin(), have.end(), day)) missing = true;
   if (missing) {
-    FW_TRY_STATUS(load_report_history(tx, in));
-    auto full = policy::build_report(in);
-    for (const auto& p : full.burndown)
+    FW_TRY(policy::Report with_history, full());
+    for (const auto& p : with_history.burndown)
       if (p.day < today && !std::binary_search(have.begin(), have.end(), p.day))
         out.days.push_back(store::BurnDay{p.day, p.people, p.devices});
-    in.history.clear();
-    in.history.shrink_to_fit();
   }
   out.days.push_back(store::BurnDay{today, rep.people_noncompliant, rep.devices_noncompliant});
   return out;
+}
+
+}  // namespace
+
+Result<CampaignAggregates> compute_campaign_aggregates(store::Tx& tx, policy::ReportInput& in, int64_t version) {
+  in.history.clear();
+  auto rep = policy::build_report(in);  // no history: the burn-down comes from the stored days
+  return aggregates_of(tx, in.campaign, in.now, in.tz, std::move(rep), version, [&]() -> Result<policy::Report> {
+    FW_TRY_STATUS(load_report_history(tx, in));
+    auto full = policy::build_report(in);
+    in.history.clear();
+    in.history.shrink_to_fit();
+    return full;
+  });
+}
+
+Result<CampaignAggregates> compute_campaign_aggregates(store::Tx& tx, const policy::ReportInput& in,
+                                                       policy::Report rep, int64_t version) {
+  return aggregates_of(tx, in.campaign, in.now, in.tz, std::move(rep), version, [&]() -> Result<policy::Report> {
+    FixedClock clock(in.now);
+    FW_TRY(auto full, load_report_input(tx, clock, in.campaign.id, in.now));
+    return policy::build_report(full);
+  });
 }
 
 Status put_campaign_aggregates(store::Tx& tx, const CampaignAggregates& a) {
@@ -317,7 +341,7 @@ Result<std::optional<policy::Report>> report_from_aggregates(store::Tx& tx, cons
 }
 
 Result<RenderedReport> report(store::Store& s, const Clock& clock, std::string_view id, std::string_view format,
-                              std::string_view lang) {
+                              std::string_view lang, const policy::CsvOptions& csv) {
   if (format != "table" && format != "json" && format != "csv" && format != "html")
     return fail(Errc::invalid_argument, "format must be table, json, csv or html", "format");
   std::optional<policy::Lang> l;
@@ -349,7 +373,11 @@ Result<RenderedReport> report(store::Store& s, const Clock& clock, std::string_v
     out.body = policy::render_json(rep, in.tz);
     out.content_type = "application/json";
   } else if (format == "csv") {
-    out.body = policy::render_csv(rep, *l, in.tz);
+    if (!rep.is_campaign && (csv.table == policy::CsvTable::burndown || csv.table == policy::CsvTable::overdue))
+      return fail(Errc::invalid_argument,
+                  "'" + rep.campaign_id + "' is a policy: only a campaign has a burn-down and overdue people",
+                  "table");
+    out.body = policy::render_csv(rep, *l, in.tz, csv);
     out.content_type = "text/csv; charset=utf-8";
   } else {
     out.body = policy::render_html(rep, *l, in.tz);

@@ -40,6 +40,11 @@ struct CampaignAggregates {
 // `in` holds the campaign, units, people, devices and current findings (history empty) as
 // of in.now; its history may be filled and used when days must be reconstructed.
 Result<CampaignAggregates> compute_campaign_aggregates(store::Tx& tx, policy::ReportInput& in, int64_t version);
+// The same from `rep`, the report of the current rows without history (finish_report() of the
+// evaluation's tallies); `in` gives the campaign, now and tz. Missing days are reconstructed
+// from the store's rows and history (load_report_input: slow, but only once per gap).
+Result<CampaignAggregates> compute_campaign_aggregates(store::Tx& tx, const policy::ReportInput& in,
+                                                       policy::Report rep, int64_t version);
 Status put_campaign_aggregates(store::Tx& tx, const CampaignAggregates& a);
 // The report from the stored aggregates; nullopt when there are none for this version of
 // the document or a day of the burn-down is missing (the caller builds from scratch).
@@ -54,8 +59,9 @@ struct RenderedReport {
   std::string content_type;  // text/plain, application/json, text/csv, text/html (utf-8)
 };
 
-// format: table|json|csv|html; lang: "" = the organisation's setting (default ru).
+// format: table|json|csv|html; lang: "" = the organisation's setting (default ru); csv: which
+// table a CSV holds (invalid_argument for burndown or overdue of a policy, not a campaign).
 Result<RenderedReport> report(store::Store& s, const Clock& clock, std::string_view id, std::string_view format,
-                              std::string_view lang = "");
+                              std::string_view lang = "", const policy::CsvOptions& csv = {});
 
 }  // namespace fw::service
