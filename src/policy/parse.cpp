@@ -46,29 +46,63 @@ bool valid_id(std::string_view s) {
 // yaml-cpp 0.7 (Debian 12) loops for ever in LoadAll on some invalid streams ("," or a tag
 // followed by ","): HandleNextDocument keeps returning a null document without consuming
 // the token (fixed upstream after 0.8). Before LoadAll, walk the documents with an event
-// handler that does nothing and stop when a document starts where the previous one did.
+// handler that builds nothing and stop when a document starts where the previous one did.
 // The walk also stops after `max_documents`: a stream may hold many tiny documents before
-// the token that would hang LoadAll. Returns the problem, or nothing for a sound stream.
-class DocumentStarts final : public YAML::EventHandler {
+// the token that would hang LoadAll.
+// The same walk catches what yaml-cpp accepts but YAML does not (a quoted scalar never
+// closed, which swallows the rest of the file; a plain scalar indented with a tab) and
+// places the errors yaml-cpp reports at the end of the stream (a '[' or '{' never closed)
+// where they begin. Duplicate keys are kept by yaml-cpp and reported by Parser::fields.
+class StreamWalk final : public YAML::EventHandler {
  public:
+  struct Scalar {
+    size_t mark;
+    bool in_flow;
+    std::string value;
+  };
+  struct Open {
+    size_t mark;
+    bool flow, seq;
+  };
   YAML::Mark first;
   bool seen = false;
+  std::vector<Scalar> scalars;  // every scalar of the document, keys included
+  std::vector<Open> open;       // the collections not yet closed, innermost last
+  size_t flow_depth = 0;
+
   void OnDocumentStart(const YAML::Mark& m) override { note(m); }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& m, YAML::anchor_t) override { note(m); }
   void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { note(m); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { note(m); }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override { note(m); }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string& value) override {
     note(m);
+    if (m.pos >= 0 && scalars.size() < kMaxScalars) scalars.push_back({size_t(m.pos), flow_depth > 0, value});
   }
-  void OnMapEnd() override {}
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value style) override {
+    start(m, style, true);
+  }
+  void OnSequenceEnd() override { end(); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value style) override {
+    start(m, style, false);
+  }
+  void OnMapEnd() override { end(); }
 
  private:
+  static constexpr size_t kMaxScalars = 1'000'000;  // the file size limit keeps far below this
   void note(const YAML::Mark& m) {
     if (!seen) first = m, seen = true;
+  }
+  void start(const YAML::Mark& m, YAML::EmitterStyle::value style, bool seq) {
+    note(m);
+    bool flow = style == YAML::EmitterStyle::Flow;
+    open.push_back({m.pos < 0 ? 0 : size_t(m.pos), flow, seq});
+    if (flow) ++flow_depth;
+  }
+  void end() {
+    if (open.empty()) return;
+    if (open.back().flow) --flow_depth;
+    open.pop_back();
   }
 };
 
@@ -78,14 +112,121 @@ struct StreamProblem {
   Errc code;
 };
 
+// Offset of the first tab in the indentation of the line holding `off`, if the line's
+// text up to `off` is only spaces and tabs.
+std::optional<size_t> indent_tab(std::string_view text, size_t off) {
+  size_t bol = text.rfind('\n', off == 0 ? 0 : off - 1);
+  bol = (bol == std::string_view::npos || off == 0) ? 0 : bol + 1;
+  std::optional<size_t> tab;
+  for (size_t i = bol; i < off && i < text.size(); ++i) {
+    if (text[i] == '\t') {
+      if (!tab) tab = i;
+    } else if (text[i] != ' ') {
+      return std::nullopt;
+    }
+  }
+  return tab;
+}
+
+constexpr const char* kTabMessage = "YAML: a tab in the indentation (YAML indents with spaces only)";
+
+// A scalar's quote is closed, a plain scalar's lines are not indented with tabs.
+std::optional<StreamProblem> check_scalar(std::string_view text, const StreamWalk::Scalar& sc) {
+  size_t r = sc.mark;
+  while (r < text.size() && (text[r] == '&' || text[r] == '!')) {  // an anchor or a tag first
+    while (r < text.size() && text[r] != ' ' && text[r] != '\n') ++r;
+    while (r < text.size() && text[r] == ' ') ++r;
+  }
+  if (r >= text.size()) return std::nullopt;
+  char q = text[r];
+  if (q == '"' || q == '\'') {
+    for (size_t i = r + 1; i < text.size(); ++i) {
+      char c = text[i];
+      if (q == '"' && c == '\\') {
+        ++i;
+      } else if (c == q) {
+        if (q == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+          ++i;
+          continue;
+        }
+        return std::nullopt;
+      } else if (c == '\n') {
+        // A document marker ends every scalar: the quote was never closed before it.
+        std::string_view rest = text.substr(i + 1);
+        if ((rest.starts_with("---") || rest.starts_with("...")) &&
+            (rest.size() == 3 || rest[3] == ' ' || rest[3] == '\n' || rest[3] == '\r' || rest[3] == '\t'))
+          break;
+      }
+    }
+    return StreamProblem{r,
+                         std::string("YAML: the ") + (q == '"' ? "double" : "single") + "-quoted string opened here is never closed (a " +
+                             q + " is missing)",
+                         Errc::parse_error};
+  }
+  if (q == '|' || q == '>' || sc.in_flow) return std::nullopt;
+  // A plain scalar in block context: its first line's indentation, and that of the lines
+  // yaml-cpp folded into it (those up to its value's last byte in the file).
+  if (auto t = indent_tab(text, sc.mark)) return StreamProblem{*t, kTabMessage, Errc::parse_error};
+  auto map = detail::map_scalar(text, sc.mark, sc.value);
+  if (map.empty()) return std::nullopt;
+  for (size_t i = text.find('\n', r); i < map.back(); i = text.find('\n', i + 1)) {
+    for (size_t j = i + 1; j < text.size() && (text[j] == ' ' || text[j] == '\t'); ++j)
+      if (text[j] == '\t') return StreamProblem{j, kTabMessage, Errc::parse_error};
+  }
+  return std::nullopt;
+}
+
 std::optional<StreamProblem> check_stream(const std::string& text, size_t max_documents) {
   std::istringstream in(text);
   YAML::Parser parser(in);
   int prev_pos = -1;
   for (size_t n = 0;; ++n) {
-    DocumentStarts starts;
-    if (!parser.HandleNextDocument(starts)) return std::nullopt;
-    int pos = starts.seen ? starts.first.pos : -1;
+    StreamWalk walk;
+    try {
+      if (!parser.HandleNextDocument(walk)) return std::nullopt;
+    } catch (const YAML::Exception& e) {
+      // A quote never closed explains whatever yaml-cpp stumbled on after it.
+      for (const auto& sc : walk.scalars)
+        if (auto p = check_scalar(text, sc); p && p->message != kTabMessage) return p;
+      size_t off = e.mark.pos >= 0 ? std::min(size_t(e.mark.pos), text.size()) : 0;
+      if (e.msg == YAML::ErrorMsg::DOC_IN_SCALAR) {
+        // A quoted scalar ran into the next document: its quote is the first one opening a
+        // token after the last event yaml-cpp gave.
+        size_t from = 0;
+        for (const auto& sc : walk.scalars) from = std::max(from, sc.mark + 1);
+        for (const auto& o : walk.open) from = std::max(from, o.mark + 1);
+        for (size_t p = from; p < off; ++p) {
+          if (text[p] != '"' && text[p] != '\'') continue;
+          char before = p == 0 ? '\n' : text[p - 1];
+          if (std::string_view(" \t\n:[{,-").find(before) == std::string_view::npos) continue;
+          if (auto q = check_scalar(text, {p, false, {}})) return q;
+          break;
+        }
+      }
+      bool seq_flow = e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW, map_flow = e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW;
+      if (seq_flow || map_flow) {
+        for (auto it = walk.open.rbegin(); it != walk.open.rend(); ++it)
+          if (it->flow && it->seq == seq_flow) {
+            std::string where = off >= text.size() ? "the end of the file"
+                                                    : "line " + std::to_string(position_of(text, off).line);
+            return StreamProblem{it->mark,
+                                 std::string("YAML: the ") + (seq_flow ? "'[' opened here is never closed (no ']' before "
+                                                                       : "'{' opened here is never closed (no '}' before ") +
+                                     where + ")",
+                                 Errc::parse_error};
+          }
+      }
+      // A tab in the indentation of the line yaml-cpp stopped at is the likely cause.
+      size_t bol = text.rfind('\n', off == 0 ? 0 : off - 1);
+      bol = (bol == std::string::npos || off == 0) ? 0 : bol + 1;
+      size_t first = std::min(text.find_first_not_of(" \t", bol), text.size());
+      if (auto t = indent_tab(text, first); t && off < text.size())
+        return StreamProblem{*t, std::string(kTabMessage) + " (" + e.msg + ")", Errc::parse_error};
+      return StreamProblem{off, "YAML: " + e.msg, Errc::parse_error};
+    }
+    for (const auto& sc : walk.scalars)
+      if (auto p = check_scalar(text, sc)) return p;
+    int pos = walk.seen ? walk.first.pos : -1;
     if (n > 0 && pos == prev_pos)
       return StreamProblem{size_t(pos < 0 ? 0 : pos), "YAML: unexpected token here (a ',' or a tag without a value?)",
                            Errc::parse_error};

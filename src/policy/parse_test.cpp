@@ -119,7 +119,10 @@ TEST(PolicyFileErrorsOnce, ABadDeadlineIsNotAlsoAMissingOne) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, PolicyFileErrors,
     ::testing::Values(
-        ErrCase{"yaml_syntax", "kind: policy\nrules: [1, 2\nid: x\n", "f.yaml:3:3", "YAML"},
+        ErrCase{"yaml_syntax", "kind: policy\nrules: [1, 2\nid: x\n", "f.yaml:2:8",
+                "YAML: the '[' opened here is never closed"},
+        ErrCase{"yaml_error_where_it_is", "kind: policy\nid: p\nrules: [{id: r, require: 'true'}]\ntitle: a: b\n",
+                "f.yaml:4:9", "YAML: illegal map value"},
         ErrCase{"unknown_top_key", "kind: policy\nid: p\ncolour: red\nrules: [{id: r, require: 'true'}]\n",
                 "f.yaml:3:1", "unknown key 'colour'"},
         ErrCase{"unknown_rule_key", kHead + "  - id: r\n    requires: 'true'\n", "f.yaml:5:5",
@@ -181,9 +184,54 @@ INSTANTIATE_TEST_SUITE_P(
                 "CEL"},
         ErrCase{"cel_after_cyrillic",
                 kHead + "  - id: r\n    title: Нет айфонов\n    require: \"'айфон' == @\"\n", "f.yaml:6:26", "CEL"},
+        // What yaml-cpp 0.7 accepts but YAML does not, and errors it places at the end of the file.
+        ErrCase{"double_quote_unclosed_at_eof",
+                "kind: policy\nid: p\nrules: [{id: r, require: 'true'}]\ntitle: \"Replace iPhones\n", "f.yaml:4:8",
+                "double-quoted string opened here is never closed"},
+        ErrCase{"double_quote_unclosed_swallows_the_rest",
+                "kind: policy\ntitle: \"a \\\" b\nid: p\nrules: [{id: r, require: 'true'}]\n", "f.yaml:2:8",
+                "never closed"},
+        ErrCase{"double_quote_unclosed_before_next_document",
+                "kind: policy\nid: p\nrules: [{id: r, require: 'true'}]\ntitle: \"x\n---\nkind: policy\n",
+                "f.yaml:4:8", "never closed"},
+        ErrCase{"single_quote_unclosed", "kind: policy\nid: p\nrules: [{id: r, require: 'true'}]\ntitle: 'it''s\n",
+                "f.yaml:4:8", "single-quoted string opened here is never closed"},
+        ErrCase{"quoted_key_unclosed", "kind: policy\nid: p\nrules: [{id: r, require: 'true'}]\n\"title: x\n",
+                "f.yaml:4:1", "never closed"},
+        ErrCase{"duplicate_key_in_rule", kHead + "  - id: r\n    require: 'true'\n    require: 'false'\n",
+                "f.yaml:6:5", "duplicate key 'require'"},
+        ErrCase{"duplicate_key_in_flow_entry",
+                "kind: campaign\nid: c\ndeadline: 2023-03-31\nrules: [{id: r, require: 'true'}]\n"
+                "schedule:\n  - {at: start, at: deadline, notify: [owner]}\n",
+                "f.yaml:6:17", "duplicate key 'at'"},
+        ErrCase{"tab_indents_plain_value", "kind: policy\nid: p\ntitle:\n\tReplace\nrules: [{id: r, require: 'true'}]\n",
+                "f.yaml:4:1", "a tab in the indentation"},
+        ErrCase{"tab_indents_continuation",
+                "kind: policy\nid: p\ntitle: Replace\n \tiPhones\nrules: [{id: r, require: 'true'}]\n", "f.yaml:4:2",
+                "a tab in the indentation"},
+        ErrCase{"tab_indents_list", "kind: policy\nid: p\nrules:\n\t- {id: r, require: 'true'}\n", "f.yaml:4:1",
+                "a tab in the indentation"},
+        ErrCase{"tab_indents_key", kHead + "  - id: r\n\t  require: 'true'\n", "f.yaml:5:1", "a tab in the indentation"},
+        ErrCase{"flow_sequence_unclosed", "kind: policy\nid: p\nrules: [{id: r, require: 'true'}]\nscope: [/a, /b\n",
+                "f.yaml:4:8", "'[' opened here is never closed (no ']' before the end of the file)"},
+        ErrCase{"flow_mapping_unclosed", kHead + "  - {id: r, require: 'true'\n", "f.yaml:4:5",
+                "'{' opened here is never closed"},
         ErrCase{"not_a_mapping", "- a\n- b\n", "f.yaml:1:1", "must be a mapping"},
         ErrCase{"empty_file", "", "f.yaml:1:1", "no policy document"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// The checks for yaml-cpp's leniencies leave alone what YAML allows: a tab between a key and
+// its value, tabs inside quoted and block scalars, escaped and doubled quotes, '#' in quotes.
+TEST(PolicyFile, TabsAndQuotesThatYamlAllows) {
+  auto r = parse_file("kind: policy\nid:\tp\ntitle: \"a \\\"quoted\\\" # title\n\tover two lines\"\n"
+                      "description: 'it''s # fine'\nrules:\n  - id: r\n    remedy: |\n      step 1:\tremove\n"
+                      "    require: \"device.os.family != 'iOS'\"\n",
+                      "ok.yaml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
+  EXPECT_EQ(r.documents[0].title, "a \"quoted\" # title over two lines");
+  EXPECT_EQ(r.documents[0].description, "it's # fine");
+  EXPECT_EQ(r.documents[0].rules[0].remedy, "step 1:\tremove\n");
+}
 
 TEST(PolicyFile, ReportsEveryErrorNotJustTheFirst) {
   auto r = parse_file(kHead + "  - id: a\n    require: '1 +'\n  - id: b\n    severity: huge\n    require: 'true'\n"
