@@ -1,7 +1,8 @@
 // `fleetward report [--db DB] [--campaign ID] [--format table|json|csv|html] [--lang ru|en]
-// [--output FILE]`: the compliance report of a campaign (default: the first active one) or a
-// policy, in the organisation's time zone. --db defaults to $FLEETWARD_DB; --lang to the
-// organisation's setting (org.lang), which defaults to Russian.
+// [--table units|rules|platforms|burndown|overdue] [--bom] [--output FILE]`: the compliance
+// report of a campaign (default: the first active one) or a policy, in the organisation's time
+// zone. A CSV holds one table (--table, default units). --db defaults to $FLEETWARD_DB; --lang
+// to the organisation's setting (org.lang), which defaults to Russian. Single-threaded.
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -14,15 +15,23 @@
 namespace {
 
 struct ReportArgs {
-  std::string db, campaign, format = "table", lang, output;
+  std::string db, campaign, format = "table", lang, output, table;
+  bool bom = false;
 };
 
 [[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die("report", msg, code); }
 
 void run(const ReportArgs& a) {
+  fw::policy::CsvOptions csv;
+  if (!a.table.empty()) {
+    if (a.format != "csv") die("--table: chooses the table of a CSV; add --format csv", 2);
+    csv.table = *fw::policy::parse_csv_table(a.table);  // checked by CLI11
+  }
+  if (a.bom && a.format != "csv") die("--bom: only for --format csv", 2);
+  csv.bom = a.bom;
   auto store = fw::cli::open_db("report", a.db);
   fw::SystemClock clock;
-  auto r = fw::service::report(*store, clock, a.campaign, a.format, a.lang);
+  auto r = fw::service::report(*store, clock, a.campaign, a.format, a.lang, csv);
   if (!r) die(r.error().to_string());
   if (a.output.empty()) {
     std::cout << r->body;
@@ -43,6 +52,13 @@ void add_report(CLI::App& app) {
       ->check(CLI::IsMember({"table", "json", "csv", "html"}));
   cmd->add_option("--lang", args->lang, "ru|en (default: the organisation's setting, Russian)")
       ->check(CLI::IsMember({"ru", "en"}));
+  cmd->add_option("--table", args->table,
+                  "with --format csv: the one table the CSV holds: units (per org unit, the default), rules, "
+                  "platforms, burndown or overdue (these two for a campaign)")
+      ->check(CLI::IsMember({"units", "rules", "platforms", "burndown", "overdue"}));
+  cmd->add_flag("--bom", args->bom,
+                "with --format csv: start with a UTF-8 byte-order mark, for Excel to read Cyrillic (pandas, "
+                "LibreOffice and most tools do not need it)");
   cmd->add_option("-o,--output", args->output, "write to FILE instead of standard output");
   cmd->callback([args] { run(*args); });
 }

@@ -467,7 +467,16 @@ std::string_view tr_severity(Lang lang, Severity s) noexcept;
 
 std::string render_table(const Report& r, Lang lang, const TimeZone& tz);
 std::string render_json(const Report& r, const TimeZone& tz);
-std::string render_csv(const Report& r, Lang lang, const TimeZone& tz);
+// CSV: one table with one header row per file (RFC 4180: CRLF, quotes doubled, UTF-8, numbers
+// with a '.'), the header in `lang`; `bom` puts a UTF-8 byte-order mark first (Excel needs it
+// to read Cyrillic). burndown and overdue exist for a campaign only (empty for a policy).
+enum class CsvTable { units, rules, platforms, burndown, overdue };
+std::optional<CsvTable> parse_csv_table(std::string_view s) noexcept;
+struct CsvOptions {
+  CsvTable table = CsvTable::units;
+  bool bom = false;
+};
+std::string render_csv(const Report& r, Lang lang, const TimeZone& tz, const CsvOptions& opt = {});
 std::string render_html(const Report& r, Lang lang, const TimeZone& tz);
 
 }  // namespace fw::policy

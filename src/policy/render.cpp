@@ -260,9 +260,17 @@ std::string render_json(const Report& r, const TimeZone& tz) {
   return o;
 }
 
-std::string render_csv(const Report& r, Lang lang, const TimeZone& tz) {
-  // Several tables, each with its own header row, separated by an empty line.
-  std::string o;
+std::optional<CsvTable> parse_csv_table(std::string_view s) noexcept {
+  if (s == "units") return CsvTable::units;
+  if (s == "rules") return CsvTable::rules;
+  if (s == "platforms") return CsvTable::platforms;
+  if (s == "burndown") return CsvTable::burndown;
+  if (s == "overdue") return CsvTable::overdue;
+  return std::nullopt;
+}
+
+std::string render_csv(const Report& r, Lang lang, const TimeZone&, const CsvOptions& opt) {
+  std::string o = opt.bom ? "\xEF\xBB\xBF" : "";
   auto row = [&](std::initializer_list<std::string> cells) {
     bool first = true;
     for (const auto& c : cells) {
@@ -273,31 +281,38 @@ std::string render_csv(const Report& r, Lang lang, const TimeZone& tz) {
     o += "\r\n";
   };
   auto t = [&](const char* k) { return std::string(tr(lang, k)); };
-  row({t("unit"), t("path"), t("level"), t("people"), t("people_noncompliant"), t("unknown"), t("devices"),
-       t("devices_noncompliant"), t("compliance")});
-  for (const auto& u : r.units)
-    row({u.name, u.path, level_text(u.level, lang), std::to_string(u.people), std::to_string(u.people_noncompliant),
-         std::to_string(u.people_unknown), std::to_string(u.devices), std::to_string(u.devices_noncompliant),
-         num(u.compliance_pct, 1)});
-  o += "\r\n";
-  row({t("rule"), t("severity"), t("pass"), t("fail"), t("exempt"), t("unknown"), t("not_applicable")});
-  for (const auto& x : r.rules)
-    row({x.id, std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
-         std::to_string(x.exempt), std::to_string(x.unknown), std::to_string(x.not_applicable)});
-  o += "\r\n";
-  row({t("platform"), t("devices"), t("noncompliant")});
-  for (const auto& p : r.platforms) row({p.family, std::to_string(p.devices), std::to_string(p.noncompliant)});
-  if (r.is_campaign) {
-    o += "\r\n";
-    row({t("date"), t("people"), t("devices")});
-    for (const auto& b : r.burndown) row({b.date, std::to_string(b.people), std::to_string(b.devices)});
-    o += "\r\n";
-    row({t("person"), t("email"), t("unit"), t("manager"), t("device"), t("failing_rules"), t("days_overdue")});
-    for (const auto& x : r.overdue)
-      row({x.name, x.email, x.unit, x.manager_name, join(x.devices, "; "), join(x.rules, " "),
-           std::to_string(x.days_overdue)});
+  switch (opt.table) {
+    case CsvTable::units:
+      row({t("unit"), t("path"), t("level"), t("people"), t("people_noncompliant"), t("unknown"), t("devices"),
+           t("devices_noncompliant"), t("compliance")});
+      for (const auto& u : r.units)
+        row({u.name, u.path, level_text(u.level, lang), std::to_string(u.people),
+             std::to_string(u.people_noncompliant), std::to_string(u.people_unknown), std::to_string(u.devices),
+             std::to_string(u.devices_noncompliant), num(u.compliance_pct, 1)});
+      break;
+    case CsvTable::rules:
+      row({t("rule"), t("severity"), t("pass"), t("fail"), t("exempt"), t("unknown"), t("not_applicable")});
+      for (const auto& x : r.rules)
+        row({x.id, std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
+             std::to_string(x.exempt), std::to_string(x.unknown), std::to_string(x.not_applicable)});
+      break;
+    case CsvTable::platforms:
+      row({t("platform"), t("devices"), t("noncompliant")});
+      for (const auto& p : r.platforms) row({p.family, std::to_string(p.devices), std::to_string(p.noncompliant)});
+      break;
+    case CsvTable::burndown:
+      row({t("date"), t("people"), t("devices")});
+      if (r.is_campaign)
+        for (const auto& b : r.burndown) row({b.date, std::to_string(b.people), std::to_string(b.devices)});
+      break;
+    case CsvTable::overdue:
+      row({t("person"), t("email"), t("unit"), t("manager"), t("device"), t("failing_rules"), t("days_overdue")});
+      if (r.is_campaign)
+        for (const auto& x : r.overdue)
+          row({x.name, x.email, x.unit, x.manager_name, join(x.devices, "; "), join(x.rules, " "),
+               std::to_string(x.days_overdue)});
+      break;
   }
-  (void)tz;
   return o;
 }
 

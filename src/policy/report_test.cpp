@@ -214,7 +214,52 @@ TEST(Render, CountsTakeTheNumbersForm) {
   for (const auto& c : cases) EXPECT_EQ(tr_count(c.lang, c.noun, c.n), c.want) << c.n;
   auto csv = render_csv(build_report(small_org()), Lang::ru, moscow());
   EXPECT_NE(csv.find("Путь"), std::string::npos) << csv;
+  csv = render_csv(build_report(small_org()), Lang::ru, moscow(), {CsvTable::overdue});
   EXPECT_NE(csv.find("Эл. почта"), std::string::npos) << csv;
+}
+
+// Each CSV is one table with one header row (a spreadsheet or pandas reads it as is): the
+// same number of cells on every row, CRLF line ends, no empty line, '.' in numbers, a BOM
+// only when asked.
+TEST(Render, CsvIsOneTablePerFile) {
+  auto r = build_report(small_org());
+  auto tz = moscow();
+  struct Case {
+    CsvTable table;
+    const char* header;
+    size_t columns;
+  } cases[] = {
+      {CsvTable::units, "Org unit,Path,Level,", 9},       {CsvTable::rules, "Rule,Severity,Pass,", 7},
+      {CsvTable::platforms, "Platform,Devices,", 3},      {CsvTable::burndown, "Date,People,Devices\r\n", 3},
+      {CsvTable::overdue, "Person,E-mail,Org unit,", 7},
+  };
+  for (const auto& c : cases) {
+    auto csv = render_csv(r, Lang::en, tz, {c.table});
+    SCOPED_TRACE(csv);
+    EXPECT_EQ(csv.rfind(c.header, 0), 0u);
+    EXPECT_EQ(csv.find("\r\n\r\n"), std::string::npos);  // no second table after an empty line
+    ASSERT_TRUE(csv.ends_with("\r\n"));
+    size_t rows = 0;
+    for (size_t b = 0; b < csv.size(); ++rows) {
+      size_t e = csv.find("\r\n", b);
+      std::string_view line(csv.data() + b, e - b);
+      size_t cells = 1;
+      bool quoted = false;
+      for (char ch : line) {
+        if (ch == '"') quoted = !quoted;
+        if (ch == ',' && !quoted) ++cells;
+      }
+      EXPECT_EQ(cells, c.columns) << line;
+      b = e + 2;
+    }
+    EXPECT_GT(rows, 1u);  // the header and at least one row in the small organisation
+  }
+  auto units = render_csv(r, Lang::en, tz, {CsvTable::units});
+  EXPECT_NE(units.find(",0.0\r\n"), std::string::npos);  // not "0,0"
+  auto bom = render_csv(r, Lang::ru, tz, {CsvTable::units, true});
+  EXPECT_EQ(bom.rfind("\xEF\xBB\xBFПодразделение,", 0), 0u) << bom;
+  EXPECT_EQ(parse_csv_table("overdue"), CsvTable::overdue);
+  EXPECT_EQ(parse_csv_table("all"), std::nullopt);
 }
 
 TEST(Render, EscapesOutsideText) {
@@ -225,7 +270,7 @@ TEST(Render, EscapesOutsideText) {
   auto tz = moscow();
   auto html = render_html(r, Lang::en, tz);
   EXPECT_EQ(html.find("<script>"), std::string::npos);
-  auto csv = render_csv(r, Lang::en, tz);
+  auto csv = render_csv(r, Lang::en, tz, {CsvTable::overdue});
   EXPECT_NE(csv.find("\"'=HYPERLINK(\"\"x\"\")\""), std::string::npos) << csv;
   auto json = render_json(r, tz);
   EXPECT_NE(json.find("\\\"x\\\""), std::string::npos);

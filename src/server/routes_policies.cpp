@@ -331,12 +331,25 @@ void add_policy_routes(Router& r, Services& s) {
     return no_content();
   });
 
-  // The report of a campaign or policy: ?format=json (default)|html|csv|table&lang=ru|en.
+  // The report of a campaign or policy: ?format=json (default)|html|csv|table&lang=ru|en; a CSV
+  // holds one table: &table=units (default)|rules|platforms|burndown|overdue, &bom=1 for Excel.
   r.add(Verb::get, "/api/v1/reports/{id}", Access::read, [&s](Request& req) -> Result<Response> {
-    FW_TRY_STATUS(check_query(req, {"format", "lang"}));
+    FW_TRY_STATUS(check_query(req, {"format", "lang", "table", "bom"}));
     std::string format(req.query_value("format").value_or("json"));
     std::string lang(req.query_value("lang").value_or(""));
-    FW_TRY(auto rep, service::report(s.store, s.clock, req.param("id"), format, lang));
+    policy::CsvOptions csv;
+    if (auto t = req.query_value("table")) {
+      auto table = policy::parse_csv_table(*t);
+      if (!table) return fail(Errc::invalid_argument, "table must be units, rules, platforms, burndown or overdue", "table");
+      if (format != "csv") return fail(Errc::invalid_argument, "table chooses the table of a CSV: add format=csv", "table");
+      csv.table = *table;
+    }
+    if (auto b = req.query_value("bom")) {
+      if (*b != "0" && *b != "1") return fail(Errc::invalid_argument, "bom must be 0 or 1", "bom");
+      if (format != "csv") return fail(Errc::invalid_argument, "bom is for format=csv only", "bom");
+      csv.bom = *b == "1";
+    }
+    FW_TRY(auto rep, service::report(s.store, s.clock, req.param("id"), format, lang, csv));
     Response res;
     res.status = 200;
     res.content_type = rep.content_type;
