@@ -233,11 +233,11 @@ struct ScanOptions {
   LogFormat format = LogFormat::auto_detect;
   std::string nginx_format;                // with LogFormat::nginx
   std::vector<std::string> strip_domains;  // as for Aggregator
-  // Threads per uncompressed regular file (it is cut at line boundaries, one part per
-  // thread); 0 = min(2, hardware threads). gzip, standard input, and W3C logs (whose
+  // Threads per uncompressed regular file (it is cut at line boundaries into units of up to
+  // 16 MiB that the threads take in turn); 0 = min(2, hardware threads). gzip, standard input, and W3C logs (whose
   // #Fields: lines make a line depend on the ones before it) are read by one thread.
   unsigned threads = 0;
-  uint64_t min_part_bytes = 8 << 20;  // a file is not cut into parts smaller than this
+  uint64_t min_part_bytes = 8 << 20;  // a file is not cut into units smaller than this
   // Read uncompressed regular files through mmap windows rather than pread copies (less
   // CPU; a file truncated while mapped is read again with pread, see scan.cpp).
   bool map_files = true;

@@ -1,10 +1,12 @@
 // scan_logs(): whole access logs -> sightings. An uncompressed regular file is cut at line
-// boundaries into one part per thread, each read through 8 MiB mappings (or with pread into
-// a 256 KiB buffer: ScanOptions::map_files, and after a truncation under a mapping); lines
-// are views into the mapping or buffer, never copied, and combined lines are parsed and cut
-// in one pass by LineParser::parse_line_at. Each part has its own LineParser and SightingTable,
-// and the tables are merged in file order at the end, so the result does not depend on the
-// number of threads. gzip and standard input go through read_log_lines on one thread.
+// boundaries into units (up to 16 MiB) that the threads take in turn from a shared counter,
+// each read through 8 MiB mappings (or with pread into a 256 KiB buffer: ScanOptions::map_files,
+// and after a truncation under a mapping); lines are views into the mapping or buffer, never
+// copied, and combined lines are parsed and cut in one pass by LineParser::parse_line_at.
+// Each thread has its own SightingTable (records tagged with their unit), each unit its own
+// LineParser and counts; the tables are merged by unit order and the counts folded in file
+// order at the end, so the result does not depend on the number of threads. gzip and
+// standard input go through read_log_lines on one thread.
 // Thread-safety: scan_logs may be called from any thread; it starts and joins its own. The
 // first mapped read installs a process-wide SIGBUS handler that chains to the previous one.
 #include <fcntl.h>
@@ -35,6 +37,8 @@ size_t ScanResult::sighting_count() const { return table ? table->size() : 0; }
 namespace {
 
 constexpr size_t kBuffer = 256 << 10;  // > 2 * kMaxLogLine
+constexpr uint64_t kUnitBytes = 16 << 20;  // the largest unit of work of a thread (see scan_logs)
+constexpr uint64_t kMaxUnits = 65535;      // SightingTable::set_unit
 static_assert(kBuffer > 2 * (kMaxLogLine + 1));
 
 // Shared progress counters (relaxed: only for the progress bar).
@@ -189,7 +193,7 @@ Result<uint64_t> line_start_after(int fd, const std::string& path, uint64_t at, 
 // its new end is touched. While read_mapped runs, this thread's guard names its mapping; the
 // process-wide handler (installed once, chaining to the previous one for any other fault)
 // jumps back into read_mapped when the faulting address is in it. read_mapped then drops the
-// part, which the caller reads again with pread (which sees the shorter file). The jump skips
+// unit, and the caller reads the file again with pread (which sees the shorter file). The jump skips
 // the destructors of the frames in between (parser and table code): at worst a temporary
 // string leaks; the part's parser and table are not used again, only destroyed.
 struct BusGuard {
@@ -236,7 +240,7 @@ void install_bus_handler() {
 // whole (`window`: ScanOptions::map_window_bytes); the lines go to part.on_text / part.on_line as in read_range, the batch is flushed
 // before a window is unmapped, and the next lines are prefetched 2 KiB ahead (the hardware
 // prefetcher stops at page boundaries). Returns false when the file shrank under a mapping
-// (see BusGuard): the part is then to be read again with read_range.
+// (see BusGuard): the file is then to be read again with read_range.
 Result<bool> read_mapped(int fd, const std::string& path, uint64_t begin, uint64_t end, uint64_t window,
                          Part& part, Progress& prog, const std::function<void()>& tick) {
   static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -387,69 +391,104 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
     unsigned n = threads;
     uint64_t min_part = std::max<uint64_t>(1, opts.min_part_bytes);
     if (size / min_part < n) n = static_cast<unsigned>(std::max<uint64_t>(1, size / min_part));
-    // Part 0 has the requested format (auto-detection happens there as it would on one
-    // thread); the others start with the format part 0 settles on.
+    // With several threads the file is cut at line starts into units of up to 16 MiB (about
+    // 8 per thread for small files), which the threads take in turn from a shared counter:
+    // a thread slowed down (by the classifier loading beside the scan, by another process)
+    // takes fewer units, and no thread waits for another. Unit 0 has the requested format
+    // (auto-detection happens there as it would on one thread); the others start with the
+    // format unit 0 settles on.
     std::vector<uint64_t> cuts{0};
-    for (unsigned k = 1; k < n; ++k) {
-      auto c = line_start_after(fd, file, size * k / n, size);
-      if (!c) {
-        ::close(fd);
-        return std::unexpected(c.error());
+    if (n > 1) {
+      uint64_t unit = std::max({min_part, std::min<uint64_t>(kUnitBytes, size / (n * 8)), size / kMaxUnits + 1});
+      for (uint64_t at = unit; at < size; at += unit) {
+        auto c = line_start_after(fd, file, std::max(at, cuts.back() + 1), size);
+        if (!c) {
+          ::close(fd);
+          return std::unexpected(c.error());
+        }
+        if (*c >= size) break;
+        cuts.push_back(*c);
+        at = *c;
       }
-      cuts.push_back(std::max(cuts.back(), *c));
     }
     cuts.push_back(size);
-    std::optional<LogFormat> part_format = n > 1 ? stateless_format(fd, opts.format, cuts[1]) : std::nullopt;
-    if (!part_format) {
-      n = 1;
-      cuts = {0, size};
-    }
-    // Every part has a table of its own (a part read again after a truncation starts afresh);
-    // they are folded into the result's table in file order.
-    std::vector<std::unique_ptr<Part>> parts;
+    std::optional<LogFormat> part_format = cuts.size() > 2 ? stateless_format(fd, opts.format, cuts[1]) : std::nullopt;
+    if (!part_format) cuts = {0, size};
+    size_t units = cuts.size() - 1;
+    n = static_cast<unsigned>(std::min<size_t>(n, units));
+    // One table per thread, which sees its units in file order (the counter only goes up);
+    // one Part per unit for its counts and unparsed lines, folded in file order at the end.
     std::vector<std::unique_ptr<SightingTable>> tables;
-    for (unsigned k = 0; k < n; ++k) {
+    for (unsigned k = 0; k < n; ++k) tables.push_back(std::make_unique<SightingTable>(opts.strip_domains));
+    std::vector<std::unique_ptr<Part>> parts(units);
+    std::atomic<size_t> next_unit{0};
+    std::atomic<bool> stop{false}, shrank{false};
+    auto run_thread = [&](unsigned k, const std::function<void()>& tk) {
+      for (;;) {
+        size_t u = next_unit.fetch_add(1, std::memory_order_relaxed);
+        if (u >= units || stop.load(std::memory_order_relaxed)) return;
+        auto p = make_part(u == 0 ? opts.format : *part_format, tables[k].get());
+        if (!p) {
+          parts[u] = std::make_unique<Part>();
+          parts[u]->status = std::unexpected(p.error());
+          stop = true;
+          return;
+        }
+        parts[u] = std::move(*p);
+        Part& part = *parts[u];
+        tables[k]->set_unit(static_cast<uint32_t>(u));
+        if (opts.map_files) {
+          auto whole = read_mapped(fd, file, cuts[u], cuts[u + 1], opts.map_window_bytes, part, prog, tk);
+          if (!whole) part.status = std::unexpected(whole.error());
+          else if (!*whole) shrank = true;  // the file shrank under the mapping
+        } else {
+          part.status = read_range(fd, file, cuts[u], cuts[u + 1], part, prog, tk);
+        }
+        if (!part.status || shrank) {
+          stop = true;
+          return;
+        }
+      }
+    };
+    std::vector<std::thread> workers;
+    for (unsigned k = 1; k < n; ++k) workers.emplace_back([&, k] { run_thread(k, {}); });
+    run_thread(0, tick);
+    for (auto& w : workers) w.join();
+    for (auto& p : parts)
+      if (p && !p->status) {
+        ::close(fd);
+        return std::unexpected(p->status.error());
+      }
+    if (shrank) {
+      // Read the whole file again, on this thread, with pread (which sees the shorter file).
+      for (auto& p : parts)
+        if (p) {
+          prog.bytes.fetch_sub(p->bytes_done, std::memory_order_relaxed);
+          prog.lines.fetch_sub(p->lines_done, std::memory_order_relaxed);
+        }
+      tables.clear();
       tables.push_back(std::make_unique<SightingTable>(opts.strip_domains));
-      auto p = make_part(k == 0 ? opts.format : *part_format, tables[k].get());
+      auto p = make_part(opts.format, tables[0].get());
       if (!p) {
         ::close(fd);
         return std::unexpected(p.error());
       }
+      parts.clear();
       parts.push_back(std::move(*p));
-    }
-    auto read_part = [&](unsigned k, const std::function<void()>& tk) {
-      if (opts.map_files) {
-        auto whole = read_mapped(fd, file, cuts[k], cuts[k + 1], opts.map_window_bytes, *parts[k], prog, tk);
-        if (!whole) {
-          parts[k]->status = std::unexpected(whole.error());
-          return;
-        }
-        if (*whole) return;
-        // The file shrank under the mapping: this part again, from scratch, with pread.
-        prog.bytes.fetch_sub(parts[k]->bytes_done, std::memory_order_relaxed);
-        prog.lines.fetch_sub(parts[k]->lines_done, std::memory_order_relaxed);
-        tables[k] = std::make_unique<SightingTable>(opts.strip_domains);
-        auto p = make_part(k == 0 ? opts.format : *part_format, tables[k].get());
-        if (!p) {
-          parts[k]->status = std::unexpected(p.error());
-          return;
-        }
-        parts[k] = std::move(*p);
+      parts[0]->status = read_range(fd, file, 0, size, *parts[0], prog, tick);
+      if (!parts[0]->status) {
+        ::close(fd);
+        return std::unexpected(parts[0]->status.error());
       }
-      parts[k]->status = read_range(fd, file, cuts[k], cuts[k + 1], *parts[k], prog, tk);
-    };
-    std::vector<std::thread> workers;
-    for (unsigned k = 1; k < n; ++k) workers.emplace_back([&, k] { read_part(k, {}); });
-    read_part(0, tick);
-    for (auto& w : workers) w.join();
+    }
     ::close(fd);
+    for (size_t k = 1; k < tables.size(); ++k) tables[0]->merge_from(*tables[k], /*by_unit=*/true);
+    if (res.table->size() == 0) res.table = std::move(tables[0]);  // nothing to fold into yet
+    else res.table->merge_from(*tables[0]);
     uint64_t offset = 0;
-    for (unsigned k = 0; k < n; ++k) {
-      if (!parts[k]->status) return std::unexpected(parts[k]->status.error());
-      if (k == 0 && res.table->size() == 0) res.table = std::move(tables[0]);  // nothing to fold into yet
-      else res.table->merge_from(*tables[k]);
-      fold(file, *parts[k], offset);
-      offset += parts[k]->lines;
+    for (auto& p : parts) {
+      fold(file, *p, offset);
+      offset += p->lines;
     }
   }
   if (tick) tick();

@@ -377,6 +377,33 @@ TEST_F(ScanTest, ClientAddressesOfEveryShapeAndTimesOutOfOrder) {
   check({write("ips.log", log)}, LogFormat::combined);
 }
 
+TEST_F(ScanTest, TiesAcrossUnitsKeepTheFirstRecord) {
+  // Every line at the same second, so that the client IP kept is the first line's at the
+  // latest time, and the user spelling, User-Agent and DeviceType kept are the first line's,
+  // whichever thread saw which unit: the threads take small units in turn, and their tables
+  // must agree with one table that read the file in order.
+  const char* spellings[] = {"Ivanov", "ivanov", "IVANOV@example.org", "CORP\\ivanov"};
+  const char* uas[] = {"Apple-iPhone14C5/2004.67", "Apple-iPhone15C2/2104.100", "Outlook-iOS-Android/1.0"};
+  const char* types[] = {"iPhone", "iPad", "SmartPhone"};
+  std::mt19937 rng(5);
+  std::string log;
+  for (int i = 0; i < 30000; ++i) {
+    bool as = rng() % 3 == 0;
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "10.1.%u.%u - %s [02/Mar/2023:08:00:%02d +0000] \"POST %s HTTP/1.1\" 200 5 \"-\" \"%s\"\n",
+                  static_cast<unsigned>(rng() % 256), static_cast<unsigned>(rng() % 256),
+                  spellings[rng() % std::size(spellings)], i < 29000 ? 0 : 1,
+                  as ? ("/Microsoft-Server-ActiveSync?Cmd=Sync&DeviceId=DEV" + std::to_string(rng() % 2) +
+                        "&DeviceType=" + types[rng() % std::size(types)])
+                           .c_str()
+                     : "/owa/",
+                  as ? uas[rng() % std::size(uas)] : kIphone);
+    log += line;
+  }
+  check({write("ties.log", log)}, LogFormat::combined);
+}
+
 TEST_F(ScanTest, FileTruncatedWhileMappedIsReadAgainNotACrash) {
   // logrotate's copytruncate: the file shrinks while it is read. The pages past the new end
   // of a mapping then raise SIGBUS; the scan must read the part again with pread and report

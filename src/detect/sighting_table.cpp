@@ -274,14 +274,16 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
     if (inserted) {
       h.entry = static_cast<uint32_t>(entries_.size());
       h.last_seen = rec.time;
+      h.last_unit = unit_;
       h.count = 1;
       Entry& e = entries_.emplace_back(
-          Entry{keys[i], raws[i], uas[i], device_types_.intern(rec.activesync.device_type), rec.time, 0, {}});
+          Entry{keys[i], raws[i], uas[i], device_types_.intern(rec.activesync.device_type), rec.time, 0, {}, unit_});
       set_ip(h, e, rec.client_ip);
       continue;
     }
     if (rec.time > h.last_seen) {
       h.last_seen = rec.time;
+      h.last_unit = unit_;
       set_ip(h, entries_[h.entry], rec.client_ip);
     } else if (rec.time < h.last_seen) {  // older than the last: maybe older than the first
       Entry& e = entries_[h.entry];
@@ -291,7 +293,7 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
   }
 }
 
-void SightingTable::merge_from(const SightingTable& later) {
+void SightingTable::merge_from(const SightingTable& later, bool by_unit) {
   // Ids of `later` -> ids of this table, computed once per distinct string.
   std::vector<uint32_t> user_map(later.users_.size()), ua_map(later.uas_.size()),
       dev_map(later.device_ids_.size()), raw_map(later.raw_users_.size()), type_map(later.device_types_.size());
@@ -313,19 +315,28 @@ void SightingTable::merge_from(const SightingTable& later) {
     if (inserted) {
       h.entry = static_cast<uint32_t>(entries_.size());
       h.last_seen = lh.last_seen;
+      h.last_unit = lh.last_unit;
       h.count = 0;
-      Entry& e = entries_.emplace_back(
-          Entry{key, raw_map[le.raw_user], ua_map[le.ua], type_map[le.device_type], le.first_seen, 0, {}});
+      Entry& e = entries_.emplace_back(Entry{key, raw_map[le.raw_user], ua_map[le.ua], type_map[le.device_type],
+                                             le.first_seen, 0, {}, le.first_unit});
       set_ip(h, e, ip_of(lh, le));
       add_count(h, static_cast<uint64_t>(count_of(lh, le)));
       continue;
     }
-    // This table's records came first: it keeps the first record's user, UA and DeviceType;
-    // the client IP is the one of the first record at the latest time.
+    // The first record keeps its user spelling, UA and DeviceType (this table's, unless the
+    // other saw an earlier unit); the client IP is the one of the first record at the latest
+    // time (on a tie, the earlier unit's).
     Entry& e = entries_[h.entry];
     e.first_seen = std::min(e.first_seen, le.first_seen);
-    if (lh.last_seen > h.last_seen) {
+    if (by_unit && le.first_unit < e.first_unit) {
+      e.raw_user = raw_map[le.raw_user];
+      e.ua = ua_map[le.ua];
+      e.device_type = type_map[le.device_type];
+      e.first_unit = le.first_unit;
+    }
+    if (lh.last_seen > h.last_seen || (by_unit && lh.last_seen == h.last_seen && lh.last_unit < h.last_unit)) {
       h.last_seen = lh.last_seen;
+      h.last_unit = lh.last_unit;
       set_ip(h, e, ip_of(lh, le));
     }
     add_count(h, static_cast<uint64_t>(count_of(lh, le)));

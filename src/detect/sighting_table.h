@@ -84,8 +84,14 @@ class SightingTable {
   static constexpr size_t kBatch = 8;  // 16 outstanding misses stalled at the prefetches
   void add_batch(const LogRecord* const* recs, size_t n);
   // Folds a table that saw the lines right after this one's (same semantics as if this
-  // table had seen them itself).
-  void merge_from(const SightingTable& later);
+  // table had seen them itself). by_unit: the two tables saw interleaved units of one file
+  // instead (each in increasing unit order, see set_unit): the first record and the latest
+  // one are then told apart by their unit numbers, with the same result as one table that
+  // saw every unit in order.
+  void merge_from(const SightingTable& other, bool by_unit = false);
+  // The unit (a stretch of the file, numbered in file order) that the next records come
+  // from; a table must see its units in increasing order. At most 65535.
+  void set_unit(uint32_t unit) { unit_ = static_cast<uint16_t>(unit); }
   // As Aggregator::sightings(): sorted by (user, fingerprint), classified.
   std::vector<model::Sighting> sightings(const Classifier& classifier) const;
   size_t size() const { return entries_.size(); }
@@ -104,6 +110,7 @@ class SightingTable {
     uint32_t entry = 0;     // entries_ index
     uint32_t ip4 = 0;       // kIp4: the address, a.b.c.d = a << 24 | ...
     uint8_t ip_kind = 0;    // kIpNone, kIp4, kIpInEntry
+    uint16_t last_unit = 0; // the unit of the record that set last_seen (and the IP)
   };
   static_assert(sizeof(Hot) == 32);
   static constexpr uint8_t kIpNone = 0, kIp4 = 1, kIpInEntry = 2;
@@ -124,6 +131,7 @@ class SightingTable {
     Time first_seen;
     uint32_t count_hi = 0;  // Hot::count overflows
     std::string client_ip;  // when Hot::ip_kind == kIpInEntry
+    uint32_t first_unit = 0;  // the unit of the first record
   };
   uint32_t user_id(std::string_view raw_user, uint64_t hash, uint32_t& raw_id);
   void normalize(std::string_view raw_user, std::string& out) const;
@@ -144,6 +152,7 @@ class SightingTable {
   TableVector<Hot> hot_;               // power of two, at most 3/4 full
   std::vector<Entry> entries_;
   std::string scratch_;
+  uint16_t unit_ = 0;
 };
 
 }  // namespace fw::detect
