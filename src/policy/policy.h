@@ -435,6 +435,7 @@ class ReportTally {
   std::vector<int32_t> p_dev_, p_dnc_, p_dex_;
   std::vector<int64_t> p_first_fail_;  // unix seconds; INT64_MAX = none
   std::vector<Platform> platforms_;
+  size_t last_ = 0;  // index of the last platform found
   std::map<std::string, Counts, std::less<>> unowned_;  // by the device's own unit
   std::vector<Failing> failing_;
   std::vector<uint16_t> fail_rules_;

@@ -76,10 +76,11 @@ void ReportTally::end() {
   if (in) {
     ++devices_;
     if (state_ == 2) ++devices_noncompliant_;
-    Platform* pl = nullptr;
-    for (auto& p : platforms_)
-      if (p.family == family_) pl = &p;
+    Platform* pl = last_ < platforms_.size() && platforms_[last_].family == family_ ? &platforms_[last_] : nullptr;
+    for (size_t k = 0; k < platforms_.size() && !pl; ++k)
+      if (platforms_[k].family == family_) pl = &platforms_[last_ = k];
     if (!pl) {
+      last_ = platforms_.size();
       platforms_.push_back(Platform{std::string(family_), 0, 0, order_});
       pl = &platforms_.back();
     }

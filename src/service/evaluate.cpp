@@ -604,7 +604,24 @@ class BatchQueue {
 };
 
 // Hands the workers' tallies of each campaign this run evaluated to its report aggregates.
-Status store_aggregates(store::Store& s, const Context& c, const std::vector<std::unique_ptr<Worker>>& workers) {
+// The last use of the people: their strings are moved into the report's rows, not copied.
+Status store_aggregates(store::Store& s, Context& c, const std::vector<std::unique_ptr<Worker>>& workers) {
+  std::vector<policy::PersonRow> people;
+  if (std::find(c.aggregate.begin(), c.aggregate.end(), true) != c.aggregate.end()) {
+    people.reserve(c.people.size());
+    for (const auto& p : c.people) {
+      auto m = c.person_index.find(p.manager_id);
+      people.push_back(policy::PersonRow{{}, {}, {}, {}, m == c.person_index.end() ? policy::kNone : m->second});
+    }
+    c.person_index.clear();  // its keys are the ids moved below
+    for (size_t i = 0; i < c.people.size(); ++i) {
+      auto& p = c.people[i];
+      people[i].id = std::move(p.id);
+      people[i].name = std::move(p.name);
+      people[i].email = std::move(p.email);
+      people[i].org_unit_path = std::move(p.org_unit_path);
+    }
+  }
   for (size_t pi = 0; pi < c.policies.size(); ++pi) {
     if (!c.aggregate[pi]) continue;
     std::vector<const policy::ReportTally*> tallies;
@@ -613,14 +630,9 @@ Status store_aggregates(store::Store& s, const Context& c, const std::vector<std
     policy::ReportInput in;
     in.campaign = c.policies[pi].compiled.document();
     in.now = c.now;
-    in.people.reserve(c.people.size());
-    for (const auto& p : c.people) {
-      auto m = c.person_index.find(p.manager_id);
-      in.people.push_back(policy::PersonRow{p.id, p.name, p.email, p.org_unit_path,
-                                            m == c.person_index.end() ? policy::kNone : m->second});
-    }
+    in.people = std::move(people);
     CampaignAggregates agg;
-    FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
+    auto st = s.read([&](store::Tx& tx) -> Status {
       in.tz = org_timezone(tx);
       store::PageRequest page;
       page.limit = 1000;
@@ -633,7 +645,9 @@ Status store_aggregates(store::Store& s, const Context& c, const std::vector<std
       FW_TRY(agg, compute_campaign_aggregates(tx, in, policy::finish_report(in, tallies),
                                               c.policies[pi].stored.version));
       return {};
-    }));
+    });
+    people = std::move(in.people);  // for the next campaign
+    FW_TRY_STATUS(st);
     FW_TRY_STATUS(s.write([&](store::Tx& tx) { return put_campaign_aggregates(tx, agg); }));
   }
   return {};
