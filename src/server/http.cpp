@@ -41,6 +41,13 @@ Response json_response(unsigned status, const boost::json::value& v) {
   return r;
 }
 
+Response json_object_response(unsigned status, boost::json::object&& o) {
+  Response r;
+  r.status = status;
+  r.json.emplace(std::move(o));
+  return r;
+}
+
 Response no_content() {
   Response r;
   r.status = 204;

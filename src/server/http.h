@@ -1,7 +1,7 @@
 // The HTTP vocabulary route handlers use: Request, Response, Handler, Access, and helpers to
 // read JSON bodies and query parameters with errors that name the field. Route files
 // (routes_*.cpp) include this and router.h; they never touch sockets.
-// Request/Response are plain values owned by one connection's strand (the server reuses one
+// Request/Response are plain values owned by one connection's I/O thread (the server reuses one
 // Request per connection, so a handler must not keep references into it); helpers are pure.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,11 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is this object serialised (plus a newline) by the I/O thread that
+  // writes the answer, into its connection's reused buffer; `body` is then ignored. An
+  // asynchronous route answering from another thread (the group-commit writer) uses it so
+  // that the serialisation is not done on that thread (json_object_response).
+  std::optional<boost::json::object> json;
 };
 
 // A handler returns a Response or an Error; the server turns errors into responses with
@@ -65,7 +71,19 @@ using Handler = std::function<Result<Response>(Request&)>;
 // Request dies then) and call `respond` exactly once, from any thread, when the answer is
 // ready. No I/O thread is held meanwhile; the connection stays open until `respond` runs.
 // Errors go through error_response() like a Handler's. Register with Router::add_async.
-using Respond = std::function<void(Result<Response>)>;
+// Respond is two pointers, trivially copyable: a lambda that captures it (and one more
+// pointer) fits in a std::function without a heap allocation.
+class Respond {
+ public:
+  using Fn = void (*)(void* ctx, Result<Response>&& r);
+  Respond(Fn fn, void* ctx) noexcept : fn_(fn), ctx_(ctx) {}
+  void operator()(Result<Response> r) const { fn_(ctx_, std::move(r)); }
+
+ private:
+  Fn fn_;
+  void* ctx_;
+};
+static_assert(std::is_trivially_copyable_v<Respond> && sizeof(Respond) <= 2 * sizeof(void*));
 using AsyncHandler = std::function<void(Request&, Respond)>;
 
 // Who may call a route. public_: anyone. read: any admin-API token (admin, operator,
@@ -73,6 +91,8 @@ using AsyncHandler = std::function<void(Request&, Respond)>;
 enum class Access { public_, read, write };
 
 Response json_response(unsigned status, const boost::json::value& v);
+// The same, serialised later by the I/O thread that sends it (see Response::json).
+Response json_object_response(unsigned status, boost::json::object&& o);
 Response no_content();
 
 // Parses the body as JSON (1 MiB / depth 32 limits): parse_error "byte N" on bad text.

@@ -10,7 +10,11 @@
 // Steady state without heap allocation per request on the I/O thread where it can be
 // avoided: the parsed header lives in a per-connection arena, the Request is reused, the
 // response header is written into a reused buffer and sent with the body in one gathered
-// write, and metrics are counted into a cached series with relaxed atomics.
+// write, and metrics are counted into a cached series with relaxed atomics. The socket has
+// the loop's concrete executor type, the body is read into a reused string, an asynchronous
+// answer comes back through Respond (two pointers, no std::function allocation) and a JSON
+// answer object is serialised here rather than on the thread that produced it. Timeouts are
+// coarse deadlines checked by one sweep per loop and second (Loop::sweep), not timers.
 #include "server/server.h"
 
 #include <array>
@@ -20,6 +24,7 @@
 #include <mutex>
 #include <set>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -112,16 +117,28 @@ struct ArenaAllocator {
 };
 
 using RequestParser = http::request_parser<http::string_body, ArenaAllocator<char>>;
+// The socket with the concrete executor of its loop: no type-erased executor (any_io_executor)
+// in every operation, and no per-operation timer (see Loop::sweep for the deadlines).
+using Socket = net::basic_stream_socket<tcp, net::io_context::executor_type>;
+using Clock = std::chrono::steady_clock;
+struct Loop;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(tcp::socket&& socket, ServerImpl& srv, size_t loop)
-      : stream_(std::move(socket)), srv_(srv), loop_(loop) {}
+  Connection(Socket&& socket, ServerImpl& srv, size_t loop, Loop& l);
+  ~Connection();
   size_t loop() const { return loop_; }
 
   void start();
-  // Posted to the strand at shutdown: closes the connection unless a request is under way.
+  // At shutdown, on the loop's thread: closes the connection unless a request is under way.
   void close_if_idle();
+  // Called by the loop's sweep (on its thread) with the coarse time: closes the connection
+  // if a read or write is pending past its deadline.
+  void sweep(Clock::time_point now);
+  ServerImpl& server() { return srv_; }
+  // The loop's list of its connections (for the sweep and shutdown); on the loop's thread.
+  Connection* next = nullptr;
+  Connection* prev = nullptr;
 
   // The request in flight (one at a time per connection): set on the strand before the
   // handler runs, read by the server to log and label its answer.
@@ -158,7 +175,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // handler's headers, Content-Length, Connection: close when not keeping alive).
   void write_head(const Response& r, bool keep_alive);
 
-  beast::tcp_stream stream_;
+  // Sets the deadline of the pending read or write to the loop's coarse time + `d`.
+  void expires_after(Clock::duration d);
+
+  Socket sock_;
+  Loop& lp_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool writing_ = false;  // waiting in async_write
   beast::flat_buffer buffer_;
   HeaderArena arena_;
   std::optional<RequestParser> parser_;
@@ -185,9 +208,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Connection> self_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   Response pending_;
-  // The answer being written: header text and body, sent in one gathered write.
+  // The answer being written: header text and body, sent in one gathered write (both keep
+  // their capacity up to kKeepBuffer between requests).
   std::string head_;
   std::string body_;
+  static constexpr std::size_t kKeepBuffer = 64 * 1024;
   // The metrics series of the last answer (most answers of a connection share one).
   Metrics::Series* series_ = nullptr;
   const char* series_label_ = nullptr;
@@ -195,14 +220,56 @@ class Connection : public std::enable_shared_from_this<Connection> {
   unsigned series_status_ = 0;
 };
 
-// One I/O thread's io_context and the queue of asynchronous answers waiting for it.
+// One I/O thread's io_context, its connections and the queue of asynchronous answers
+// waiting for it. Timeouts: a connection keeps a deadline computed from the loop's coarse
+// time (`now`, updated once a second) and one periodic sweep per loop closes the connections
+// past it, instead of a timer armed per read and per write.
 struct Loop {
+  // Declared before ioc: the handlers ioc destroys may hold the last connection, which
+  // unlinks itself from this list.
+  Connection* conns = nullptr;  // intrusive list; on the loop's thread (and after it ended)
+  std::size_t n_conns = 0;
+  Clock::time_point now = Clock::now();  // coarse, updated by the sweep; on the loop's thread
   net::io_context ioc{1};  // one thread runs it
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work{ioc.get_executor()};  // until stop()
+  net::basic_waitable_timer<Clock, net::wait_traits<Clock>, net::io_context::executor_type> sweep_timer{ioc};
   std::mutex mu;
   std::vector<Connection*> done_q;  // guarded by mu
   std::vector<Connection*> spare;   // guarded by mu: the vector drained last, for reuse
   bool drain_posted = false;        // guarded by mu
+
+  void link(Connection* c) {
+    c->next = conns;
+    if (conns) conns->prev = c;
+    conns = c;
+    ++n_conns;
+  }
+  void unlink(Connection* c) {
+    if (c->prev) c->prev->next = c->next;
+    else if (conns == c) conns = c->next;
+    else return;  // not linked
+    if (c->next) c->next->prev = c->prev;
+    c->next = c->prev = nullptr;
+    --n_conns;
+  }
+  // Every second until the server stops, then every 50 ms while connections remain (a
+  // request under way at the stop is answered; a stalled one ends at its deadline): closes
+  // the connections past their deadline.
+  void sweep(const std::atomic<bool>& stopping) {
+    if (stopping.load() && !conns) return;
+    sweep_timer.expires_after(stopping.load() ? Clock::duration(std::chrono::milliseconds(50))
+                                              : Clock::duration(std::chrono::seconds(1)));
+    sweep_timer.async_wait([this, &stopping](beast::error_code ec) {
+      if (ec) return;
+      now = Clock::now();
+      for (Connection* c = conns; c;) {
+        Connection* next = c->next;  // closing posts the handlers; c stays linked for now
+        c->sweep(now);
+        c = next;
+      }
+      sweep(stopping);
+    });
+  }
 };
 
 class ServerImpl final : public Server {
@@ -221,6 +288,12 @@ class ServerImpl final : public Server {
   }
 
   Status listen() {
+    // Thousands of keep-alive connections need as many descriptors: the soft limit is
+    // raised to the hard one (an accept that still runs out waits and retries: do_accept).
+    if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
     try {
       auto addr = net::ip::make_address(opts_.host);
       tcp::endpoint ep(addr, opts_.port);
@@ -246,6 +319,7 @@ class ServerImpl final : public Server {
       });
     }
     do_accept();
+    for (auto& loop : loops_) loop->sweep(stopping_);
     for (auto& loop : loops_) {
       threads_.emplace_back([this, l = loop.get(), name = fmt::format("fw-io-{}", threads_.size())] {
         pthread_setname_np(pthread_self(), name.c_str());  // for top -H and perf: "fw-io-0", ...
@@ -278,15 +352,18 @@ class ServerImpl final : public Server {
       acceptor_.close(ec);
       signals_.cancel(ec);
     });
-    std::vector<std::shared_ptr<Connection>> live;
-    {
-      std::lock_guard lock(mu_);
-      for (auto& w : sessions_) {
-        if (auto s = w.lock()) live.push_back(std::move(s));
-      }
+    for (auto& loop : loops_) {
+      net::post(loop->ioc, [this, l = loop.get()] {
+        for (Connection* c = l->conns; c;) {
+          Connection* next = c->next;
+          c->close_if_idle();
+          c = next;
+        }
+        l->sweep_timer.cancel();  // its handler returns; sweeping goes on while connections remain
+        l->sweep(stopping_);
+      });
+      loop->work.reset();
     }
-    for (auto& s : live) s->close_if_idle();
-    for (auto& loop : loops_) loop->work.reset();
   }
 
   void wait() override {
@@ -300,15 +377,6 @@ class ServerImpl final : public Server {
   bool stopping() const { return stopping_.load(); }
   const ServerOptions& options() const { return opts_; }
 
-  void add_session(const std::shared_ptr<Connection>& s) {
-    std::lock_guard lock(mu_);
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      if (it->expired()) it = sessions_.erase(it);
-      else ++it;
-    }
-    sessions_.insert(s);
-  }
-
   // Runs one request of `c` through auth, the router and the handler; never throws. Sets
   // route_label first, then answers exactly once: c.respond() before returning for ordinary
   // handlers; c.deliver() possibly later and from another thread for asynchronous ones.
@@ -316,6 +384,7 @@ class ServerImpl final : public Server {
   // header was read. On c's strand.
   void handle(Connection& c, Request& req, Router::Match& m, std::string_view& route_label);
   Response handle_sync(Request& req, Router::Match& m, std::string_view& route_label, const Route*& async_route);
+  static void complete(void* ctx, Result<Response>&& r);
 
   const Router& router() const { return router_; }
   // The largest body limit of any route: the limit while the header is read (Beast refuses a
@@ -366,16 +435,26 @@ class ServerImpl final : public Server {
   Metrics& metrics() { return services_.metrics; }
 
  private:
+  // Accepts into a socket of the next loop (its own executor type), and starts the
+  // connection on that loop's thread. Too many open files (EMFILE) is logged and retried
+  // after a moment instead of spinning.
   void do_accept() {
     size_t loop = next_loop_++ % loops_.size();
-    acceptor_.async_accept(loops_[loop]->ioc, [this, loop](beast::error_code ec, tcp::socket socket) {
+    accepting_.emplace(loops_[loop]->ioc);
+    acceptor_.async_accept(*accepting_, [this, loop](beast::error_code ec) {
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         spdlog::warn("accept: {}", ec.message());
+        if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space) {
+          accept_retry_.expires_after(std::chrono::milliseconds(100));
+          return accept_retry_.async_wait([this](beast::error_code e) {
+            if (!e && !stopping()) do_accept();
+          });
+        }
       } else if (!stopping()) {
-        auto s = std::make_shared<Connection>(std::move(socket), *this, loop);
-        add_session(s);
-        s->start();
+        Loop& l = *loops_[loop];
+        auto s = std::make_shared<Connection>(std::move(*accepting_), *this, loop, l);
+        net::dispatch(l.ioc, [s = std::move(s)] { s->start(); });
       }
       if (!stopping()) do_accept();
     });
@@ -396,14 +475,14 @@ class ServerImpl final : public Server {
   std::vector<std::unique_ptr<Loop>> loops_;
   size_t next_loop_ = 0;  // the loop of the next accepted connection (the accept handler's)
   tcp::acceptor acceptor_;  // on loop 0
+  std::optional<Socket> accepting_;  // the socket of the pending accept (the accept handler's)
+  net::steady_timer accept_retry_{loops_[0]->ioc};
   net::signal_set signals_;
   std::vector<std::thread> threads_;
   std::mutex join_mu_;
   std::atomic<bool> stopping_{false};
   uint16_t port_ = 0;
   std::size_t max_body_limit_ = 0;
-  std::mutex mu_;
-  std::set<std::weak_ptr<Connection>, std::owner_less<std::weak_ptr<Connection>>> sessions_;  // guarded by mu_
 };
 
 Status ServerImpl::authenticate(Request& req, Access access) {
@@ -435,27 +514,31 @@ Status ServerImpl::check_role(Request& req, model::ApiToken token, Access access
   return {};
 }
 
+// The Respond of an asynchronous route (any thread): the answer goes into the connection's
+// pending slot and to its loop.
+void ServerImpl::complete(void* ctx, Result<Response>&& r) {
+  auto* conn = static_cast<Connection*>(ctx);
+  ServerImpl& srv = conn->server();
+  Response& res = conn->pending();
+  if (r) {
+    res = std::move(*r);
+  } else {
+    if (http_status(r.error().code) >= 500)
+      spdlog::error("{} {}: {}", std::string_view(http::to_string(conn->method())), conn->label(),
+                    r.error().to_string());
+    res = error_response(r.error());
+  }
+  if (srv.on_loop(*conn)) return conn->deliver();
+  srv.post_completion(conn);
+}
+
 void ServerImpl::handle(Connection& c, Request& req, Router::Match& m, std::string_view& route_label) {
   const Route* async_route = nullptr;
   Response res = handle_sync(req, m, route_label, async_route);
   if (!async_route) return c.respond(std::move(res));
   c.begin_async();
-  // Captures two pointers only: std::function keeps it without allocating.
-  Respond respond = [this, conn = &c](Result<Response> r) {
-    Response& res = conn->pending();
-    if (r) {
-      res = std::move(*r);
-    } else {
-      if (http_status(r.error().code) >= 500)
-        spdlog::error("{} {}: {}", std::string_view(http::to_string(conn->method())), conn->label(),
-                      r.error().to_string());
-      res = error_response(r.error());
-    }
-    if (on_loop(*conn)) return conn->deliver();
-    post_completion(conn);
-  };
   try {
-    async_route->async(req, std::move(respond));
+    async_route->async(req, Respond(&ServerImpl::complete, &c));
   } catch (const std::exception& e) {  // the handler must not throw after responding
     spdlog::error("{} {}: unexpected exception: {}", std::string_view(http::to_string(req.method)), route_label,
                   e.what());
@@ -504,41 +587,56 @@ Response ServerImpl::handle_sync(Request& req, Router::Match& m, std::string_vie
   }
 }
 
+Connection::Connection(Socket&& socket, ServerImpl& srv, size_t loop, Loop& l)
+    : sock_(std::move(socket)), lp_(l), srv_(srv), loop_(loop) {}
+
+Connection::~Connection() { lp_.unlink(this); }
+
+// On the loop's thread.
 void Connection::start() {
+  lp_.link(this);
   beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);  // once per connection, not per request
+  auto ep = sock_.remote_endpoint(ec);  // once per connection, not per request
   if (!ec) remote_ = ep.address().to_string();
   // Every answer is one gathered write; nothing is gained by Nagle's delay.
-  stream_.socket().set_option(tcp::no_delay(true), ec);
-  net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  sock_.set_option(tcp::no_delay(true), ec);
+  do_read();
+}
+
+void Connection::expires_after(Clock::duration d) { deadline_ = lp_.now + d; }
+
+void Connection::sweep(Clock::time_point now) {
+  if ((reading_ || writing_) && deadline_ <= now) close();  // the pending operation ends
 }
 
 void Connection::close_if_idle() {
-  net::post(stream_.get_executor(), [self = shared_from_this()] {
-    bool started = self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some());
-    if (!self->busy_ && !started) self->close();
-  });
+  bool started = buffer_.size() > 0 || (parser_ && parser_->got_some());
+  if (!busy_ && !started) close();
 }
 
 void Connection::close() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.socket().close(ec);
+  sock_.shutdown(tcp::socket::shutdown_both, ec);
+  sock_.close(ec);
 }
 
 void Connection::linger_then_close() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  sock_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return close();
-  stream_.expires_after(std::chrono::seconds(2));  // for the whole linger
+  expires_after(std::chrono::seconds(2));  // for the whole linger
+  reading_ = true;
   linger_read();
 }
 
 void Connection::linger_read() {
   constexpr size_t kMaxLinger = 8u << 20;
-  stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  sock_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->lingered_ += n;
-    if (ec || self->lingered_ > kMaxLinger) return self->close();  // eof: the client is done
+    if (ec || self->lingered_ > kMaxLinger) {  // eof: the client is done
+      self->reading_ = false;
+      return self->close();
+    }
     self->linger_read();
   });
 }
@@ -548,12 +646,16 @@ void Connection::do_read() {
   parser_.reset();  // frees into the arena before it is reused
   arena_.reset();
   parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&arena_)));
+  // The body is read into the connection's reused string (its capacity is kept up to
+  // kKeepBuffer): no allocation for a body of the usual size.
+  req_.body.clear();
+  parser_->get().body().swap(req_.body);
   body_limit_ = srv_.max_body_limit();
   parser_->body_limit(body_limit_);
   parser_->header_limit(static_cast<uint32_t>(srv_.options().header_limit));
-  stream_.expires_after(first_ ? srv_.options().request_timeout : srv_.options().idle_timeout);
+  expires_after(first_ ? srv_.options().request_timeout : srv_.options().idle_timeout);
   reading_ = true;
-  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  http::async_read_header(sock_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->on_header(ec);
   });
 }
@@ -602,7 +704,7 @@ void Connection::on_header(beast::error_code ec) {
   auto expect = parser_->get()[http::field::expect];
   if (beast::iequals(expect, "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+    return net::async_write(sock_, net::buffer(kContinue.data(), kContinue.size()),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec) {
                                 self->reading_ = false;
@@ -615,7 +717,7 @@ void Connection::on_header(beast::error_code ec) {
 }
 
 void Connection::read_body() {
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+  http::async_read(sock_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->reading_ = false;
     self->on_read(ec);
   });
@@ -677,8 +779,8 @@ void Connection::dispatch_request() {
     srv_.handle(*this, req_, match_, label_);
   }
   // The handler is done with the request (an asynchronous one copied what it needed): give
-  // back the body's memory rather than keep the largest body of the connection.
-  req_.body = std::string();
+  // back a large body's memory rather than keep the largest body of the connection.
+  if (req_.body.capacity() > kKeepBuffer) req_.body = std::string();
   req_.headers.clear();  // views into the parser's arena
 }
 
@@ -688,7 +790,7 @@ void Connection::begin_async() {
 }
 
 void Connection::deliver() {
-  net::dispatch(stream_.get_executor(), [this] {
+  net::dispatch(sock_.get_executor(), [this] {
     auto self = std::move(self_);  // this lambda runs once; the connection lives to its end
     work_.reset();
     respond(std::move(pending_));  // every answer assigns pending_ whole before deliver()
@@ -746,9 +848,27 @@ void Connection::write_head(const Response& r, bool keep_alive) {
   head_ += "\r\n";
 }
 
+// Serialises `o` and a newline into `out` (cleared first), keeping out's capacity.
+static void serialize_into(std::string& out, const boost::json::object& o) {
+  out.clear();
+  boost::json::serializer sr;
+  sr.reset(&o);
+  while (!sr.done()) {
+    std::size_t at = out.size();
+    out.resize(std::max<std::size_t>(out.capacity(), at + 512));
+    out.resize(at + sr.read(out.data() + at, out.size() - at).size());
+  }
+  out += '\n';
+}
+
 void Connection::respond(Response r) {
   bool keep_alive = keep_alive_ && !srv_.stopping();
-  body_ = std::move(r.body);
+  if (r.json) {
+    serialize_into(body_, *r.json);
+    r.json.reset();  // frees the answer object here, while its memory is warm
+  } else {
+    body_ = std::move(r.body);
+  }
   bool no_body = r.status / 100 == 1 || r.status == 204 || r.status == 304;
   if (method_ == Verb::head || no_body) body_.clear();
   write_head(r, keep_alive);
@@ -762,11 +882,14 @@ void Connection::respond(Response r) {
   }
   series_->observe(secs);
   if (spdlog::should_log(spdlog::level::debug)) spdlog::debug("{} {} -> {} ({:.1f} ms)", m, label_, r.status, secs * 1000);
-  stream_.expires_after(srv_.options().request_timeout);
+  expires_after(srv_.options().request_timeout);
+  writing_ = true;
   std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(body_)};
-  net::async_write(stream_, bufs, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+  net::async_write(sock_, bufs, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+    self->writing_ = false;
     self->busy_ = false;
-    self->body_ = std::string();
+    if (self->body_.capacity() > kKeepBuffer) self->body_ = std::string();
+    else self->body_.clear();
     if (!ec && self->linger_) return self->linger_then_close();
     if (ec || !keep_alive) return self->close();
     self->do_read();

@@ -2,7 +2,8 @@
 // 127.0.0.1:0 over a real SQLite file, driven by raw sockets. "Expect: 100-continue" (the
 // go-ahead, or 413 without it), the response header the server writes itself (one
 // Content-Length, Server, Connection: close, HEAD without a body), header names in any case,
-// and per-series metrics counted over one keep-alive connection. Single-threaded test code.
+// per-series metrics counted over one keep-alive connection, the coarse deadlines of stalled
+// and idle connections, and a thousand keep-alive connections at once. Single-threaded test code.
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -186,6 +187,74 @@ TEST_F(HttpWireTest, MetricsCountEveryAnswerOfAKeepAliveConnection) {
   EXPECT_NE(m.body.find("fleetward_http_request_duration_seconds_bucket{route=\"/api/v1/devices\",le=\"+Inf\"} 10\n"),
             std::string::npos)
       << m.body;
+}
+
+// Deadlines are coarse (one sweep per loop and second), not a timer per read: a request
+// that stalls half-way and a keep-alive connection left idle are both closed once their
+// time is up, and a connection that keeps talking is not.
+TEST(HttpWireDeadlines, StalledRequestAndIdleConnectionAreClosedByTheSweep) {
+  FixedClock clock{from_unix(1677650400)};
+  testing::TestServer srv{clock};
+  ASSERT_TRUE(srv.open("fw-http-deadline"));
+  server::ServerOptions o;
+  o.threads = 2;
+  o.request_timeout = std::chrono::seconds(1);
+  o.idle_timeout = std::chrono::seconds(2);
+  ASSERT_TRUE(srv.start(o));
+  auto closed_within = [](tcp::socket& s, std::chrono::milliseconds limit) {
+    auto t0 = std::chrono::steady_clock::now();
+    char c;
+    boost::system::error_code ec;
+    s.read_some(net::buffer(&c, 1), ec);  // blocks until the server closes
+    return ec && std::chrono::steady_clock::now() - t0 < limit;
+  };
+  net::io_context ioc;
+  tcp::endpoint ep{net::ip::make_address("127.0.0.1"), srv.port()};
+  tcp::socket stalled(ioc), idle(ioc);
+  stalled.connect(ep);
+  idle.connect(ep);
+  net::write(stalled, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHo")));
+  net::write(idle, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")));
+  Wire live(srv.port());
+  auto t0 = std::chrono::steady_clock::now();
+  // A connection that sends a request every half second stays open past both deadlines.
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(3500)) {
+    live.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_EQ(live.read().status(), 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_TRUE(closed_within(stalled, std::chrono::milliseconds(1000)));  // after 1-2 s: long closed
+  char buf[512];
+  size_t n = idle.read_some(net::buffer(buf));  // the answer, then the idle deadline (2-3 s)
+  EXPECT_NE(std::string_view(buf, n).find("200 OK"), std::string_view::npos);
+  EXPECT_TRUE(closed_within(idle, std::chrono::milliseconds(1000)));
+}
+
+// Many keep-alive connections at once (spread over both loops), each answered in turn and
+// again on the same connection.
+TEST_F(HttpWireTest, AThousandKeepAliveConnectionsAreEachAnswered) {
+  net::io_context ioc;
+  tcp::endpoint ep{net::ip::make_address("127.0.0.1"), port_};
+  std::vector<tcp::socket> ss;
+  for (int i = 0; i < 1000; ++i) {
+    ss.emplace_back(ioc);
+    ss.back().connect(ep);
+  }
+  const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int round = 0; round < 2; ++round) {
+    for (auto& s : ss) net::write(s, net::buffer(req));
+    int ok = 0;
+    for (auto& s : ss) {
+      std::string got;
+      char buf[512];
+      size_t end = std::string::npos;
+      while ((end = got.find("\r\n\r\n")) == std::string::npos) got.append(buf, s.read_some(net::buffer(buf)));
+      size_t len = std::stoul(got.substr(got.find("Content-Length: ") + 16));
+      while (got.size() < end + 4 + len) got.append(buf, s.read_some(net::buffer(buf)));
+      ok += got.starts_with("HTTP/1.1 200 ") && got.size() == end + 4 + len;
+    }
+    EXPECT_EQ(ok, 1000) << "round " << round;
+  }
 }
 
 }  // namespace
