@@ -187,31 +187,42 @@ void add_policy_routes(Router& r, Services& s) {
     return json_response(200, std::move(out));
   });
 
-  // The timeline: actions due in (now - window, now] and every non-compliant person's state.
+  // The timeline: actions due in (now - window, now] and every non-compliant person's state,
+  // in full or in keyset pages (?limit=N rows of each list, ?due_after= / ?people_after= the
+  // due_next / people_next of the previous page; totals always given). docs/api.md.
   r.add(Verb::get, "/api/v1/campaigns/{id}/actions", Access::read, [&s](Request& req) -> Result<Response> {
-    FW_TRY_STATUS(check_query(req, {"window", "limit", "people"}));
+    FW_TRY_STATUS(check_query(req, {"window", "limit", "people", "due_after", "people_after"}));
     Seconds window{86400};
     if (auto w = req.query_value("window")) {
       auto d = parse_duration(*w);
       if (!d || d->count() <= 0) return fail(Errc::invalid_argument, "expected a positive duration such as 24h", "window");
       window = *d;
     }
-    // ?limit=N: at most N rows of each list (their totals are always given); ?people=false:
-    // no per-person timelines (the dashboard's campaign page shows only the actions due).
-    size_t limit = std::numeric_limits<size_t>::max();
+    // ?people=false: no per-person timelines (the dashboard's campaign page shows only the
+    // actions due). Without ?limit both lists come whole.
+    service::ActionsPage page;
     if (auto l = req.query_value("limit")) {
       size_t n = 0;
       auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
       if (ec != std::errc() || p != l->data() + l->size() || n < 1 || n > 100000)
         return fail(Errc::invalid_argument, "expected a number from 1 to 100000", "limit");
-      limit = n;
+      page.due_limit = page.people_limit = n;
     }
     bool with_people = true;
     if (auto v = req.query_value("people")) {
       if (*v != "true" && *v != "false") return fail(Errc::invalid_argument, "expected true or false", "people");
       with_people = *v == "true";
     }
-    FW_TRY(auto a, service::campaign_actions(s.store, s.clock, req.param("id"), window, with_people, limit));
+    if (!with_people) page.people_limit = 0;
+    if (auto v = req.query_value("due_after")) {
+      FW_TRY(auto a, service::parse_due_after(*v, "due_after"));
+      page.due_after = std::move(a);
+    }
+    if (auto v = req.query_value("people_after")) {
+      if (v->empty() || v->size() > 256) return fail(Errc::invalid_argument, "expected a person id", "people_after");
+      page.people_after = std::string(*v);
+    }
+    FW_TRY(auto a, service::campaign_actions(s.store, s.clock, req.param("id"), window, page));
     TimeZone tz;
     FW_TRY_STATUS(s.store.read([&](store::Tx& tx) -> Status {
       tz = service::org_timezone(tx);
@@ -219,13 +230,11 @@ void add_policy_routes(Router& r, Services& s) {
     }));
     json::array due, people;
     for (const auto& d : a.due) {
-      if (due.size() == limit) break;
       auto o = point_json(d.point, tz);
       o["person_id"] = d.person_id;
       due.push_back(std::move(o));
     }
     for (const auto& p : a.people) {
-      if (people.size() == limit) break;
       json::object o{{"person_id", p.person_id},
                      {"level", std::string(policy::to_string(p.level))},
                      {"escalation", std::string(policy::to_string(p.escalation))},
@@ -237,9 +246,11 @@ void add_policy_routes(Router& r, Services& s) {
     }
     json::object out{{"campaign", a.campaign_id}, {"now", tz.format(a.now)}, {"window", format_duration(window)},
                      {"due", std::move(due)}, {"due_total", a.due_total}};
+    out["due_next"] = a.due_next ? json::value(service::format_due_after(*a.due_next)) : json::value(nullptr);
     if (with_people) {
       out["people"] = std::move(people);
-      out["people_total"] = a.people.size();
+      out["people_total"] = a.people_total;
+      out["people_next"] = a.people_next.empty() ? json::value(nullptr) : json::value(a.people_next);
     }
     return json_response(200, out);
   });

@@ -6,6 +6,7 @@
 // not_found for a missing policy/exemption, invalid_argument naming the field.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,18 +68,45 @@ Status delete_exemption(store::Store& s, const Clock& clock, std::string_view ac
 policy::Exemption to_policy(const store::Exemption& e);
 
 // The campaign timeline over the current findings.
+//
+// Two lists: `due`, the schedule points in (now - window, now] of every non-compliant person in
+// scope, by (time, person id, the person's own point order); and `people`, every such person's
+// timeline by person id. Both can be read in keyset pages: a page is its first `*_limit` rows
+// after the given position, and `*_next` is the position to ask for the following page (empty
+// at the end), so the pages concatenated are the full list. A page's cost is the rows it shows
+// plus one grouped count of the failing people by (unit, first failure) for the totals.
+struct DueAfter {  // the position just after a row of `due`
+  Time at{};
+  std::string person_id;
+  uint32_t n = 0;  // how many of this person's points at `at` are before the position (>= 1)
+};
+struct ActionsPage {
+  size_t due_limit = static_cast<size_t>(-1);     // 0 = no due rows (the totals are still given)
+  size_t people_limit = static_cast<size_t>(-1);  // 0 = no timelines
+  std::optional<DueAfter> due_after;              // none = from the first row
+  std::string people_after;                       // "" = from the first person
+};
 struct CampaignActions {
   std::string campaign_id;
   Time now{};
-  std::vector<policy::DueAction> due;         // points in (now - window, now], the first due_limit
+  std::vector<policy::DueAction> due;         // the page of due points
   size_t due_total = 0;                        // how many points are due in all
-  std::vector<policy::PersonTimeline> people;  // every non-compliant person in scope
+  std::optional<DueAfter> due_next;            // where the next page starts; none = this is the last
+  std::vector<policy::PersonTimeline> people;  // the page of non-compliant people in scope
+  size_t people_total = 0;                     // how many there are in all
+  std::string people_next;                     // "" = this is the last page
 };
-// with_people = false leaves `people` empty (the dashboard's campaign page shows only `due`).
-// due_limit: keep only the first that many due points (in time, then person order); the
-// others are counted, not copied.
+Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, std::string_view campaign_id,
+                                         Seconds window, const ActionsPage& page);
+// The full lists (the CLI, the notifications): with_people = false leaves `people` empty;
+// due_limit keeps only the first that many due points (the others are counted, not copied).
 Result<CampaignActions> campaign_actions(store::Store& s, const Clock& clock, std::string_view campaign_id,
                                          Seconds window = Seconds{86400}, bool with_people = true,
                                          size_t due_limit = static_cast<size_t>(-1));
+
+// The wire form of a DueAfter position: "<unix seconds>.<n>.<person id>"; invalid_argument
+// naming `where` for anything else.
+std::string format_due_after(const DueAfter& a);
+Result<DueAfter> parse_due_after(std::string_view s, std::string_view where);
 
 }  // namespace fw::service

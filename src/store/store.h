@@ -167,6 +167,20 @@ struct FailingPerson {
   std::string org_unit_path;
   std::optional<Time> first_failed_at;  // the earliest among their failing findings
 };
+// A keyset page of failing people (Tx::failing_people_page). `last` is the last person id the
+// page read (people missing from the people table are read but not returned, as in
+// scan_failing_people); `end`: nobody follows it.
+struct FailingPeoplePage {
+  std::vector<FailingPerson> people;
+  std::string last;
+  bool end = false;
+};
+// How many failing people share a unit and a first failure (Tx::failing_people_groups).
+struct FailingGroup {
+  std::string org_unit_path;
+  std::optional<Time> first_failed_at;
+  int64_t people = 0;
+};
 
 struct Exemption {
   std::string id;
@@ -371,6 +385,13 @@ class Tx {
   // one grouped query over the failing findings, for the campaign timeline.
   virtual Status scan_failing_people(std::string_view policy_id,
                                      const std::function<Status(const FailingPerson&)>& fn) = 0;
+  // The same people counted by (org_unit_path, first_failed_at): one row per distinct pair
+  // (a handful in practice), for the campaign actions' totals without reading every person.
+  virtual Result<std::vector<FailingGroup>> failing_people_groups(std::string_view policy_id) = 0;
+  // A keyset page of scan_failing_people: the next `limit` people with person_id > from (>= from
+  // when `inclusive`), by person id. Reads only as far along findings_failing as the page needs.
+  virtual Result<FailingPeoplePage> failing_people_page(std::string_view policy_id, std::string_view from,
+                                                        bool inclusive, int limit) = 0;
   // Campaign report aggregates (see service/reports.h): put replaces the campaign's snapshot;
   // get is not_found when there is none. put_burndown upserts days; list_burndown is by day.
   virtual Status put_campaign_snapshot(const CampaignSnapshot& s) = 0;

@@ -126,6 +126,9 @@ class SqlTx final : public Tx {
 
   Status scan_failing_people(std::string_view policy_id,
                              const std::function<Status(const FailingPerson&)>& fn) override;
+  Result<std::vector<FailingGroup>> failing_people_groups(std::string_view policy_id) override;
+  Result<FailingPeoplePage> failing_people_page(std::string_view policy_id, std::string_view from, bool inclusive,
+                                                int limit) override;
   Status put_campaign_snapshot(const CampaignSnapshot& s) override;
   Result<CampaignSnapshot> get_campaign_snapshot(std::string_view policy_id) override;
   Status put_burndown(std::string_view policy_id, const std::vector<BurnDay>& days) override;
