@@ -39,4 +39,15 @@ TimeZone org_zone(store::Store& store) {
   return tz;
 }
 
+policy::Lang org_lang(store::Store* store, std::string_view lang) {
+  if (auto l = policy::parse_lang(lang)) return *l;
+  policy::Lang l = policy::Lang::ru;
+  if (store)
+    (void)store->read([&](store::Tx& tx) -> Status {
+      l = service::org_lang(tx);
+      return {};
+    });
+  return l;
+}
+
 }  // namespace fw::cli

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "policy/policy.h"
 #include "store/store.h"
 #include "util/timezone.h"
 
@@ -25,5 +26,9 @@ std::unique_ptr<store::Store> open_db(std::string_view command, std::string db);
 // The organisation's display zone (setting org.timezone, `fleetward org set`), in which
 // tables for people show times; Europe/Moscow when unset or unreadable.
 TimeZone org_zone(store::Store& store);
+
+// The language of a command's text for people: `lang` (--lang ru|en) when given, else the
+// organisation's setting (org.lang, `fleetward org set`) when `store` is given, else Russian.
+policy::Lang org_lang(store::Store* store, std::string_view lang = "");
 
 }  // namespace fw::cli

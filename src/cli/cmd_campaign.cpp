@@ -1,8 +1,11 @@
-// `fleetward campaign actions ID [--db DB] [--window 24h] [--json]`: what the campaign's
-// schedule asks for now (notifications and blocks due in the last window) and every
-// non-compliant person's escalation and next action. --db defaults to $FLEETWARD_DB.
+// `fleetward campaign actions ID [--db DB] [--window 24h] [--json] [--lang ru|en]`: what the
+// campaign's schedule asks for now (notifications and blocks due in the last window) and
+// every non-compliant person's escalation and next action, times in the organisation's zone.
+// The text is in --lang (default: the organisation's setting, Russian); --json is not
+// translated. --db defaults to $FLEETWARD_DB.
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
 #include "cli/cli_db.h"
 #include "cli/command.h"
@@ -13,16 +16,20 @@
 namespace {
 
 struct CampaignArgs {
-  std::string db, id, window = "24h";
+  std::string db, id, window = "24h", lang;
   bool json = false;
 };
 
 [[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die("campaign", msg, code); }
 
-std::string recipients(const fw::policy::ActionPoint& p) {
+// JSON names (not translated), or the reader's words with `lang`.
+std::string recipients(const fw::policy::ActionPoint& p, std::optional<fw::policy::Lang> lang = std::nullopt) {
   std::vector<std::string> r;
-  for (auto x : p.notify) r.emplace_back(fw::policy::to_string(x));
-  if (p.block) r.emplace_back("block");
+  for (auto x : p.notify) {
+    auto key = fw::policy::to_string(x);
+    r.emplace_back(lang ? fw::policy::tr(*lang, "recipient." + std::string(key)) : key);
+  }
+  if (p.block) r.emplace_back(lang ? fw::policy::tr(*lang, "action.block") : "block");
   return fw::join(r, "+");
 }
 
@@ -60,16 +67,24 @@ void actions(const CampaignArgs& a) {
     std::cout << "]}\n";
     return;
   }
-  std::cout << "Campaign " << r->campaign_id << " at " << tz.format_short(r->now) << " (" << tz.name() << ")\n\n"
-            << "Due in the last " << a.window << ": " << r->due.size() << "\n";
+  const auto lang = fw::cli::org_lang(store.get(), a.lang);
+  auto t = [&](std::string_view key) { return fw::policy::tr(lang, key); };
+  auto escalation = [&](fw::policy::Escalation e) {
+    return std::string(t("escalation." + std::string(fw::policy::to_string(e))));
+  };
+  std::cout << t("campaign") << " " << r->campaign_id << " " << t("actions.at") << " " << tz.format_short(r->now)
+            << " (" << tz.name() << ")\n\n"
+            << t("actions.due") << " " << a.window << ": " << r->due.size() << "\n";
   for (const auto& d : r->due)
     std::cout << "  " << tz.format_short(d.point.at) << "  " << d.person_id << "  " << d.point.label << "  "
-              << recipients(d.point) << "\n";
-  std::cout << "\nNon-compliant people: " << r->people.size() << "\n";
+              << recipients(d.point, lang) << "\n";
+  std::cout << "\n" << t("people_noncompliant") << ": " << r->people.size() << "\n";
   for (const auto& p : r->people) {
-    std::cout << "  " << p.person_id << "  " << fw::policy::to_string(p.level) << "  "
-              << fw::policy::to_string(p.escalation) << "  deadline " << tz.format_short(p.deadline);
-    if (p.next) std::cout << "  next " << tz.format_short(p.next->at) << " " << p.next->label << " " << recipients(*p.next);
+    std::cout << "  " << p.person_id << "  " << t(fw::policy::to_string(p.level)) << "  " << escalation(p.escalation)
+              << "  " << t("deadline_marker") << " " << tz.format_short(p.deadline);
+    if (p.next)
+      std::cout << "  " << t("actions.next") << " " << tz.format_short(p.next->at) << " " << p.next->label << " "
+                << recipients(*p.next, lang);
     std::cout << "\n";
   }
 }
@@ -83,7 +98,9 @@ void add_campaign(CLI::App& app) {
   a->add_option("--db", args->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   a->add_option("--window", args->window, "what counts as due now: points in (now - window, now]")
       ->capture_default_str();
-  a->add_flag("--json", args->json, "JSON output");
+  a->add_flag("--json", args->json, "JSON output (names and times as stored, not translated)");
+  a->add_option("--lang", args->lang, "ru|en (default: the organisation's setting, Russian)")
+      ->check(CLI::IsMember({"ru", "en"}));
   a->callback([args] { actions(*args); });
 }
 

@@ -1,7 +1,8 @@
 // `fleetward discover [--format F] [--dry-run] [--db URL] FILE...`: streams access logs
 // (plain, gzip, or "-" for stdin), classifies every client, aggregates sightings per
 // (user, device) and, unless --dry-run, records them in the inventory through
-// service/sightings.h. Progress bar on a terminal; summary table at the end.
+// service/sightings.h. Progress bar on a terminal; summary table at the end, in --lang (default:
+// the organisation's setting; Russian for a --dry-run, which opens no database).
 // Runs on the main thread; detect::scan_logs reads a large file with up to --threads
 // threads, and the classifier loads on a thread of its own meanwhile.
 #include <unistd.h>
@@ -35,10 +36,12 @@ struct Options {
   std::vector<std::string> files;
   bool no_progress = false;
   unsigned threads = 0;
+  std::string lang;
 };
 
 struct Progress {
   bool enabled = false;
+  policy::Lang lang = policy::Lang::ru;
   uint64_t total_bytes = 0, done_bytes = 0, lines = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now(), last;
 
@@ -55,33 +58,63 @@ struct Progress {
     std::string bar(static_cast<size_t>(std::min(filled, width)), '#');
     bar.resize(static_cast<size_t>(width), '.');
     double eta = bps > 0 && total_bytes > done_bytes ? static_cast<double>(total_bytes - done_bytes) / bps : 0;
-    std::fprintf(stderr, "\r[%s] %5.1f%% %7.1f/%.1f MB %9.0f lines/s ETA %4.0fs", bar.c_str(), frac * 100,
-                 static_cast<double>(done_bytes) / 1e6, static_cast<double>(total_bytes) / 1e6, rate, eta);
+    auto t = [&](std::string_view key) { return std::string(policy::tr(lang, key)); };
+    std::fprintf(stderr, "\r[%s] %5.1f%% %7.1f/%.1f %s %9.0f %s %s %4.0f %s", bar.c_str(), frac * 100,
+                 static_cast<double>(done_bytes) / 1e6, static_cast<double>(total_bytes) / 1e6, t("discover.mb").c_str(),
+                 rate, t("discover.lines_per_s").c_str(), t("discover.eta").c_str(), eta, t("discover.s").c_str());
     if (final) std::fprintf(stderr, "\n");
   }
 };
+
+// "platform       users" with the first column 14 characters wide and the second 8, counted in
+// characters rather than bytes (Cyrillic words take two bytes a letter).
+size_t width(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+std::string row(const std::string& a, const std::string& b) {
+  std::string s = a;
+  s.append(width(a) < 14 ? 14 - width(a) : 0, ' ');
+  s += ' ';
+  s.append(width(b) < 8 ? 8 - width(b) : 0, ' ');
+  return s + b;
+}
 
 struct BadLine {
   std::string where, message;
 };
 
-[[noreturn]] void die(const std::string& msg) {
+// Exit status 1 for a failure, 2 for a bad command line.
+[[noreturn]] void die(const std::string& msg, int code = 1) {
   std::cerr << "fleetward discover: " << msg << "\n";
-  throw CLI::RuntimeError(1);
+  throw CLI::RuntimeError(code);
 }
 
 void run(const Options& o) {
   auto fmt = detect::parse_log_format(o.format);
-  if (!fmt) die("unknown --format '" + o.format + "' (auto, combined, common, nginx, w3c)");
-  if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die("--format nginx needs --log-format STRING");
+  if (!fmt) die("unknown --format '" + o.format + "' (auto, combined, common, nginx, w3c)", 2);
+  if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die("--format nginx needs --log-format STRING", 2);
   const std::string db = cli::db_or_env(o.db);  // like the other database commands
-  if (!o.dry_run && db.empty()) die("give --db URL (or set FLEETWARD_DB) to record sightings, or --dry-run");
+  if (!o.dry_run && db.empty()) die("--db: no database: give --db URL (or set FLEETWARD_DB) to record sightings, or --dry-run", 2);
+  // The database is opened first (its language setting names the summary's words); a dry
+  // run does not touch it.
+  std::unique_ptr<store::Store> store;
+  if (!o.dry_run) {
+    auto opened = store::Store::open(db);
+    if (!opened) die(opened.error().to_string());
+    store = std::move(*opened);
+  }
+  const policy::Lang lang = cli::org_lang(store.get(), o.lang);
+  auto t = [&](std::string_view key) { return std::string(policy::tr(lang, key)); };
+  auto tn = [&](std::string_view key, uint64_t n) { return policy::tr_n(lang, key, static_cast<int64_t>(n)); };
   // The classifier (rules compiled into Hyperscan/RE2) loads on its own thread while the
   // logs are read: it is needed only for the distinct clients at the end.
   auto classifier = std::async(std::launch::async, [] { return detect::Classifier::load({}); });
 
   Progress prog;
   prog.enabled = !o.no_progress && ::isatty(2);
+  prog.lang = lang;
   for (const auto& f : o.files) {
     std::error_code ec;
     if (f != "-") prog.total_bytes += std::filesystem::file_size(f, ec);
@@ -115,40 +148,39 @@ void run(const Options& o) {
   std::set<std::string> no_user_clients;
   for (const auto& s : sightings) {
     std::string user = detect::normalize_user(s.user, o.strip_domains);
-    std::string os = s.os_family.empty() ? "(unknown)" : s.os_family;
+    std::string os = s.os_family.empty() ? t("discover.unknown_os") : s.os_family;
     if (user.empty()) no_user_clients.insert(s.fingerprint);
     else users_by_os[os].insert(user);
   }
-  std::printf("%-14s %8s\n", "platform", "users");
+  std::printf("%s\n", row(t("discover.platform"), t("discover.users")).c_str());
   std::vector<std::pair<size_t, std::string>> rows;
   for (const auto& [os, us] : users_by_os) rows.push_back({us.size(), os});
   std::sort(rows.rbegin(), rows.rend());
-  for (const auto& [n, os] : rows) std::printf("%-14s %8zu\n", os.c_str(), n);
-  std::printf("\nlines %llu, requests %llu, unparsed %llu, sightings %zu, clients without a user %zu\n",
-              static_cast<unsigned long long>(total_lines), static_cast<unsigned long long>(records),
-              static_cast<unsigned long long>(bad_count), sightings.size(), no_user_clients.size());
-  for (const auto& b : bad) std::fprintf(stderr, "unparsed: %s: %s\n", b.where.c_str(), b.message.c_str());
-  if (bad_count > bad.size()) std::fprintf(stderr, "unparsed: ... and %llu more\n",
-                                           static_cast<unsigned long long>(bad_count - bad.size()));
+  for (const auto& [n, os] : rows) std::printf("%s\n", row(os, std::to_string(n)).c_str());
+  std::printf("\n%s, %s, %s, %s, %s\n", tn("discover.lines", total_lines).c_str(), tn("discover.requests", records).c_str(),
+              tn("discover.unparsed", bad_count).c_str(), tn("discover.sightings", sightings.size()).c_str(),
+              tn("discover.no_user", no_user_clients.size()).c_str());
+  const std::string unparsed = t("discover.unparsed_line");
+  for (const auto& b : bad) std::fprintf(stderr, "%s: %s: %s\n", unparsed.c_str(), b.where.c_str(), b.message.c_str());
+  if (bad_count > bad.size())
+    std::fprintf(stderr, "%s: %s\n", unparsed.c_str(), tn("discover.more", bad_count - bad.size()).c_str());
   if (o.dry_run) return;
 
-  auto store = store::Store::open(db);
-  if (!store) die(store.error().to_string());
   service::SightingOptions sopts;
   sopts.strip_domains = o.strip_domains;
   sopts.classifier = *cl;
-  auto res = service::ingest_sightings(**store, sightings, sopts);
+  auto res = service::ingest_sightings(*store, sightings, sopts);
   if (!res) die(res.error().to_string());
-  std::printf("inventory: %zu devices created, %zu updated, %zu sightings stored\n", res->devices_created,
-              res->devices_updated, res->sightings_stored);
+  std::printf("%s: %s, %s, %s\n", t("discover.inventory").c_str(), tn("discover.created", res->devices_created).c_str(),
+              tn("discover.updated", res->devices_updated).c_str(), tn("discover.stored", res->sightings_stored).c_str());
   // Findings for the devices just recorded (campaigns such as replace-ios report them).
   SystemClock clock;
-  auto ev = service::evaluate_ingested(**store, clock, res->device_ids);
-  if (!ev) die("evaluating the devices: " + ev.error().to_string());
-  std::printf("evaluated %lld devices; %zu resolved by the Exchange export\n", static_cast<long long>(ev->devices),
-              res->resolved_by_exchange);
+  auto ev = service::evaluate_ingested(*store, clock, res->device_ids);
+  if (!ev) die(t("discover.evaluating") + ": " + ev.error().to_string());
+  std::printf("%s; %s\n", tn("discover.evaluated", static_cast<uint64_t>(ev->devices)).c_str(),
+              tn("discover.resolved", res->resolved_by_exchange).c_str());
   if (!res->unattributed_users.empty()) {
-    std::printf("unattributed users (%zu):", res->unattributed_users.size());
+    std::printf("%s", tn("discover.unattributed", res->unattributed_users.size()).c_str());
     for (size_t i = 0; i < res->unattributed_users.size() && i < 50; ++i)
       std::printf(" %s", res->unattributed_users[i].c_str());
     std::printf("%s\n", res->unattributed_users.size() > 50 ? " ..." : "");
@@ -161,10 +193,12 @@ void add_discover(CLI::App& app) {
   cmd->add_option("--format", o->format, "auto|combined|common|nginx|w3c")->capture_default_str();
   cmd->add_option("--log-format", o->nginx_format, "nginx log_format string (with --format nginx)");
   cmd->add_flag("--dry-run", o->dry_run, "classify and summarise only; no database");
-  cmd->add_option("--db", o->db, "database (file path or postgresql://...)");
+  cmd->add_option("--db", o->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB); not with --dry-run");
   cmd->add_option("--strip-domain", o->strip_domains, "e-mail domain to strip from user names (* = any); repeatable")->allow_extra_args(false);
   cmd->add_flag("--no-progress", o->no_progress, "no progress bar even on a terminal");
   cmd->add_option("--threads", o->threads, "threads per uncompressed log file (0 = up to 2; same results)");
+  cmd->add_option("--lang", o->lang, "ru|en (default: the organisation's setting; Russian with --dry-run)")
+      ->check(CLI::IsMember({"ru", "en"}));
   cmd->add_option("files", o->files, "log files (.gz allowed; '-' = stdin)")->required();
   cmd->callback([o] { run(*o); });
 }

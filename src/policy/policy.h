@@ -460,6 +460,9 @@ enum class Lang { ru, en };
 std::optional<Lang> parse_lang(std::string_view s) noexcept;
 // The message catalogue: key -> text in `lang` (the key itself when missing).
 std::string_view tr(Lang lang, std::string_view key) noexcept;
+// tr() with its "%N" replaced by n; whether the catalogue has `key` (in every language).
+std::string tr_n(Lang lang, std::string_view key, int64_t n);
+bool has_message(std::string_view key) noexcept;
 // "N <noun>" with the noun in the form the number takes ("1 сотрудник", "3 сотрудника",
 // "5 сотрудников"; "1 person", "2 people"); `noun` is "people" or "devices".
 std::string tr_count(Lang lang, std::string_view noun, int64_t n);

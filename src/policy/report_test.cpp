@@ -262,6 +262,31 @@ TEST(Render, CsvIsOneTablePerFile) {
   EXPECT_EQ(parse_csv_table("all"), std::nullopt);
 }
 
+// The texts of `fleetward campaign actions` and `discover` are in the catalogue in Russian
+// (Cyrillic, not the English words) and English; "%N" takes the number.
+TEST(Messages, CommandTextsInBothLanguages) {
+  const char* keys[] = {
+      "campaign", "actions.at", "actions.due", "actions.next", "people_noncompliant", "deadline_marker", "mandatory",
+      "advisory", "escalation.none", "escalation.reminded", "escalation.escalated", "escalation.overdue",
+      "escalation.blocked", "recipient.owner", "recipient.manager", "recipient.admin", "action.block", "discover.eta",
+      "discover.mb", "discover.s", "discover.lines_per_s", "discover.platform", "discover.users",
+      "discover.unknown_os", "discover.lines", "discover.requests", "discover.unparsed", "discover.sightings",
+      "discover.no_user", "discover.unparsed_line", "discover.more", "discover.inventory", "discover.created",
+      "discover.updated", "discover.stored", "discover.evaluated", "discover.resolved", "discover.unattributed",
+      "discover.evaluating"};
+  for (const char* k : keys) {
+    SCOPED_TRACE(k);
+    EXPECT_TRUE(has_message(k));
+    std::string_view ru = tr(Lang::ru, k), en = tr(Lang::en, k);
+    EXPECT_NE(ru, en);
+    EXPECT_NE(ru.find_first_of("\xD0\xD1"), std::string_view::npos);  // a Cyrillic letter (U+0400-U+047F)
+    EXPECT_EQ(ru.find("%N") == std::string_view::npos, en.find("%N") == std::string_view::npos);
+  }
+  EXPECT_FALSE(has_message("discover.nope"));
+  EXPECT_EQ(tr_n(Lang::ru, "discover.lines", 1234567), "строк: 1234567");
+  EXPECT_EQ(tr_n(Lang::en, "discover.created", 2), "2 devices created");
+}
+
 TEST(Render, EscapesOutsideText) {
   auto in = small_org();
   in.people[1].name = "<script>alert(1)</script>";

@@ -147,7 +147,7 @@ TEST_F(AcceptanceCli, DatabaseCommandsTakeFleetwardDbFromTheEnvironment) {
                    "Version/17.4 Mobile/15E148 Safari/604.1\"\n");
   auto disc = run_cli_with_env("discover --no-progress " + log);
   EXPECT_EQ(disc.code, 0) << disc.out;
-  EXPECT_NE(disc.out.find("sightings stored"), std::string::npos) << disc.out;
+  EXPECT_NE(disc.out.find("сохранено наблюдений: "), std::string::npos) << disc.out;  // org.lang: Russian
 
   // Neither --db nor $FLEETWARD_DB: the same message from every command, exit status 2.
   ::unsetenv("FLEETWARD_DB");

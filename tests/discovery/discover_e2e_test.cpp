@@ -221,7 +221,7 @@ TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
          "Gecko)+Version/16.2+Mobile/15E148+Safari/604.1 - 200 0 0 15\n";
   write_file(dir_ / "exchange.log", iis);
 
-  std::string db = " --db " + shell_quote(db_) + " --no-progress --strip-domain gov.example ";
+  std::string db = " --db " + shell_quote(db_) + " --no-progress --lang en --strip-domain gov.example ";
   auto d1 = run_cli("discover" + db + shell_quote((dir_ / "access.log").string()));
   ASSERT_EQ(d1.code, 0) << d1.out;
   EXPECT_NE(d1.out.find("unattributed users (1): stranger"), std::string::npos) << d1.out;
