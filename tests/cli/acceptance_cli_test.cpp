@@ -170,6 +170,33 @@ TEST_F(AcceptanceCli, DatabaseCommandsTakeFleetwardDbFromTheEnvironment) {
   }
 }
 
+// Exit status: 0 done (help too), 1 failed, 2 a bad command line, whether CLI11 or the
+// command found it (CLI11's own 105-109 once leaked out).
+TEST_F(AcceptanceCli, BadCommandLinesExitWithTwo) {
+  struct Case {
+    const char* args;
+    int code;
+    const char* want;
+  } cases[] = {
+      {"--help", 0, "Subcommands:"},
+      {"report --help", 0, "--table"},
+      {"nosuch", 2, "nosuch"},
+      {"", 2, "A subcommand is required"},
+      {"report --format xml", 2, "--format"},
+      {"report --no-such-flag", 2, "--no-such-flag"},
+      {"campaign actions", 2, "id is required"},
+      {"report --table rules", 2, "fleetward report: --table: "},
+      {"discover --lang de x.log", 2, "--lang"},
+      {"discover --format apache x.log", 2, "fleetward discover: unknown --format 'apache'"},
+      {"discover --format nginx x.log", 2, "--format nginx needs --log-format"},
+  };
+  for (const auto& c : cases) {
+    auto r = run_cli(c.args);
+    EXPECT_EQ(r.code, c.code) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.want), std::string::npos) << c.args << "\n" << r.out;
+  }
+}
+
 TEST_F(AcceptanceCli, UnopenableDatabaseIsNamedOnce) {
   const std::string bad = (dir_ / "no-such-dir" / "x.db").string();
   for (const char* cmd : {"report", "token list", "org show", "import"}) {
