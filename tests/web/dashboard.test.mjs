@@ -264,6 +264,10 @@ try {
     await visit(page, '#/overview');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 1, `no horizontal scrolling (overflow ${overflow}px)`);
+    // The projection's method is in the reader's language (the report JSON's text is English).
+    const projection = await page.textContent('[data-testid=projection]');
+    assert.ok(/МНК/.test(projection) && !/least-squares/.test(projection), `Russian method text: ${projection}`);
+    assert.equal(await page.getAttribute('#nav', 'aria-label'), 'Главное меню');
     await shot(page, '10-overview-phone');
     await page.click('#menu-toggle');
     await shot(page, '11-menu-phone');

@@ -72,6 +72,7 @@ function markNav(section) {
 
 function buildShell() {
   const nav = clear(document.getElementById('nav'));
+  nav.setAttribute('aria-label', t('nav.main'));
   for (const p of NAV) nav.append(h('a', { href: `#/${p}`, dataset: { page: p } }, t(`nav.${p}`)));
   const toggle = document.getElementById('menu-toggle');
   toggle.textContent = '☰';

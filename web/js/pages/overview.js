@@ -40,7 +40,8 @@ export async function render(root, route) {
       h('h2#bd-title', t('overview.burndown', { title: report.title || report.campaign })),
       h('p', { 'data-testid': 'projection' }, onTrack ? h('strong.ok', t('overview.on_track')) : h('strong.bad', t('overview.off_track')), ' · ',
         pr.completed ? t('overview.completed') : pr.completion ? t('overview.projected', { date: date(pr.completion) }) : t('overview.no_projection'),
-        pr.method ? h('span.muted', ` · ${t('overview.method')}: ${pr.method}`) : null),
+        // The server's method text is English; the catalogue has it in the reader's language.
+        pr.method ? h('span.muted', ` · ${t('overview.method')}: ${t('overview.method_lsq', { n: pr.window_days || 14 })}`) : null),
       h('div', { 'data-testid': 'burndown' }, burndown({
         points: (report.burndown || []).map((p) => ({ date: p.date, value: p.people })),
         projection: proj,
