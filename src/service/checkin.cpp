@@ -5,7 +5,9 @@
 // agent_devices (see AgentState).
 #include "service/checkin.h"
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -14,6 +16,8 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+
+#include <spdlog/spdlog.h>
 
 #include "model/model.h"
 #include "service/crypto.h"
@@ -378,6 +382,69 @@ json::object command_json(const store::AgentCommand& c) {
   return o;
 }
 
+// The writer's timings over a window of batches, logged (info) every kWindow and at stop:
+// batch sizes, the time spent applying the batch (SQL), committing it (BEGIN, the store's
+// write lock and COMMIT with its WAL fsync) and handing out the answers (the `done`
+// callbacks), the share of the window the writer was busy, and how long check-ins waited in
+// the queue before their batch started. Writer thread only.
+class WriterTimings {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kWindow = std::chrono::seconds(5);
+
+  void batch(size_t items, Clock::duration apply, Clock::duration commit, Clock::duration ack,
+             const std::vector<Clock::duration>& waits) {
+    if (batches_ == 0) start_ = Clock::now() - apply - commit - ack;
+    ++batches_;
+    items_ += items;
+    max_items_ = std::max(max_items_, items);
+    apply_ += apply;
+    ack_ += ack;
+    commit_us_.push_back(us(commit));
+    for (auto w : waits) waits_.push_back(us(w));
+    if (Clock::now() - start_ >= kWindow) flush();
+  }
+  // Logs the window (if it holds a batch) and starts a new one.
+  void flush() {
+    if (batches_ == 0) return;
+    double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+    uint64_t commit_sum = 0;
+    for (auto c : commit_us_) commit_sum += c;
+    double apply_ms = std::chrono::duration<double, std::milli>(apply_).count();
+    double ack_ms = std::chrono::duration<double, std::milli>(ack_).count();
+    double busy = (apply_ms + commit_sum / 1000.0 + ack_ms) / (secs * 1000.0);
+    uint32_t c50 = pct(commit_us_, 0.50), c99 = pct(commit_us_, 0.99), cmax = pct(commit_us_, 1.0);
+    uint32_t w50 = pct(waits_, 0.50), w99 = pct(waits_, 0.99);
+    spdlog::info("check-in writer: {:.1f} s: {} batches, {} items ({:.0f}/s), batch mean {:.0f} max {}; "
+                 "apply mean {:.2f} ms; commit mean {:.2f} p50 {:.2f} p99 {:.2f} max {:.2f} ms; "
+                 "answers mean {:.2f} ms; busy {:.0f}%; queue wait p50 {:.2f} p99 {:.2f} ms",
+                 secs, batches_, items_, items_ / secs, double(items_) / batches_, max_items_, apply_ms / batches_,
+                 commit_sum / 1000.0 / batches_, c50 / 1000.0, c99 / 1000.0, cmax / 1000.0, ack_ms / batches_,
+                 busy * 100, w50 / 1000.0, w99 / 1000.0);
+    batches_ = items_ = max_items_ = 0;
+    apply_ = ack_ = {};
+    commit_us_.clear();
+    waits_.clear();
+  }
+
+ private:
+  static uint32_t us(Clock::duration d) {
+    auto v = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    return v < 0 ? 0u : uint32_t(std::min<int64_t>(v, UINT32_MAX));
+  }
+  static uint32_t pct(std::vector<uint32_t>& v, double q) {
+    if (v.empty()) return 0;
+    size_t k = std::min(v.size() - 1, size_t(q * double(v.size())));
+    std::nth_element(v.begin(), v.begin() + ptrdiff_t(k), v.end());
+    return v[k];
+  }
+  Clock::time_point start_{};
+  uint64_t batches_ = 0, items_ = 0;
+  size_t max_items_ = 0;
+  Clock::duration apply_{}, ack_{};
+  std::vector<uint32_t> commit_us_, waits_;
+};
+
 }  // namespace
 
 struct AgentService::Impl {
@@ -399,6 +466,7 @@ struct AgentService::Impl {
     Result<json::object> result = fail(Errc::internal, "not processed");
     bool changed = false;  // the device's facts changed (for on_committed)
     CheckinDone done;
+    WriterTimings::Clock::time_point queued{};  // set by enqueue
   };
   std::mutex mu;
   std::condition_variable cv;
@@ -422,6 +490,8 @@ struct AgentService::Impl {
   int64_t data_version = -1;                           // writer thread only
   static constexpr size_t kMaxState = 2'000'000;       // entries (~150 bytes each); cleared when full
   using Staged = std::unordered_map<std::string_view, AgentState>;  // a batch's new states
+  WriterTimings timings;  // writer thread only
+  WriterTimings::Clock::duration last_apply{};  // of the last apply_batch: SQL until COMMIT (writer thread)
   std::thread writer;
 
   Impl(store::Store& s, const Clock& c, AgentLimits l)
@@ -630,6 +700,7 @@ struct AgentService::Impl {
         lk.unlock();
         return p->done(fail(Errc::unavailable, "server is shutting down"));
       }
+      p->queued = WriterTimings::Clock::now();
       queue.push_back(std::move(p));
     }
     cv.notify_one();
@@ -645,7 +716,9 @@ struct AgentService::Impl {
       std::lock_guard lk(state_mu);
       epoch = state_epoch;
     }
+    auto t0 = WriterTimings::Clock::now();
     FW_TRY_STATUS(store.write([&](store::Tx& tx) -> Status {
+      t0 = WriterTimings::Clock::now();
       staged.clear();  // a retried transaction starts again
       if (keep_state) {
         // Another process (the CLI) committed since the last batch: what is kept may be old.
@@ -657,6 +730,7 @@ struct AgentService::Impl {
         }
       }
       for (Pending* p : batch) p->result = apply(tx, *p, now, staged);
+      last_apply = WriterTimings::Clock::now() - t0;
       return {};
     }));
     if (keep_state) {
@@ -679,8 +753,16 @@ struct AgentService::Impl {
       std::vector<std::unique_ptr<Pending>> owned;
       {
         std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;  // stopping, and every queued check-in was answered
+        // Idle for a window: log the last one now, so that it does not span the idle time.
+        if (!cv.wait_for(lk, WriterTimings::kWindow, [&] { return stopping || !queue.empty(); })) {
+          lk.unlock();
+          timings.flush();
+          continue;
+        }
+        if (queue.empty()) {  // stopping, and every queued check-in was answered
+          timings.flush();
+          return;
+        }
         while (!queue.empty() && owned.size() < lim.max_batch) {
           owned.push_back(std::move(queue.front()));
           queue.pop_front();
@@ -688,8 +770,15 @@ struct AgentService::Impl {
       }
       std::vector<Pending*> batch;
       batch.reserve(owned.size());
-      for (auto& p : owned) batch.push_back(p.get());
+      auto started = WriterTimings::Clock::now();
+      std::vector<WriterTimings::Clock::duration> waits;
+      waits.reserve(owned.size());
+      for (auto& p : owned) {
+        batch.push_back(p.get());
+        waits.push_back(started - p->queued);
+      }
       Status st = apply_batch(batch);
+      auto committed = WriterTimings::Clock::now();
       if (!st && batch.size() > 1) {
         // One report made the transaction fail: apply each alone, so only that one fails.
         for (Pending* p : batch) {
@@ -716,6 +805,9 @@ struct AgentService::Impl {
       }
       if (on_committed && !changed.empty()) on_committed(changed);
       for (Pending* p : batch) p->done(std::move(p->result));
+      if (st)
+        timings.batch(batch.size(), last_apply, committed - started - last_apply,
+                      WriterTimings::Clock::now() - committed, waits);
     }
   }
 

@@ -5,7 +5,9 @@
 // acknowledges each only after that transaction committed. AgentService is thread-safe.
 // checkin_async()/enroll_async() never block: the callback runs once, on the caller's thread
 // for a refusal found before queuing, else on the writer thread after the commit;
-// checkin()/enroll() block until then.
+// checkin()/enroll() block until then. The writer logs (spdlog info) its batch figures every
+// 5 s of activity and when it stops: batch size, SQL and COMMIT (fsync) times, busy share,
+// queue wait (bench/checkin_load/run.sh prints them per phase).
 //
 // Storage: the agent tables of migration 0005 (Tx::*agent*). A check-in whose facts did not
 // change writes one row (agent_devices); changed facts rewrite the device row, changed apps

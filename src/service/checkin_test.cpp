@@ -7,10 +7,15 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "service/crypto.h"
 #include "service/inventory.h"
@@ -340,6 +345,42 @@ TEST(AgentCheckin, ManyDevicesConcurrentlyAreBatched) {
   for (const auto& [dev, cred] : devs) EXPECT_EQ(fx.device(dev).apps.size(), 50u);
 }
 
+// The writer logs its batch figures (size, SQL and commit times, queue wait) per window and
+// when it stops: what bench/checkin_load/run.sh prints per phase.
+TEST(AgentCheckin, WriterLogsItsBatchFigures) {
+  std::ostringstream out;
+  auto previous = spdlog::default_logger();
+  auto logger = std::make_shared<spdlog::logger>("checkin-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  logger->set_level(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+  {
+    Fixture fx;
+    std::string sec = fx.secret(100);
+    std::vector<std::pair<std::string, std::string>> devs;
+    for (int i = 0; i < 4; ++i) devs.push_back(fx.enroll(sec, "hw-" + std::to_string(i)));
+    for (const auto& [dev, cred] : devs) ASSERT_TRUE(fx.svc->checkin(cred, report(dev, 1, facts(2))));
+    fx.svc.reset();  // stops the writer: the last window is logged
+  }
+  spdlog::set_default_logger(previous);
+  std::string text = out.str();
+  ASSERT_NE(text.find("check-in writer: "), std::string::npos) << text;
+  // 4 enrolments and 4 check-ins, each batch alone (nothing ran concurrently), in one
+  // window or several on a slow machine.
+  uint64_t batches = 0, items = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find(" s: ");
+    if (line.find("check-in writer: ") == std::string::npos || at == std::string::npos) continue;
+    unsigned long long b = 0, i = 0;
+    ASSERT_EQ(std::sscanf(line.c_str() + at, " s: %llu batches, %llu items", &b, &i), 2) << line;
+    batches += b;
+    items += i;
+  }
+  EXPECT_EQ(batches, 8u);
+  EXPECT_EQ(items, 8u);
+  for (const char* part : {"apply mean ", "commit mean ", " p99 ", "busy ", "queue wait p50 "})
+    EXPECT_NE(text.find(part), std::string::npos) << part << " in " << text;
+}
 
 // Apps as a set of "id name version" for comparisons that ignore row order.
 std::multiset<std::string> app_set(const model::Device& d) {

@@ -54,7 +54,11 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path, bo
     }));
     if (mode != "wal") return fail(Errc::io_error, "cannot switch SQLite to WAL mode (got " + mode + ")", path);
     // FULL: every commit fsyncs the WAL, so an acknowledged write survives power loss.
-    FW_TRY_STATUS(c->exec_script("PRAGMA synchronous = FULL;"));
+    // The writer's page cache is 64 MiB (SQLite's default is 2 MiB): the pages that
+    // check-ins update (agent_devices and its key index: 15 MiB for 100,000 devices; the
+    // devices rows and their last_seen indexes, 70 MiB) mostly stay in memory instead of
+    // being read again with pread in every batch. Pages are allocated as they are used.
+    FW_TRY_STATUS(c->exec_script("PRAGMA synchronous = FULL; PRAGMA cache_size = -65536;"));
   }
   return c;
 }
