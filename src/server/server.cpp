@@ -192,7 +192,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool first_ = true;     // no request read yet on this connection
   bool linger_ = false;   // the current answer is to a request whose body was not read
   size_t lingered_ = 0;   // bytes discarded while lingering
-  std::array<char, 16384> scratch_{};
+  // Where a lingering close discards input; allocated then only, so that an idle
+  // connection does not carry it (thousands of keep-alive connections).
+  std::unique_ptr<char[]> scratch_;
+  static constexpr std::size_t kScratch = 16384;
   // Set from the request line once the header is read (the route decides the body limit).
   bool target_ok_ = false;
   Router::Match match_;
@@ -603,7 +606,9 @@ void Connection::start() {
   do_read();
 }
 
-void Connection::expires_after(Clock::duration d) { deadline_ = lp_.now + d; }
+// lp_.now is up to one sweep period old: the period is added, so that a connection always
+// gets at least `d` (and at most d + 2 s) before the sweep closes it.
+void Connection::expires_after(Clock::duration d) { deadline_ = lp_.now + d + std::chrono::seconds(1); }
 
 void Connection::sweep(Clock::time_point now) {
   if ((reading_ || writing_) && deadline_ <= now) close();  // the pending operation ends
@@ -631,7 +636,8 @@ void Connection::linger_then_close() {
 
 void Connection::linger_read() {
   constexpr size_t kMaxLinger = 8u << 20;
-  sock_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+  if (!scratch_) scratch_ = std::make_unique<char[]>(kScratch);
+  sock_.async_read_some(net::buffer(scratch_.get(), kScratch), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
     self->lingered_ += n;
     if (ec || self->lingered_ > kMaxLinger) {  // eof: the client is done
       self->reading_ = false;

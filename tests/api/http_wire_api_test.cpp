@@ -189,9 +189,9 @@ TEST_F(HttpWireTest, MetricsCountEveryAnswerOfAKeepAliveConnection) {
       << m.body;
 }
 
-// Deadlines are coarse (one sweep per loop and second), not a timer per read: a request
-// that stalls half-way and a keep-alive connection left idle are both closed once their
-// time is up, and a connection that keeps talking is not.
+// Deadlines are coarse (one sweep per loop and second; a timeout T closes after T to T + 2 s),
+// not a timer per read: a request that stalls half-way and a keep-alive connection left idle
+// are both closed once their time is up, and a connection that keeps talking is not.
 TEST(HttpWireDeadlines, StalledRequestAndIdleConnectionAreClosedByTheSweep) {
   FixedClock clock{from_unix(1677650400)};
   testing::TestServer srv{clock};
@@ -218,16 +218,16 @@ TEST(HttpWireDeadlines, StalledRequestAndIdleConnectionAreClosedByTheSweep) {
   Wire live(srv.port());
   auto t0 = std::chrono::steady_clock::now();
   // A connection that sends a request every half second stays open past both deadlines.
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(3500)) {
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(4500)) {
     live.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_EQ(live.read().status(), 200);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  EXPECT_TRUE(closed_within(stalled, std::chrono::milliseconds(1000)));  // after 1-2 s: long closed
+  EXPECT_TRUE(closed_within(stalled, std::chrono::milliseconds(1000)));  // after 1-3 s: long closed
   char buf[512];
-  size_t n = idle.read_some(net::buffer(buf));  // the answer, then the idle deadline (2-3 s)
+  size_t n = idle.read_some(net::buffer(buf));  // the answer, then the idle deadline (2-4 s)
   EXPECT_NE(std::string_view(buf, n).find("200 OK"), std::string_view::npos);
-  EXPECT_TRUE(closed_within(idle, std::chrono::milliseconds(1000)));
+  EXPECT_TRUE(closed_within(idle, std::chrono::milliseconds(1500)));
 }
 
 // Many keep-alive connections at once (spread over both loops), each answered in turn and
