@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "policy/policy.h"
+#include "policy/report_internal.h"
 
 namespace fw::policy {
 
@@ -114,26 +115,12 @@ Snapshot state_at(const ReportInput& in, Time at) {
 
 Report build_report(const ReportInput& in) {
   const Document& c = in.campaign;
-  Report rep;
-  rep.campaign_id = c.id;
-  rep.title = c.title;
-  rep.is_campaign = c.is_campaign();
-  rep.start = campaign_start(c);
-  rep.deadline = c.deadline.value_or(Time{});
-  rep.now = in.now;
-  rep.tz_name = in.tz.name();
-
+  Report rep = detail::start_report(in);
   const size_t np = in.people.size(), nd = in.devices.size(), nr = c.rules.size();
   // Per device: 0 = compliant, 1 = unknown, 2 = non-compliant; exempt flag.
   std::vector<uint8_t> dev_state(nd, 0), dev_exempt(nd, 0), dev_in(nd, 0);
   std::vector<uint8_t> person_state(np, 0), person_exempt(np, 0);
   std::vector<std::optional<Time>> person_first_fail(np);
-  rep.rules.resize(nr);
-  for (size_t i = 0; i < nr; ++i) {
-    rep.rules[i].id = c.rules[i].id;
-    rep.rules[i].title = c.rules[i].title;
-    rep.rules[i].severity = c.rules[i].severity;
-  }
   for (const auto& f : in.findings) {
     if (f.device >= nd) continue;
     if (f.rule < nr) {
@@ -170,37 +157,8 @@ Report build_report(const ReportInput& in) {
     if (dev_state[d] > person_state[p]) person_state[p] = dev_state[d];
     if (dev_exempt[d]) person_exempt[p] = 1;
   }
-  // Per org unit, rolled up through the tree: index units by path; every ancestor counts.
-  std::unordered_map<std::string_view, size_t> unit_index;
-  std::vector<UnitStats> units;
-  units.reserve(in.units.size());
-  for (const auto& u : in.units) {
-    UnitStats s;
-    s.path = u.path;
-    s.name = u.name;
-    s.depth = int(std::count(u.path.begin(), u.path.end(), '/')) - 1;
-    s.level = c.level_for(u.path);
-    units.push_back(std::move(s));
-  }
-  for (size_t i = 0; i < units.size(); ++i) unit_index.emplace(units[i].path, i);
-  // Each unit's chain of ancestors (itself first), computed once; each person's unit once.
-  std::vector<std::vector<uint32_t>> chain(units.size());
-  for (size_t i = 0; i < units.size(); ++i) {
-    std::string_view path = units[i].path;
-    while (!path.empty()) {
-      if (auto it = unit_index.find(path); it != unit_index.end()) chain[i].push_back(uint32_t(it->second));
-      size_t slash = path.rfind('/');
-      if (slash == std::string_view::npos || slash == 0) break;
-      path = path.substr(0, slash);
-    }
-  }
-  std::vector<int32_t> person_unit(np, -1);
-  for (size_t p = 0; p < np; ++p) {
-    if (!person_level[p]) continue;
-    if (auto it = unit_index.find(in.people[p].org_unit_path); it != unit_index.end())
-      person_unit[p] = int32_t(it->second);
-  }
   // Devices per person first, then once per person up the tree.
+  detail::UnitTree tree(in);
   std::vector<int32_t> p_dev(np, 0), p_dnc(np, 0), p_dex(np, 0);
   std::unordered_map<std::string_view, size_t> plat_index;
   for (size_t d = 0; d < nd; ++d) {
@@ -217,40 +175,19 @@ Report build_report(const ReportInput& in) {
       ++p_dev[dr.owner];
       if (dev_state[d] == 2) ++p_dnc[dr.owner];
       if (dev_exempt[d]) ++p_dex[dr.owner];
-    } else if (auto u = unit_index.find(dr.org_unit_path); u != unit_index.end() && units[u->second].level) {
+    } else if (auto chain = tree.chain_of(dr.org_unit_path); chain && tree.units[chain->front()].level) {
       // An unowned device in scope counts under its own unit (and every ancestor).
-      for (uint32_t a : chain[u->second]) {
-        ++units[a].devices;
-        if (dev_state[d] == 2) ++units[a].devices_noncompliant;
-        if (dev_exempt[d]) ++units[a].devices_exempt;
+      for (uint32_t a : *chain) {
+        ++tree.units[a].devices;
+        if (dev_state[d] == 2) ++tree.units[a].devices_noncompliant;
+        if (dev_exempt[d]) ++tree.units[a].devices_exempt;
       }
-    }
-  }
-  for (size_t p = 0; p < np; ++p) {
-    if (!person_level[p]) continue;
-    ++rep.people;
-    if (person_state[p] == 2) ++rep.people_noncompliant;
-    else if (person_state[p] == 1) ++rep.people_unknown;
-    if (person_exempt[p]) ++rep.people_exempt;
-    if (person_unit[p] < 0) continue;
-    for (uint32_t u : chain[size_t(person_unit[p])]) {
-      UnitStats& s = units[u];
-      ++s.people;
-      if (person_state[p] == 2) ++s.people_noncompliant;
-      else if (person_state[p] == 1) ++s.people_unknown;
-      s.devices += p_dev[p];
-      s.devices_noncompliant += p_dnc[p];
-      s.devices_exempt += p_dex[p];
     }
   }
   std::stable_sort(rep.platforms.begin(), rep.platforms.end(),
                    [](const PlatformStats& a, const PlatformStats& b) { return a.devices > b.devices; });
-  for (auto& s : units) {
-    if (s.people == 0 && s.devices == 0) continue;
-    s.compliance_pct = s.people ? 100.0 * double(s.people - s.people_noncompliant) / double(s.people) : 100.0;
-    rep.units.push_back(std::move(s));
-  }
-  std::sort(rep.units.begin(), rep.units.end(), [](const UnitStats& a, const UnitStats& b) { return a.path < b.path; });
+  const detail::PersonTotals totals{person_level, person_state, person_exempt, p_dev, p_dnc, p_dex};
+  detail::roll_up_people(rep, tree, in, totals);
 
   // Burn-down: one point per local day from the start's day to today.
   if (rep.is_campaign && in.now >= rep.start) {
@@ -269,26 +206,7 @@ Report build_report(const ReportInput& in) {
 
   // Overdue people (mandatory scope only), with their failing devices and rules.
   if (rep.is_campaign) {
-    std::vector<int32_t> slot(np, -1);
-    for (size_t p = 0; p < np; ++p) {
-      if (!person_level[p] || *person_level[p] != Level::mandatory || person_state[p] != 2) continue;
-      PersonState st{in.people[p].id, Level::mandatory, false, person_first_fail[p]};
-      auto tl = person_timeline(c, st, in.now);
-      if (in.now <= tl.deadline) continue;
-      slot[p] = int32_t(rep.overdue.size());
-      OverdueRow row;
-      row.person_id = in.people[p].id;
-      row.name = in.people[p].name;
-      row.email = in.people[p].email;
-      row.unit = in.people[p].org_unit_path;
-      if (uint32_t m = in.people[p].manager; m < np) {
-        row.manager_name = in.people[m].name;
-        row.manager_email = in.people[m].email;
-      }
-      row.days_overdue = tl.days_overdue;
-      row.deadline = tl.deadline;
-      rep.overdue.push_back(std::move(row));
-    }
+    std::vector<int32_t> slot = detail::add_overdue_people(rep, in, totals, person_first_fail);
     if (!rep.overdue.empty()) {
       std::vector<std::vector<uint8_t>> seen_rules(rep.overdue.size(), std::vector<uint8_t>(nr, 0));
       std::vector<uint8_t> dev_listed(nd, 0);
@@ -310,11 +228,115 @@ Report build_report(const ReportInput& in) {
         }
       }
     }
-    std::stable_sort(rep.overdue.begin(), rep.overdue.end(), [](const OverdueRow& a, const OverdueRow& b) {
-      return a.days_overdue != b.days_overdue ? a.days_overdue > b.days_overdue : a.name < b.name;
-    });
+    detail::sort_overdue(rep);
   }
   return rep;
 }
+
+namespace detail {
+
+Report start_report(const ReportInput& in) {
+  const Document& c = in.campaign;
+  Report rep;
+  rep.campaign_id = c.id;
+  rep.title = c.title;
+  rep.is_campaign = c.is_campaign();
+  rep.start = campaign_start(c);
+  rep.deadline = c.deadline.value_or(Time{});
+  rep.now = in.now;
+  rep.tz_name = in.tz.name();
+  rep.rules.resize(c.rules.size());
+  for (size_t i = 0; i < c.rules.size(); ++i) {
+    rep.rules[i].id = c.rules[i].id;
+    rep.rules[i].title = c.rules[i].title;
+    rep.rules[i].severity = c.rules[i].severity;
+  }
+  return rep;
+}
+
+UnitTree::UnitTree(const ReportInput& in) {
+  units.reserve(in.units.size());
+  for (const auto& u : in.units) {
+    UnitStats s;
+    s.path = u.path;
+    s.name = u.name;
+    s.depth = int(std::count(u.path.begin(), u.path.end(), '/')) - 1;
+    s.level = in.campaign.level_for(u.path);
+    units.push_back(std::move(s));
+  }
+  for (size_t i = 0; i < units.size(); ++i) index.emplace(units[i].path, i);
+  chain.resize(units.size());
+  for (size_t i = 0; i < units.size(); ++i) {
+    std::string_view path = units[i].path;
+    while (!path.empty()) {
+      if (auto it = index.find(path); it != index.end()) chain[i].push_back(uint32_t(it->second));
+      size_t slash = path.rfind('/');
+      if (slash == std::string_view::npos || slash == 0) break;
+      path = path.substr(0, slash);
+    }
+  }
+}
+
+void roll_up_people(Report& rep, UnitTree& tree, const ReportInput& in, const PersonTotals& people) {
+  for (size_t p = 0; p < in.people.size(); ++p) {
+    if (!people.level[p]) continue;
+    const uint8_t state = people.state[p];
+    ++rep.people;
+    if (state == 2) ++rep.people_noncompliant;
+    else if (state == 1) ++rep.people_unknown;
+    if (people.exempt[p]) ++rep.people_exempt;
+    const std::vector<uint32_t>* chain = tree.chain_of(in.people[p].org_unit_path);
+    if (!chain) continue;
+    for (uint32_t a : *chain) {
+      UnitStats& s = tree.units[a];
+      ++s.people;
+      if (state == 2) ++s.people_noncompliant;
+      else if (state == 1) ++s.people_unknown;
+      s.devices += people.devices[p];
+      s.devices_noncompliant += people.noncompliant[p];
+      s.devices_exempt += people.exempt_devices[p];
+    }
+  }
+  for (auto& s : tree.units) {
+    if (s.people == 0 && s.devices == 0) continue;
+    s.compliance_pct = s.people ? 100.0 * double(s.people - s.people_noncompliant) / double(s.people) : 100.0;
+    rep.units.push_back(std::move(s));
+  }
+  std::sort(rep.units.begin(), rep.units.end(), [](const UnitStats& a, const UnitStats& b) { return a.path < b.path; });
+}
+
+std::vector<int32_t> add_overdue_people(Report& rep, const ReportInput& in, const PersonTotals& people,
+                                        const std::vector<std::optional<Time>>& first_fail) {
+  const size_t np = in.people.size();
+  std::vector<int32_t> slot(np, -1);
+  for (size_t p = 0; p < np; ++p) {
+    if (!people.level[p] || *people.level[p] != Level::mandatory || people.state[p] != 2) continue;
+    PersonState st{in.people[p].id, Level::mandatory, false, first_fail[p]};
+    auto tl = person_timeline(in.campaign, st, in.now);
+    if (in.now <= tl.deadline) continue;
+    slot[p] = int32_t(rep.overdue.size());
+    OverdueRow row;
+    row.person_id = in.people[p].id;
+    row.name = in.people[p].name;
+    row.email = in.people[p].email;
+    row.unit = in.people[p].org_unit_path;
+    if (uint32_t m = in.people[p].manager; m < np) {
+      row.manager_name = in.people[m].name;
+      row.manager_email = in.people[m].email;
+    }
+    row.days_overdue = tl.days_overdue;
+    row.deadline = tl.deadline;
+    rep.overdue.push_back(std::move(row));
+  }
+  return slot;
+}
+
+void sort_overdue(Report& rep) {
+  std::stable_sort(rep.overdue.begin(), rep.overdue.end(), [](const OverdueRow& a, const OverdueRow& b) {
+    return a.days_overdue != b.days_overdue ? a.days_overdue > b.days_overdue : a.name < b.name;
+  });
+}
+
+}  // namespace detail
 
 }  // namespace fw::policy

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "policy/policy.h"
+#include "policy/report_internal.h"
 
 namespace fw::policy {
 
@@ -121,22 +122,8 @@ void ReportTally::end() {
 
 Report finish_report(const ReportInput& in, const std::vector<const ReportTally*>& tallies) {
   const Document& c = in.campaign;
-  Report rep;
-  rep.campaign_id = c.id;
-  rep.title = c.title;
-  rep.is_campaign = c.is_campaign();
-  rep.start = campaign_start(c);
-  rep.deadline = c.deadline.value_or(Time{});
-  rep.now = in.now;
-  rep.tz_name = in.tz.name();
-
+  Report rep = detail::start_report(in);
   const size_t np = in.people.size(), nr = c.rules.size();
-  rep.rules.resize(nr);
-  for (size_t i = 0; i < nr; ++i) {
-    rep.rules[i].id = c.rules[i].id;
-    rep.rules[i].title = c.rules[i].title;
-    rep.rules[i].severity = c.rules[i].severity;
-  }
   std::vector<uint8_t> person_state(np, 0), person_exempt(np, 0);
   std::vector<int64_t> person_first_fail(np, INT64_MAX);
   std::vector<int32_t> p_dev(np, 0), p_dnc(np, 0), p_dex(np, 0);
@@ -175,35 +162,14 @@ Report finish_report(const ReportInput& in, const std::vector<const ReportTally*
   for (size_t i = 0; i < np; ++i) person_level[i] = c.level_for(in.people[i].org_unit_path);
 
   // Per org unit, rolled up through the tree, as build_report() does.
-  std::unordered_map<std::string_view, size_t> unit_index;
-  std::vector<UnitStats> units;
-  units.reserve(in.units.size());
-  for (const auto& u : in.units) {
-    UnitStats s;
-    s.path = u.path;
-    s.name = u.name;
-    s.depth = int(std::count(u.path.begin(), u.path.end(), '/')) - 1;
-    s.level = c.level_for(u.path);
-    units.push_back(std::move(s));
-  }
-  for (size_t i = 0; i < units.size(); ++i) unit_index.emplace(units[i].path, i);
-  std::vector<std::vector<uint32_t>> chain(units.size());
-  for (size_t i = 0; i < units.size(); ++i) {
-    std::string_view path = units[i].path;
-    while (!path.empty()) {
-      if (auto it = unit_index.find(path); it != unit_index.end()) chain[i].push_back(uint32_t(it->second));
-      size_t slash = path.rfind('/');
-      if (slash == std::string_view::npos || slash == 0) break;
-      path = path.substr(0, slash);
-    }
-  }
+  detail::UnitTree tree(in);
   for (const ReportTally* t : tallies)
     for (const auto& [path, n] : t->unowned_)
-      if (auto u = unit_index.find(path); u != unit_index.end() && units[u->second].level)
-        for (uint32_t a : chain[u->second]) {
-          units[a].devices += n.devices;
-          units[a].devices_noncompliant += n.noncompliant;
-          units[a].devices_exempt += n.exempt;
+      if (auto chain = tree.chain_of(path); chain && tree.units[chain->front()].level)
+        for (uint32_t a : *chain) {
+          tree.units[a].devices += n.devices;
+          tree.units[a].devices_noncompliant += n.noncompliant;
+          tree.units[a].devices_exempt += n.exempt;
         }
   // Platforms in the order build_report() meets them (first device in id order), most devices first.
   std::sort(platforms.begin(), platforms.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -211,30 +177,8 @@ Report finish_report(const ReportInput& in, const std::vector<const ReportTally*
     rep.platforms.push_back(PlatformStats{pl.family.empty() ? "Other" : pl.family, pl.devices, pl.noncompliant});
   std::stable_sort(rep.platforms.begin(), rep.platforms.end(),
                    [](const PlatformStats& a, const PlatformStats& b) { return a.devices > b.devices; });
-  for (size_t p = 0; p < np; ++p) {
-    if (!person_level[p]) continue;
-    ++rep.people;
-    if (person_state[p] == 2) ++rep.people_noncompliant;
-    else if (person_state[p] == 1) ++rep.people_unknown;
-    if (person_exempt[p]) ++rep.people_exempt;
-    auto u = unit_index.find(in.people[p].org_unit_path);
-    if (u == unit_index.end()) continue;
-    for (uint32_t a : chain[u->second]) {
-      UnitStats& s = units[a];
-      ++s.people;
-      if (person_state[p] == 2) ++s.people_noncompliant;
-      else if (person_state[p] == 1) ++s.people_unknown;
-      s.devices += p_dev[p];
-      s.devices_noncompliant += p_dnc[p];
-      s.devices_exempt += p_dex[p];
-    }
-  }
-  for (auto& s : units) {
-    if (s.people == 0 && s.devices == 0) continue;
-    s.compliance_pct = s.people ? 100.0 * double(s.people - s.people_noncompliant) / double(s.people) : 100.0;
-    rep.units.push_back(std::move(s));
-  }
-  std::sort(rep.units.begin(), rep.units.end(), [](const UnitStats& a, const UnitStats& b) { return a.path < b.path; });
+  const detail::PersonTotals totals{person_level, person_state, person_exempt, p_dev, p_dnc, p_dex};
+  detail::roll_up_people(rep, tree, in, totals);
 
   // Burn-down without history: every day of the campaign so far at zero, as build_report() gives.
   if (rep.is_campaign && in.now >= rep.start) {
@@ -247,28 +191,10 @@ Report finish_report(const ReportInput& in, const std::vector<const ReportTally*
   }
 
   if (rep.is_campaign) {
-    std::vector<int32_t> slot(np, -1);
-    for (size_t p = 0; p < np; ++p) {
-      if (!person_level[p] || *person_level[p] != Level::mandatory || person_state[p] != 2) continue;
-      std::optional<Time> ff;
-      if (person_first_fail[p] != INT64_MAX) ff = from_unix(person_first_fail[p]);
-      PersonState st{in.people[p].id, Level::mandatory, false, ff};
-      auto tl = person_timeline(c, st, in.now);
-      if (in.now <= tl.deadline) continue;
-      slot[p] = int32_t(rep.overdue.size());
-      OverdueRow row;
-      row.person_id = in.people[p].id;
-      row.name = in.people[p].name;
-      row.email = in.people[p].email;
-      row.unit = in.people[p].org_unit_path;
-      if (uint32_t m = in.people[p].manager; m < np) {
-        row.manager_name = in.people[m].name;
-        row.manager_email = in.people[m].email;
-      }
-      row.days_overdue = tl.days_overdue;
-      row.deadline = tl.deadline;
-      rep.overdue.push_back(std::move(row));
-    }
+    std::vector<std::optional<Time>> first_fail(np);
+    for (size_t p = 0; p < np; ++p)
+      if (person_first_fail[p] != INT64_MAX) first_fail[p] = from_unix(person_first_fail[p]);
+    std::vector<int32_t> slot = detail::add_overdue_people(rep, in, totals, first_fail);
     if (!rep.overdue.empty()) {
       // The failing devices in id order, each one's failing rules in rule-id order (the rows' order).
       std::vector<std::pair<const ReportTally*, const ReportTally::Failing*>> failing;
@@ -298,9 +224,7 @@ Report finish_report(const ReportInput& in, const std::vector<const ReportTally*
           }
       }
     }
-    std::stable_sort(rep.overdue.begin(), rep.overdue.end(), [](const OverdueRow& a, const OverdueRow& b) {
-      return a.days_overdue != b.days_overdue ? a.days_overdue > b.days_overdue : a.name < b.name;
-    });
+    detail::sort_overdue(rep);
   }
   return rep;
 }
