@@ -9,14 +9,23 @@ echo, chunked, close-mid (cut in the body), oversized (chunked past 1 MiB), big-
 redirect, slow (answers after 3 s), then-close (closes the kept-alive connection after it).
 """
 import http.server
+import itertools
 import json
 import ssl
 import sys
 import time
 
 
+# One number per accepted connection; id(self) could repeat once a closed connection's handler was freed.
+CONNECTIONS = itertools.count(1)
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        self.conn = next(CONNECTIONS)
 
     def log_message(self, *args):
         pass
@@ -30,7 +39,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         p = self.path[3:]
         if p == "echo":
             out = json.dumps({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body.decode(),
-                              "conn": id(self), "n": self.requests}).encode()
+                              "conn": self.conn, "n": self.requests}).encode()
             self.raw(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(out)
                      + out)
         elif p == "chunked":
@@ -60,7 +69,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(3)
             self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
         elif p == "then-close":
-            out = json.dumps({"conn": id(self)}).encode()
+            out = json.dumps({"conn": self.conn}).encode()
             self.raw(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(out) + out)
             self.close_connection = True
         else:
