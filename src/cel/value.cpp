@@ -11,6 +11,7 @@
 #include <new>
 
 #include "cel/value_impl.h"
+#include "util/digits.h"
 
 namespace fw::cel {
 namespace detail {
@@ -124,17 +125,6 @@ unsigned days_in_month(int64_t y, unsigned m) {
   return m == 2 && leap(y) ? 29 : dm[m - 1];
 }
 
-bool digits(std::string_view s, size_t pos, size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = v;
-  return true;
-}
-
 void append_escaped(std::string& out, std::string_view s, bool bytes) {
   out += bytes ? "b\"" : "\"";
   for (unsigned char c : s) {
@@ -208,9 +198,10 @@ std::string format_duration(int64_t nanos) {
 
 std::optional<std::pair<int64_t, int32_t>> parse_timestamp(std::string_view s) {
   int y, mo, d, h, mi, se;
-  if (s.size() < 20 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) || s[13] != ':' ||
-      !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
+  if (s.size() < 20 || !parse_digits(s, 0, 4, y) || s[4] != '-' || !parse_digits(s, 5, 2, mo) ||
+      s[7] != '-' || !parse_digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
+      !parse_digits(s, 11, 2, h) || s[13] != ':' || !parse_digits(s, 14, 2, mi) || s[16] != ':' ||
+      !parse_digits(s, 17, 2, se))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || unsigned(d) > days_in_month(y, unsigned(mo)) || h > 23 || mi > 59 ||
       se > 59)
@@ -233,8 +224,8 @@ std::optional<std::pair<int64_t, int32_t>> parse_timestamp(std::string_view s) {
     ++p;
   } else if (s[p] == '+' || s[p] == '-') {
     int oh, om;
-    if (!digits(s, p + 1, 2, oh) || p + 3 >= s.size() || s[p + 3] != ':' || !digits(s, p + 4, 2, om) ||
-        oh > 23 || om > 59)
+    if (!parse_digits(s, p + 1, 2, oh) || p + 3 >= s.size() || s[p + 3] != ':' ||
+        !parse_digits(s, p + 4, 2, om) || oh > 23 || om > 59)
       return std::nullopt;
     offset = (oh * 3600 + om * 60) * (s[p] == '-' ? -1 : 1);
     p += 6;

@@ -3,21 +3,12 @@
 
 #include <cstdio>
 
+#include "util/digits.h"
+
 namespace fw {
 namespace {
 
 using namespace std::chrono;
-
-bool digits(std::string_view s, size_t pos, size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = v;
-  return true;
-}
 
 std::unexpected<Error> bad(std::string_view what, size_t offset) {
   return fail(Errc::parse_error, std::string(what), "byte " + std::to_string(offset));
@@ -27,16 +18,16 @@ std::unexpected<Error> bad(std::string_view what, size_t offset) {
 
 Result<Time> parse_time(std::string_view s) {
   int y, mo, d, h = 0, mi = 0, se = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d))
+  if (!parse_digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !parse_digits(s, 5, 2, mo) ||
+      s[7] != '-' || !parse_digits(s, 8, 2, d))
     return bad("expected a date YYYY-MM-DD", 0);
   year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok()) return bad("no such date", 0);
   Time t = sys_days{ymd};
   if (s.size() == 10) return t;
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return bad("expected 'T' after the date", 10);
-  if (!digits(s, 11, 2, h) || s.size() < 19 || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
-      !digits(s, 17, 2, se))
+  if (!parse_digits(s, 11, 2, h) || s.size() < 19 || s[13] != ':' || !parse_digits(s, 14, 2, mi) ||
+      s[16] != ':' || !parse_digits(s, 17, 2, se))
     return bad("expected a time hh:mm:ss", 11);
   if (h > 23 || mi > 59 || se > 60) return bad("time out of range", 11);
   size_t p = 19;
@@ -52,7 +43,8 @@ Result<Time> parse_time(std::string_view s) {
     ++p;
   } else if (s[p] == '+' || s[p] == '-') {
     int oh, om;
-    if (!digits(s, p + 1, 2, oh) || p + 3 >= s.size() || s[p + 3] != ':' || !digits(s, p + 4, 2, om))
+    if (!parse_digits(s, p + 1, 2, oh) || p + 3 >= s.size() || s[p + 3] != ':' ||
+        !parse_digits(s, p + 4, 2, om))
       return bad("expected a zone offset +hh:mm", p);
     offset = (oh * 3600 + om * 60) * (s[p] == '-' ? -1 : 1);
     p += 6;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "util/digits.h"
+
 namespace fw {
 namespace {
 
@@ -51,6 +53,24 @@ TEST(Duration, RoundTrips) {
   EXPECT_FALSE(parse_duration("7"));
   EXPECT_FALSE(parse_duration("7y"));
   EXPECT_FALSE(parse_duration(""));
+}
+
+TEST(Digits, FixedWidthFields) {
+  struct Case {
+    std::string_view s;
+    size_t pos, n;
+    bool ok;
+    int want;
+  } cases[] = {
+      {"2023-03-01", 0, 4, true, 2023}, {"2023-03-01", 5, 2, true, 3},  {"2023-03-01", 8, 2, true, 1},
+      {"2023-03-01", 4, 2, false, 0},   {"2023-03-01", 9, 2, false, 0}, {"2023-03-01", 11, 1, false, 0},
+      {"", 0, 1, false, 0},             {"7", 0, 0, true, 0},           {"12a4", 0, 4, false, 0},
+  };
+  for (const auto& c : cases) {
+    int out = -1;
+    EXPECT_EQ(parse_digits(c.s, c.pos, c.n, out), c.ok) << c.s << " @" << c.pos << "+" << c.n;
+    EXPECT_EQ(out, c.ok ? c.want : -1) << c.s << " @" << c.pos << "+" << c.n;
+  }
 }
 
 }  // namespace
