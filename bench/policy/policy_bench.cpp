@@ -278,14 +278,9 @@ void sqlite_part(const Org& o, const std::string& dir, Time now, bool scratch, b
     double tc = process_cpu();
     size_t n = 0;
     auto r = s.read([&](store::Tx& tx) -> Status {
-      store::PageRequest page;
-      page.limit = 1000;
-      for (;;) {
-        FW_TRY(auto pg, tx.list_people({}, page));
-        n += pg.items.size();
-        if (pg.next_cursor.empty()) break;
-        page.cursor = pg.next_cursor;
-      }
+      std::vector<model::Person> people;  // as the evaluation reads them
+      FW_TRY_STATUS(tx.read_eval_people(people));
+      n += people.size();
       std::string after;
       std::vector<model::Device> ds;
       std::vector<store::Finding> fs;

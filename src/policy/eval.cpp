@@ -116,36 +116,39 @@ FieldMask device_field(std::string_view name) noexcept { return field_bit(kDevic
 cel::Value device_value(const model::Device& d) { return device_value(d, kAllFields); }
 cel::Value person_value(const model::Person* p) { return person_value(p, kAllFields); }
 
+// The values are built as map entries directly (Value::record would copy its field list once
+// more): a full evaluation builds one device value per device.
 cel::Value device_value(const model::Device& d, FieldMask fields) {
-  std::vector<std::pair<std::string, cel::Value>> f;
+  std::vector<cel::MapEntry> f;
   f.reserve(std::size(kDeviceFieldNames));
-  if (fields & dev("id")) f.emplace_back("id", cel::Value::string(d.id));
-  if (fields & dev("owner_id")) f.emplace_back("owner_id", cel::Value::string(d.owner_id));
-  if (fields & dev("org_unit")) f.emplace_back("org_unit", cel::Value::string(d.org_unit_path));
-  if (fields & dev("source")) f.emplace_back("source", cel::Value::string(model::to_string(d.source)));
-  if (fields & dev("type")) f.emplace_back("type", cel::Value::string(model::to_string(d.type)));
+  auto add = [&f](std::string_view name, cel::Value v) { f.emplace_back(cel::Value::string(name), std::move(v)); };
+  if (fields & dev("id")) add("id", cel::Value::string(d.id));
+  if (fields & dev("owner_id")) add("owner_id", cel::Value::string(d.owner_id));
+  if (fields & dev("org_unit")) add("org_unit", cel::Value::string(d.org_unit_path));
+  if (fields & dev("source")) add("source", cel::Value::string(model::to_string(d.source)));
+  if (fields & dev("type")) add("type", cel::Value::string(model::to_string(d.type)));
   if (fields & dev("os"))
-    f.emplace_back("os", cel::Value::record({{"family", cel::Value::string(d.os_family)},
-                                             {"version", cel::Value::string(d.os_version)}}));
-  if (fields & dev("vendor")) f.emplace_back("vendor", cel::Value::string(d.vendor));
-  if (fields & dev("model")) f.emplace_back("model", cel::Value::string(d.model));
-  if (fields & dev("managed")) f.emplace_back("managed", cel::Value::boolean(d.managed));
-  if (fields & dev("first_seen")) f.emplace_back("first_seen", cel::Value::timestamp(d.first_seen));
-  if (fields & dev("last_seen")) f.emplace_back("last_seen", cel::Value::timestamp(d.last_seen));
+    add("os", cel::Value::map({{cel::Value::string("family"), cel::Value::string(d.os_family)},
+                               {cel::Value::string("version"), cel::Value::string(d.os_version)}}));
+  if (fields & dev("vendor")) add("vendor", cel::Value::string(d.vendor));
+  if (fields & dev("model")) add("model", cel::Value::string(d.model));
+  if (fields & dev("managed")) add("managed", cel::Value::boolean(d.managed));
+  if (fields & dev("first_seen")) add("first_seen", cel::Value::timestamp(d.first_seen));
+  if (fields & dev("last_seen")) add("last_seen", cel::Value::timestamp(d.last_seen));
   if (fields & dev("apps")) {
     std::vector<cel::Value> apps;
     apps.reserve(d.apps.size());
     for (const auto& a : d.apps)
-      apps.push_back(cel::Value::record({{"id", cel::Value::string(a.id)},
-                                         {"name", cel::Value::string(a.name)},
-                                         {"version", cel::Value::string(a.version)}}));
-    f.emplace_back("apps", cel::Value::list(std::move(apps)));
+      apps.push_back(cel::Value::map({{cel::Value::string("id"), cel::Value::string(a.id)},
+                                      {cel::Value::string("name"), cel::Value::string(a.name)},
+                                      {cel::Value::string("version"), cel::Value::string(a.version)}}));
+    add("apps", cel::Value::list(std::move(apps)));
   }
   if (fields & dev("may_be")) {
     std::vector<cel::Value> may_be;
     may_be.reserve(d.may_be.size());
     for (const auto& m : d.may_be) may_be.push_back(cel::Value::string(m));
-    f.emplace_back("may_be", cel::Value::list(std::move(may_be)));
+    add("may_be", cel::Value::list(std::move(may_be)));
   }
   if (fields & dev("facts")) {
     cel::Value facts;
@@ -156,23 +159,26 @@ cel::Value device_value(const model::Device& d, FieldMask fields) {
     } else {
       facts = cel::Value::map({});  // unreadable facts: rules that need them see no such key
     }
-    f.emplace_back("facts", std::move(facts));
+    add("facts", std::move(facts));
   }
-  return cel::Value::record(std::move(f));
+  return cel::Value::map(std::move(f));
 }
 
 cel::Value person_value(const model::Person* p, FieldMask fields) {
   if (!p) return cel::Value::null();
-  std::vector<std::pair<std::string, cel::Value>> f;
+  std::vector<cel::MapEntry> f;
   f.reserve(std::size(kPersonFieldNames));
-  if (fields & per("id")) f.emplace_back("id", cel::Value::string(p->id));
-  if (fields & per("name")) f.emplace_back("name", cel::Value::string(p->name));
-  if (fields & per("email")) f.emplace_back("email", cel::Value::string(p->email));
-  if (fields & per("login")) f.emplace_back("login", cel::Value::string(p->login));
-  if (fields & per("org_unit")) f.emplace_back("org_unit", cel::Value::string(p->org_unit_path));
-  if (fields & per("manager_id")) f.emplace_back("manager_id", cel::Value::string(p->manager_id));
-  if (fields & per("title")) f.emplace_back("title", cel::Value::string(p->title));
-  return cel::Value::record(std::move(f));
+  auto add = [&f](std::string_view name, std::string_view v) {
+    f.emplace_back(cel::Value::string(name), cel::Value::string(v));
+  };
+  if (fields & per("id")) add("id", p->id);
+  if (fields & per("name")) add("name", p->name);
+  if (fields & per("email")) add("email", p->email);
+  if (fields & per("login")) add("login", p->login);
+  if (fields & per("org_unit")) add("org_unit", p->org_unit_path);
+  if (fields & per("manager_id")) add("manager_id", p->manager_id);
+  if (fields & per("title")) add("title", p->title);
+  return cel::Value::map(std::move(f));
 }
 
 namespace detail {

@@ -94,14 +94,7 @@ Status load_policies_and_exemptions(store::Tx& tx, Context& c, std::string_view 
 }
 
 Status load_people(store::Tx& tx, Context& c) {
-  store::PageRequest page;
-  page.limit = 1000;
-  for (;;) {
-    FW_TRY(auto pg, tx.list_people({}, page));
-    for (auto& p : pg.items) c.people.push_back(std::move(p));
-    if (pg.next_cursor.empty()) break;
-    page.cursor = pg.next_cursor;
-  }
+  FW_TRY_STATUS(tx.read_eval_people(c.people));
   c.person_index.reserve(c.people.size());  // after loading: the vector no longer moves
   for (size_t i = 0; i < c.people.size(); ++i) c.person_index.emplace(c.people[i].id, uint32_t(i));
   c.person_level.resize(c.policies.size());
@@ -125,6 +118,35 @@ struct Batch {
   bool with_findings = true;                 // findings holds every device's findings
   std::vector<store::Finding> findings;
   std::vector<store::EvalDigest> digests;    // else: the digest rows, by (device, policy)
+};
+
+// Batches handed back by the workers once evaluated, for the readers to fill again: their
+// vectors keep their capacity, so a run does not allocate (and fault in) fresh slice memory
+// for every slice. Holds at most the batches in flight (queue, readers, workers).
+class BatchPool {
+ public:
+  std::unique_ptr<Batch> take() {
+    {
+      std::lock_guard l(m_);
+      if (!free_.empty()) {
+        auto b = std::move(free_.back());
+        free_.pop_back();
+        return b;
+      }
+    }
+    return std::make_unique<Batch>();
+  }
+  void give(std::unique_ptr<Batch> b) {
+    b->base = 0;
+    b->fetched.clear();
+    b->findings.clear();
+    std::lock_guard l(m_);
+    free_.push_back(std::move(b));
+  }
+
+ private:
+  std::mutex m_;  // guards free_
+  std::vector<std::unique_ptr<Batch>> free_;
 };
 
 // Resolves the owners found in Context::people; true when some owner is not there (people
@@ -320,6 +342,9 @@ class Worker {
     }
     if (!built_) {
       dev_ = policy::device_value(d, c_.device_fields);
+      // Built per device, not kept per person: the owner's record is in cache here (its unit
+      // decided the scope), while a value kept per person is a cache miss and an atomic
+      // reference count on a random heap block (a profile showed it slower).
       per_ = policy::person_value(owner, c_.person_fields);
       built_ = true;
     }
@@ -672,6 +697,20 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
     c.digests = true;
     c.store = &s;
     c.only_policy = std::string(policy_id);
+    return {};
+  }));
+  // Everyone is loaded (for the owners, and the report's people) while the fleet is cut into
+  // ranges and the first slices are read; the workers start evaluating once it is done.
+  std::promise<Status> people_loaded;
+  std::shared_future<Status> people_ready = people_loaded.get_future().share();
+  std::thread loader([&] {
+    people_loaded.set_value(s.read([&](store::Tx& tx) { return load_people(tx, c); }));
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }
+  } join_loader{loader};
+  FW_TRY_STATUS(s.read([&](store::Tx& tx) -> Status {
     // At least two ranges when there is enough to share between the readers.
     FW_TRY(int64_t n, tx.count_devices({}));
     int64_t every = std::max<int64_t>(kBatchDevices, std::min<int64_t>(kRangeDevices, (n + 1) / 2));
@@ -690,21 +729,11 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
   }
   EvalStats total;
   std::atomic<bool> overflow{false};  // a range outgrew its 16-bit positions: no aggregates this run
-  // Everyone is loaded (for the owners, and the report's people) while the first slices are
-  // read; the workers start evaluating once it is done.
-  std::promise<Status> people_loaded;
-  std::shared_future<Status> people_ready = people_loaded.get_future().share();
-  std::thread loader([&] {
-    people_loaded.set_value(s.read([&](store::Tx& tx) { return load_people(tx, c); }));
-  });
-  struct Join {
-    std::thread& t;
-    ~Join() { t.join(); }
-  } join_loader{loader};
   const bool with_apps = (c.device_fields & policy::device_field("apps")) != 0;  // else not read
   // The workers keep their report rows over all rounds (merged once, at the end).
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t i = 0; i < n_workers; ++i) workers.push_back(std::make_unique<Worker>(c));
+  BatchPool pool;  // over all rounds
   for (size_t r0 = 0; r0 < ranges.size(); r0 += kReaders) {
     // One round: a reader per range streaming slices to the workers, then the round's writes.
     BatchQueue q(kQueueSlices);
@@ -722,6 +751,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
               return {};
             });
           w->batch(*b);
+          pool.give(std::move(b));
         }
       });
     size_t r1 = std::min(ranges.size(), r0 + kReaders);
@@ -733,7 +763,7 @@ Result<EvalStats> run_all(store::Store& s, std::optional<Time> at, const Clock* 
         results[k - r0] = s.read([&](store::Tx& tx) -> Status {
           std::string after = rg.after;
           for (;;) {
-            auto b = std::make_unique<Batch>();
+            auto b = pool.take();
             b->with_findings = false;
             FW_TRY_STATUS(tx.read_eval_slice(after, kBatchDevices, policy_id, b->devices, b->digests, with_apps));
             bool end = b->devices.empty();

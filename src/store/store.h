@@ -368,6 +368,9 @@ class Tx {
   virtual Status read_eval_slice(std::string_view after_id, int limit, std::string_view policy_id,
                                  std::vector<model::Device>& devices, std::vector<EvalDigest>& digests,
                                  bool with_apps = true) = 0;
+  // Every person, in id order (all columns, no joins): the owners and the report's people of a
+  // full evaluation, in one query. Replaces the contents of `people`.
+  virtual Status read_eval_people(std::vector<model::Person>& people) = 0;
   // The findings (as read_eval_batch gives them) of these devices, ids sorted ascending.
   virtual Status read_eval_findings(const std::vector<std::string>& device_ids, std::string_view policy_id,
                                     std::vector<Finding>& findings) = 0;

@@ -1,7 +1,8 @@
 // Store tests of what evaluation and the campaign report use, on both backends (TEST_P over
 // "sqlite" and "postgres"; PostgreSQL needs FW_TEST_PG_URL): read_eval_batch (devices with
-// apps merged with their findings by id range), device_boundaries, delete_findings,
-// scan_failing_people, campaign snapshots and burn-down days. Each test gets a fresh database (TestDb).
+// apps merged with their findings by id range), read_eval_people, device_boundaries,
+// delete_findings, scan_failing_people, campaign snapshots and burn-down days. Each test gets a
+// fresh database (TestDb).
 #include <gtest/gtest.h>
 
 #include "store/store_test_util.h"
@@ -204,6 +205,44 @@ TEST_P(StoreEvalTest, CampaignSnapshotsAndBurndown) {
   });
   ASSERT_TRUE(st) << st.error().to_string();
   EXPECT_FALSE(store_->write([](Tx& tx) { return tx.put_campaign_snapshot({"", 1, T(0), ""}); }));
+}
+
+// read_eval_people: everyone in id order with every column, a missing manager as "".
+TEST_P(StoreEvalTest, ReadEvalPeopleGivesEveryoneInIdOrder) {
+  auto st = store_->write([](Tx& tx) -> Status {
+    FW_TRY_STATUS(tx.put_person(model::Person{"p0", "Zero", "zero@x", "zero", "/b", "p2", "Boss"}));
+    return tx.put_person(model::Person{"p10", "Ten", "ten@x", "ten", "/a", "p1", ""});
+  });
+  ASSERT_TRUE(st) << st.error().to_string();
+  std::vector<model::Person> people{model::Person{"stale"}};  // replaced, not appended to
+  ASSERT_TRUE(store_->read([&](Tx& tx) { return tx.read_eval_people(people); }));
+  std::vector<std::string> ids;
+  for (const auto& p : people) ids.push_back(p.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"p0", "p1", "p10", "p2"}));
+  ASSERT_EQ(people.size(), 4u);
+  const auto& z = people[0];
+  EXPECT_EQ(z.name, "Zero");
+  EXPECT_EQ(z.email, "zero@x");
+  EXPECT_EQ(z.login, "zero");
+  EXPECT_EQ(z.org_unit_path, "/b");
+  EXPECT_EQ(z.manager_id, "p2");
+  EXPECT_EQ(z.title, "Boss");
+  EXPECT_EQ(people[1].manager_id, "");
+  // The same people as list_people gives, field by field.
+  Page<model::Person> page;
+  ASSERT_TRUE(store_->read([&](Tx& tx) -> Status {
+    PageRequest r;
+    r.limit = 100;
+    FW_TRY(page, tx.list_people({}, r));
+    return {};
+  }));
+  ASSERT_EQ(page.items.size(), people.size());
+  for (size_t i = 0; i < people.size(); ++i) {
+    const auto &a = page.items[i], &b = people[i];
+    EXPECT_TRUE(a.id == b.id && a.name == b.name && a.email == b.email && a.login == b.login &&
+                a.org_unit_path == b.org_unit_path && a.manager_id == b.manager_id && a.title == b.title)
+        << a.id;
+  }
 }
 
 // Evaluation digests (migration 0011): read_eval_slice gives the rows by (device, policy);

@@ -120,6 +120,7 @@ class SqlTx final : public Tx {
   Status read_eval_slice(std::string_view after_id, int limit, std::string_view policy_id,
                          std::vector<model::Device>& devices, std::vector<EvalDigest>& digests,
                          bool with_apps = true) override;
+  Status read_eval_people(std::vector<model::Person>& people) override;
   Status read_eval_findings(const std::vector<std::string>& device_ids, std::string_view policy_id,
                             std::vector<Finding>& findings) override;
   Status write_eval(const EvalWrite& w) override;

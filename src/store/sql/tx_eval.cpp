@@ -1,6 +1,7 @@
 // SqlTx: what a full policy evaluation reads and writes per slice of the fleet: devices with
 // apps, the per (device, policy) digests of their last results (migration 0011), findings by
-// device, and the compare-and-set write of findings, history and digests in one transaction.
+// device, every person (owners and the report's people), and the compare-and-set write of
+// findings, history and digests in one transaction.
 // Used by the one thread that runs the transaction.
 #include <algorithm>
 #include <string>
@@ -62,6 +63,19 @@ Status SqlTx::read_eval_slice(std::string_view after_id, int limit, std::string_
     digests.push_back(std::move(d));
     return {};
   });
+}
+
+Status SqlTx::read_eval_people(std::vector<model::Person>& people) {
+  people.clear();
+  // One ordered scan of the table: list_people's pages join each person's manager and unit
+  // (two more seeks per person) for names the evaluation does not need.
+  return query("SELECT id, name, email, login, org_unit_path, manager_id, title FROM people ORDER BY id", {},
+               [&](const Row& r) -> Status {
+                 people.push_back(model::Person{.id = r.text(0), .name = r.text(1), .email = r.text(2),
+                                                .login = r.text(3), .org_unit_path = r.text(4),
+                                                .manager_id = r.text(5), .title = r.text(6)});
+                 return {};
+               });
 }
 
 Status SqlTx::read_eval_findings(const std::vector<std::string>& device_ids, std::string_view policy_id,
