@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "policy/policy.h"
+#include "policy/report_test_org.h"
 
 namespace fw::policy {
 namespace {
@@ -30,15 +31,7 @@ ReportInput small_org() {
   in.campaign = campaign();
   in.tz = moscow();
   in.now = T("2023-04-02T12:00:00Z");
-  in.units = {{"/admin", "Администрация"}, {"/admin/hr", "Кадры"}, {"/admin/it", "ИТ"},
-              {"/regions", "Регионы"}, {"/regions/tver", "Тверь"}, {"/other", "Прочие"}};
-  in.people = {{"boss", "Boss", "boss@x", "/admin", kNone},     {"ann", "Ann", "ann@x", "/admin/it", 0},
-               {"bob", "Bob", "bob@x", "/admin/it", 0},         {"cat", "Cat", "cat@x", "/admin/hr", 0},
-               {"dan", "Dan", "dan@x", "/regions/tver", kNone}, {"eve", "Eve", "eve@x", "/other", kNone}};
-  in.devices = {{"d0", 1, "iOS", "16.3", "iPhone 13"},   {"d1", 1, "Android", "13", "Pixel 7"},
-                {"d2", 2, "Android", "11", "Galaxy A52"}, {"d3", 3, "Aurora OS", "4.0.2", "AYYA T1"},
-                {"d4", 4, "iOS", "15", "iPhone 11"},     {"d5", 0, "Android", "13", "Pixel 6"},
-                {"d6", 5, "iOS", "16", "iPhone 14"}};
+  testing::add_small_org(in);
   using S = RuleStatus;
   auto F = [](uint32_t d, uint32_t p, uint16_t r, S s, std::optional<Time> ff = {}) {
     return FindingRow{d, p, r, s, ff};
