@@ -43,6 +43,12 @@ Status SqlTx::read_eval_slice(std::string_view after_id, int limit, std::string_
                               std::vector<model::Device>& devices, std::vector<EvalDigest>& digests,
                               bool with_apps) {
   digests.clear();
+  // SQLite: the slices are read through a memory map of the file (up to 2 GiB, the library's
+  // limit), not with a pread copy per page. The setting stays with the pooled reader
+  // connection, for later slices and runs (100k bench, load 14, alternating: nothing changed
+  // 0.67-0.70 s CPU with the map against 0.76-0.89 s without).
+  if (c_.dialect() == Dialect::sqlite)
+    FW_TRY_STATUS(query("PRAGMA mmap_size = 2147418112", {}, [](const Row&) -> Status { return {}; }));
   FW_TRY_STATUS(eval_devices(after_id, limit, devices, with_apps));
   if (devices.empty()) return {};
   std::string sql = "SELECT device_id, policy_id, digest, gen, notes FROM eval_digests "
