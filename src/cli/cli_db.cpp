@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/cli_text.h"
 #include "service/policies.h"
 
 namespace fw::cli {
@@ -23,11 +24,16 @@ std::string db_or_env(std::string db) {
 std::unique_ptr<store::Store> open_db(std::string_view command, std::string db) {
   db = db_or_env(std::move(db));
   if (db.empty())
-    die(command, "--db: no database: pass --db PATH (or set FLEETWARD_DB); `fleetward demo` prints its path", 2);
+    die(command, msg("cli.no_db"), 2);
   auto s = store::Store::open(db);
   // The store names the file itself (where = the path): say it once.
-  if (!s) die(command, "--db " + db + ": " + (s.error().where == db ? s.error().message : s.error().to_string()));
+  if (!s) die(command, msg("cli.db_open", db, s.error().where == db ? s.error().message : s.error().to_string()));
+  adopt_org_lang(**s);
   return std::move(*s);
+}
+
+void adopt_org_lang(store::Store& store) {
+  if (!ui_lang_explicit()) set_ui_lang(org_lang(&store));
 }
 
 TimeZone org_zone(store::Store& store) {

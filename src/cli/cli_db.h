@@ -21,7 +21,12 @@ namespace fw::cli {
 std::string db_or_env(std::string db);
 
 // The database named by `db` or, when it is empty, by $FLEETWARD_DB, opened (and migrated).
+// From then on the command's messages follow the organisation's language (adopt_org_lang).
 std::unique_ptr<store::Store> open_db(std::string_view command, std::string db);
+
+// Unless --lang or $FLEETWARD_LANG chose it, the command's own messages (cli_text.h) take
+// the organisation's language (org.lang, Russian by default) from `store`.
+void adopt_org_lang(store::Store& store);
 
 // The organisation's display zone (setting org.timezone, `fleetward org set`), in which
 // tables for people show times; Europe/Moscow when unset or unreadable.

@@ -1,5 +1,6 @@
-// `fleetward demo [--devices N] [--seed S] [--listen HOST:PORT] [--data-dir DIR]`: builds
-// the demo organisation (service/demo.h) in a fresh SQLite database, creates an admin
+// `fleetward demo [--devices N] [--seed S] [--lang ru|en] [--listen HOST:PORT] [--data-dir DIR]`:
+// builds the demo organisation (service/demo.h; its names and policies in --lang, which also
+// becomes the organisation's language, org.lang) in a fresh SQLite database, creates an admin
 // token, serves, and prints the URL and the token. --no-serve stops after building (for
 // scripts and tests). The data directory must not already hold a database; the listen
 // address is checked before the (possibly long) build, which shows its steps on a terminal.
@@ -28,6 +29,7 @@ namespace fs = std::filesystem;
 struct DemoArgs {
   int devices = 2600;
   uint64_t seed = 1;
+  std::string lang = "ru";
   std::string listen = "127.0.0.1:8080";
   std::string data_dir;
   bool no_serve = false;
@@ -80,6 +82,7 @@ void run_demo(DemoArgs a) {
   fw::service::DemoOptions d;
   d.devices = a.devices;
   d.seed = a.seed;
+  d.lang = *fw::policy::parse_lang(a.lang);  // checked by the option
   // Building 100,000 devices with their campaign history takes a while: on a terminal, one
   // line that says which step runs (rewritten in place); nothing when stderr is piped.
   const bool tty = ::isatty(2) != 0;
@@ -124,6 +127,11 @@ void add_demo(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--seed", args->seed, "random seed: the same seed gives the same data")->capture_default_str();
+  cmd->add_option("--lang", args->lang,
+                  "the organisation's language (ru|en): names of departments, people and policies, and the "
+                  "default of reports and the dashboard")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ru", "en"}));
   cmd->add_option("--listen", args->listen, "HOST:PORT to listen on (port 0 = any)")->capture_default_str();
   cmd->add_option("--data-dir", args->data_dir, "fresh directory for the database (default: a new temp dir)");
   cmd->add_flag("--no-serve", args->no_serve, "build the data directory, print the token and exit");

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "detect/detect.h"
 #include "service/sightings.h"
@@ -93,17 +94,18 @@ struct BadLine {
 
 void run(const Options& o) {
   auto fmt = detect::parse_log_format(o.format);
-  if (!fmt) die("unknown --format '" + o.format + "' (auto, combined, common, nginx, w3c)", 2);
-  if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die("--format nginx needs --log-format STRING", 2);
+  if (!fmt) die(cli::msg("cli.discover.format", o.format), 2);
+  if (*fmt == detect::LogFormat::nginx && o.nginx_format.empty()) die(cli::msg("cli.discover.nginx_needs_format"), 2);
   const std::string db = cli::db_or_env(o.db);  // like the other database commands
-  if (!o.dry_run && db.empty()) die("--db: no database: give --db URL (or set FLEETWARD_DB) to record sightings, or --dry-run", 2);
+  if (!o.dry_run && db.empty()) die(cli::msg("cli.discover.no_db"), 2);
   // The database is opened first (its language setting names the summary's words); a dry
   // run does not touch it.
   std::unique_ptr<store::Store> store;
   if (!o.dry_run) {
     auto opened = store::Store::open(db);
-    if (!opened) die(opened.error().to_string());
+    if (!opened) die(cli::error_text(opened.error()));
     store = std::move(*opened);
+    cli::adopt_org_lang(*store);
   }
   const policy::Lang lang = cli::org_lang(store.get(), o.lang);
   auto t = [&](std::string_view key) { return std::string(policy::tr(lang, key)); };
@@ -133,8 +135,8 @@ void run(const Options& o) {
     };
   auto scan = detect::scan_logs(o.files, sopts_scan);
   auto cl = classifier.get();
-  if (!cl) die(cl.error().to_string());
-  if (!scan) die(scan.error().to_string());
+  if (!cl) die(cli::error_text(cl.error()));
+  if (!scan) die(cli::error_text(scan.error()));
   prog.lines = scan->lines;
   prog.draw(true);
   uint64_t total_lines = scan->lines, records = scan->records, bad_count = scan->unparsed;
@@ -170,13 +172,13 @@ void run(const Options& o) {
   sopts.strip_domains = o.strip_domains;
   sopts.classifier = *cl;
   auto res = service::ingest_sightings(*store, sightings, sopts);
-  if (!res) die(res.error().to_string());
+  if (!res) die(cli::error_text(res.error()));
   std::printf("%s: %s, %s, %s\n", t("discover.inventory").c_str(), tn("discover.created", res->devices_created).c_str(),
               tn("discover.updated", res->devices_updated).c_str(), tn("discover.stored", res->sightings_stored).c_str());
   // Findings for the devices just recorded (campaigns such as replace-ios report them).
   SystemClock clock;
   auto ev = service::evaluate_ingested(*store, clock, res->device_ids);
-  if (!ev) die(t("discover.evaluating") + ": " + ev.error().to_string());
+  if (!ev) die(t("discover.evaluating") + ": " + cli::error_text(ev.error()));
   std::printf("%s; %s\n", tn("discover.evaluated", static_cast<uint64_t>(ev->devices)).c_str(),
               tn("discover.resolved", res->resolved_by_exchange).c_str());
   if (!res->unattributed_users.empty()) {

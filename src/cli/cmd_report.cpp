@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "service/reports.h"
 #include "store/store.h"
@@ -24,22 +25,27 @@ struct ReportArgs {
 void run(const ReportArgs& a) {
   fw::policy::CsvOptions csv;
   if (!a.table.empty()) {
-    if (a.format != "csv") die("--table: chooses the table of a CSV; add --format csv", 2);
+    if (a.format != "csv") die(fw::cli::msg("cli.report.table_needs_csv"), 2);
     csv.table = *fw::policy::parse_csv_table(a.table);  // checked by CLI11
   }
-  if (a.bom && a.format != "csv") die("--bom: only for --format csv", 2);
+  if (a.bom && a.format != "csv") die(fw::cli::msg("cli.report.bom_needs_csv"), 2);
   csv.bom = a.bom;
   auto store = fw::cli::open_db("report", a.db);
   fw::SystemClock clock;
   auto r = fw::service::report(*store, clock, a.campaign, a.format, a.lang, csv);
-  if (!r) die(r.error().to_string());
+  if (!r) {
+    // What the reader asked for, in their words; other failures framed (cli_text.h).
+    if (r.error().code == fw::Errc::not_found)
+      die(a.campaign.empty() ? fw::cli::msg("cli.report.no_active") : fw::cli::msg("cli.report.not_found", a.campaign));
+    die(fw::cli::error_text(r.error()));
+  }
   if (a.output.empty()) {
     std::cout << r->body;
     return;
   }
   std::ofstream f(a.output, std::ios::binary);
-  if (!(f << r->body)) die(a.output + ": cannot write");
-  std::cerr << "wrote " << a.output << "\n";
+  if (!(f << r->body)) die(fw::cli::msg("cli.cannot_write", a.output));
+  std::cerr << fw::cli::msg("cli.wrote", a.output) << "\n";
 }
 
 void add_report(CLI::App& app) {

@@ -60,66 +60,147 @@ const T& pick_weighted(Rng& rng, const std::vector<Weighted<T>>& items) {
 
 struct UnitSpec {
   const char* path;
-  const char* name;
+  const char* name;     // English
+  const char* name_ru;  // Russian
   const char* kind;
   int weight;  // share of the staff (per mille of people)
 };
 
 const std::vector<UnitSpec>& unit_specs() {
   static const std::vector<UnitSpec> specs = {
-      {"/administration", "Central Administration", "administration", 55},
-      {"/administration/domestic-policy", "Domestic Policy Department", "department", 140},
-      {"/administration/public-projects", "Public Projects Department", "department", 130},
-      {"/administration/state-council-support", "State Council Support Department", "department", 120},
-      {"/administration/ict-development", "ICT Development Department", "department", 155},
-      {"/regions", "Regional Offices", "group", 0},
-      {"/regions/tver", "Tver Regional Office", "region", 48},
-      {"/regions/kaluga", "Kaluga Regional Office", "region", 38},
-      {"/regions/tula", "Tula Regional Office", "region", 44},
-      {"/regions/ryazan", "Ryazan Regional Office", "region", 36},
-      {"/regions/vladimir", "Vladimir Regional Office", "region", 40},
-      {"/regions/yaroslavl", "Yaroslavl Regional Office", "region", 46},
-      {"/regions/smolensk", "Smolensk Regional Office", "region", 34},
-      {"/regions/kostroma", "Kostroma Regional Office", "region", 26},
-      {"/regions/ivanovo", "Ivanovo Regional Office", "region", 32},
-      {"/regions/bryansk", "Bryansk Regional Office", "region", 36},
+      {"/administration", "Central Administration", "Центральный аппарат", "administration", 55},
+      {"/administration/domestic-policy", "Domestic Policy Department", "Департамент внутренней политики",
+       "department", 140},
+      {"/administration/public-projects", "Public Projects Department", "Департамент общественных проектов",
+       "department", 130},
+      {"/administration/state-council-support", "State Council Support Department",
+       "Департамент обеспечения Государственного совета", "department", 120},
+      {"/administration/ict-development", "ICT Development Department", "Департамент развития ИКТ", "department",
+       155},
+      {"/regions", "Regional Offices", "Региональные представительства", "group", 0},
+      {"/regions/tver", "Tver Regional Office", "Тверское региональное представительство", "region", 48},
+      {"/regions/kaluga", "Kaluga Regional Office", "Калужское региональное представительство", "region", 38},
+      {"/regions/tula", "Tula Regional Office", "Тульское региональное представительство", "region", 44},
+      {"/regions/ryazan", "Ryazan Regional Office", "Рязанское региональное представительство", "region", 36},
+      {"/regions/vladimir", "Vladimir Regional Office", "Владимирское региональное представительство", "region", 40},
+      {"/regions/yaroslavl", "Yaroslavl Regional Office", "Ярославское региональное представительство", "region",
+       46},
+      {"/regions/smolensk", "Smolensk Regional Office", "Смоленское региональное представительство", "region", 34},
+      {"/regions/kostroma", "Kostroma Regional Office", "Костромское региональное представительство", "region", 26},
+      {"/regions/ivanovo", "Ivanovo Regional Office", "Ивановское региональное представительство", "region", 32},
+      {"/regions/bryansk", "Bryansk Regional Office", "Брянское региональное представительство", "region", 36},
   };
   return specs;
 }
 
-const std::vector<std::string> kMaleFirst = {
-    "Aleksandr", "Dmitry", "Sergey", "Andrey", "Aleksey", "Maksim", "Ivan", "Mikhail", "Nikolay", "Vladimir",
-    "Pavel", "Artyom", "Evgeny", "Oleg", "Igor", "Roman", "Denis", "Konstantin", "Yury", "Viktor",
-    "Anton", "Kirill", "Vadim", "Stanislav", "Georgy", "Boris", "Gleb", "Ilya", "Timur", "Vyacheslav"};
-const std::vector<std::string> kFemaleFirst = {
-    "Elena", "Olga", "Tatyana", "Natalya", "Irina", "Svetlana", "Anna", "Maria", "Ekaterina", "Yulia",
-    "Anastasia", "Marina", "Darya", "Ksenia", "Galina", "Lyudmila", "Viktoria", "Polina", "Alina", "Vera",
-    "Valentina", "Larisa", "Oksana", "Nadezhda", "Sofia", "Alyona", "Kristina", "Yana", "Evgenia", "Inna"};
-// Masculine forms; the feminine adds "a" (all end in -ov, -ev or -in).
-const std::vector<std::string> kSurnames = {
-    "Ivanov",    "Smirnov",   "Kuznetsov", "Popov",     "Vasilyev",  "Petrov",    "Sokolov",   "Mikhaylov",
-    "Novikov",   "Fyodorov",  "Morozov",   "Volkov",    "Alekseev",  "Lebedev",   "Semyonov",  "Egorov",
-    "Pavlov",    "Kozlov",    "Stepanov",  "Nikolaev",  "Orlov",     "Andreev",   "Makarov",   "Nikitin",
-    "Zakharov",  "Zaytsev",   "Solovyov",  "Borisov",   "Yakovlev",  "Grigoryev", "Romanov",   "Vorobyov",
-    "Sergeev",   "Kuzmin",    "Frolov",    "Aleksandrov", "Dmitriev", "Korolev",  "Gusev",     "Kiselev",
-    "Ilyin",     "Maksimov",  "Polyakov",  "Sorokin",   "Vinogradov", "Kovalyov", "Belov",     "Medvedev",
-    "Antonov",   "Tarasov",   "Zhukov",    "Baranov",   "Filippov",  "Komarov",   "Davydov",   "Belyaev",
-    "Gerasimov", "Bogdanov",  "Osipov",    "Sidorov",   "Matveev",   "Titov",     "Markov",    "Mironov",
-    "Krylov",    "Kulikov",   "Karpov",    "Vlasov",    "Melnikov",  "Denisov",   "Gavrilov",  "Tikhonov",
-    "Kazakov",   "Afanasyev", "Danilov",   "Savelyev",  "Timofeev",  "Fomin",     "Chernov",   "Abramov",
-    "Martynov",  "Efimov",    "Fedotov",   "Shcherbakov", "Nazarov", "Kalinin",   "Isaev",     "Chernyshev",
-    "Bykov",     "Maslov",    "Rodionov",  "Konovalov", "Lazarev",   "Voronin",   "Klimov",    "Filatov",
-    "Ponomaryov", "Golubev",  "Kudryavtsev", "Prokhorov", "Naumov",  "Potapov",   "Zhuravlyov", "Ovchinnikov",
-    "Trofimov",  "Leonov",    "Sobolev",   "Ermakov",   "Kolesnikov", "Goncharov", "Emelyanov", "Nikiforov",
-    "Grachev",   "Kotov",     "Grishin",   "Efremov",   "Arkhipov",  "Gromov",    "Kirillov",  "Malyshev",
-    "Panov",     "Moiseev",   "Rumyantsev", "Akimov",   "Kondratyev", "Biryukov", "Gorbunov",  "Anisimov",
-    "Eremin",    "Tikhomirov", "Galkin",   "Lukyanov",  "Mikheev",   "Skvortsov", "Yudin",     "Belousov",
-    "Nesterov",  "Simonov",   "Prokofyev", "Kharitonov", "Knyazev",  "Tsvetkov",  "Mitrofanov", "Voronov",
-    "Aksyonov",  "Maltsev",   "Loginov",   "Gorshkov",  "Savin",     "Krasnov",   "Mayorov",   "Demidov",
-    "Eliseev",   "Rybakov",   "Safonov",   "Plotnikov", "Demin",     "Khokhlov",  "Zhdanov",   "Shubin"};
+// A name in both languages: the Latin transliteration (English names and every login, so
+// logins and e-mail addresses are ASCII and the same whatever the language) and Russian.
+struct Name {
+  std::string en, ru;
+};
 
-const std::vector<std::string> kStaffTitles = {"Consultant", "Advisor", "Senior specialist", "Specialist",
-                                               "Chief specialist", "Analyst", "Assistant", "Expert"};
+const std::vector<Name> kMaleFirst = {
+    {"Aleksandr", "Александр"}, {"Dmitry", "Дмитрий"},     {"Sergey", "Сергей"},       {"Andrey", "Андрей"},
+    {"Aleksey", "Алексей"},     {"Maksim", "Максим"},      {"Ivan", "Иван"},           {"Mikhail", "Михаил"},
+    {"Nikolay", "Николай"},     {"Vladimir", "Владимир"},  {"Pavel", "Павел"},         {"Artyom", "Артём"},
+    {"Evgeny", "Евгений"},      {"Oleg", "Олег"},          {"Igor", "Игорь"},          {"Roman", "Роман"},
+    {"Denis", "Денис"},         {"Konstantin", "Константин"}, {"Yury", "Юрий"},        {"Viktor", "Виктор"},
+    {"Anton", "Антон"},         {"Kirill", "Кирилл"},      {"Vadim", "Вадим"},         {"Stanislav", "Станислав"},
+    {"Georgy", "Георгий"},      {"Boris", "Борис"},        {"Gleb", "Глеб"},           {"Ilya", "Илья"},
+    {"Timur", "Тимур"},         {"Vyacheslav", "Вячеслав"}};
+const std::vector<Name> kFemaleFirst = {
+    {"Elena", "Елена"},       {"Olga", "Ольга"},         {"Tatyana", "Татьяна"},     {"Natalya", "Наталья"},
+    {"Irina", "Ирина"},       {"Svetlana", "Светлана"},  {"Anna", "Анна"},           {"Maria", "Мария"},
+    {"Ekaterina", "Екатерина"}, {"Yulia", "Юлия"},       {"Anastasia", "Анастасия"}, {"Marina", "Марина"},
+    {"Darya", "Дарья"},       {"Ksenia", "Ксения"},      {"Galina", "Галина"},       {"Lyudmila", "Людмила"},
+    {"Viktoria", "Виктория"}, {"Polina", "Полина"},      {"Alina", "Алина"},         {"Vera", "Вера"},
+    {"Valentina", "Валентина"}, {"Larisa", "Лариса"},    {"Oksana", "Оксана"},       {"Nadezhda", "Надежда"},
+    {"Sofia", "София"},       {"Alyona", "Алёна"},       {"Kristina", "Кристина"},   {"Yana", "Яна"},
+    {"Evgenia", "Евгения"},   {"Inna", "Инна"}};
+// Masculine forms; the feminine adds "a" / "а" (all end in -ov, -ev or -in).
+const std::vector<Name> kSurnames = {
+    {"Ivanov", "Иванов"},         {"Smirnov", "Смирнов"},       {"Kuznetsov", "Кузнецов"},
+    {"Popov", "Попов"},           {"Vasilyev", "Васильев"},     {"Petrov", "Петров"},
+    {"Sokolov", "Соколов"},       {"Mikhaylov", "Михайлов"},    {"Novikov", "Новиков"},
+    {"Fyodorov", "Фёдоров"},      {"Morozov", "Морозов"},       {"Volkov", "Волков"},
+    {"Alekseev", "Алексеев"},     {"Lebedev", "Лебедев"},       {"Semyonov", "Семёнов"},
+    {"Egorov", "Егоров"},         {"Pavlov", "Павлов"},         {"Kozlov", "Козлов"},
+    {"Stepanov", "Степанов"},     {"Nikolaev", "Николаев"},     {"Orlov", "Орлов"},
+    {"Andreev", "Андреев"},       {"Makarov", "Макаров"},       {"Nikitin", "Никитин"},
+    {"Zakharov", "Захаров"},      {"Zaytsev", "Зайцев"},        {"Solovyov", "Соловьёв"},
+    {"Borisov", "Борисов"},       {"Yakovlev", "Яковлев"},      {"Grigoryev", "Григорьев"},
+    {"Romanov", "Романов"},       {"Vorobyov", "Воробьёв"},     {"Sergeev", "Сергеев"},
+    {"Kuzmin", "Кузьмин"},        {"Frolov", "Фролов"},         {"Aleksandrov", "Александров"},
+    {"Dmitriev", "Дмитриев"},     {"Korolev", "Королёв"},       {"Gusev", "Гусев"},
+    {"Kiselev", "Киселёв"},       {"Ilyin", "Ильин"},           {"Maksimov", "Максимов"},
+    {"Polyakov", "Поляков"},      {"Sorokin", "Сорокин"},       {"Vinogradov", "Виноградов"},
+    {"Kovalyov", "Ковалёв"},      {"Belov", "Белов"},           {"Medvedev", "Медведев"},
+    {"Antonov", "Антонов"},       {"Tarasov", "Тарасов"},       {"Zhukov", "Жуков"},
+    {"Baranov", "Баранов"},       {"Filippov", "Филиппов"},     {"Komarov", "Комаров"},
+    {"Davydov", "Давыдов"},       {"Belyaev", "Беляев"},        {"Gerasimov", "Герасимов"},
+    {"Bogdanov", "Богданов"},     {"Osipov", "Осипов"},         {"Sidorov", "Сидоров"},
+    {"Matveev", "Матвеев"},       {"Titov", "Титов"},           {"Markov", "Марков"},
+    {"Mironov", "Миронов"},       {"Krylov", "Крылов"},         {"Kulikov", "Куликов"},
+    {"Karpov", "Карпов"},         {"Vlasov", "Власов"},         {"Melnikov", "Мельников"},
+    {"Denisov", "Денисов"},       {"Gavrilov", "Гаврилов"},     {"Tikhonov", "Тихонов"},
+    {"Kazakov", "Казаков"},       {"Afanasyev", "Афанасьев"},   {"Danilov", "Данилов"},
+    {"Savelyev", "Савельев"},     {"Timofeev", "Тимофеев"},     {"Fomin", "Фомин"},
+    {"Chernov", "Чернов"},        {"Abramov", "Абрамов"},       {"Martynov", "Мартынов"},
+    {"Efimov", "Ефимов"},         {"Fedotov", "Федотов"},       {"Shcherbakov", "Щербаков"},
+    {"Nazarov", "Назаров"},       {"Kalinin", "Калинин"},       {"Isaev", "Исаев"},
+    {"Chernyshev", "Чернышёв"},   {"Bykov", "Быков"},           {"Maslov", "Маслов"},
+    {"Rodionov", "Родионов"},     {"Konovalov", "Коновалов"},   {"Lazarev", "Лазарев"},
+    {"Voronin", "Воронин"},       {"Klimov", "Климов"},         {"Filatov", "Филатов"},
+    {"Ponomaryov", "Пономарёв"},  {"Golubev", "Голубев"},       {"Kudryavtsev", "Кудрявцев"},
+    {"Prokhorov", "Прохоров"},    {"Naumov", "Наумов"},         {"Potapov", "Потапов"},
+    {"Zhuravlyov", "Журавлёв"},   {"Ovchinnikov", "Овчинников"}, {"Trofimov", "Трофимов"},
+    {"Leonov", "Леонов"},         {"Sobolev", "Соболев"},       {"Ermakov", "Ермаков"},
+    {"Kolesnikov", "Колесников"}, {"Goncharov", "Гончаров"},    {"Emelyanov", "Емельянов"},
+    {"Nikiforov", "Никифоров"},   {"Grachev", "Грачёв"},        {"Kotov", "Котов"},
+    {"Grishin", "Гришин"},        {"Efremov", "Ефремов"},       {"Arkhipov", "Архипов"},
+    {"Gromov", "Громов"},         {"Kirillov", "Кириллов"},     {"Malyshev", "Малышев"},
+    {"Panov", "Панов"},           {"Moiseev", "Моисеев"},       {"Rumyantsev", "Румянцев"},
+    {"Akimov", "Акимов"},         {"Kondratyev", "Кондратьев"}, {"Biryukov", "Бирюков"},
+    {"Gorbunov", "Горбунов"},     {"Anisimov", "Анисимов"},     {"Eremin", "Ерёмин"},
+    {"Tikhomirov", "Тихомиров"},  {"Galkin", "Галкин"},         {"Lukyanov", "Лукьянов"},
+    {"Mikheev", "Михеев"},        {"Skvortsov", "Скворцов"},    {"Yudin", "Юдин"},
+    {"Belousov", "Белоусов"},     {"Nesterov", "Нестеров"},     {"Simonov", "Симонов"},
+    {"Prokofyev", "Прокофьев"},   {"Kharitonov", "Харитонов"},  {"Knyazev", "Князев"},
+    {"Tsvetkov", "Цветков"},      {"Mitrofanov", "Митрофанов"}, {"Voronov", "Воронов"},
+    {"Aksyonov", "Аксёнов"},      {"Maltsev", "Мальцев"},       {"Loginov", "Логинов"},
+    {"Gorshkov", "Горшков"},      {"Savin", "Савин"},           {"Krasnov", "Краснов"},
+    {"Mayorov", "Майоров"},       {"Demidov", "Демидов"},       {"Eliseev", "Елисеев"},
+    {"Rybakov", "Рыбаков"},       {"Safonov", "Сафонов"},       {"Plotnikov", "Плотников"},
+    {"Demin", "Дёмин"},           {"Khokhlov", "Хохлов"},       {"Zhdanov", "Жданов"},
+    {"Shubin", "Шубин"}};
+// Russian names carry a patronymic (masculine, feminine), official style "Фамилия Имя
+// Отчество". Drawn from a generator of their own, so the English data stays the same.
+struct Patronymic {
+  std::string masculine, feminine;
+};
+const std::vector<Patronymic> kPatronymics = {
+    {"Александрович", "Александровна"}, {"Дмитриевич", "Дмитриевна"},   {"Сергеевич", "Сергеевна"},
+    {"Андреевич", "Андреевна"},         {"Алексеевич", "Алексеевна"},   {"Иванович", "Ивановна"},
+    {"Михайлович", "Михайловна"},       {"Николаевич", "Николаевна"},   {"Владимирович", "Владимировна"},
+    {"Павлович", "Павловна"},           {"Евгеньевич", "Евгеньевна"},   {"Олегович", "Олеговна"},
+    {"Игоревич", "Игоревна"},           {"Юрьевич", "Юрьевна"},         {"Викторович", "Викторовна"},
+    {"Анатольевич", "Анатольевна"},     {"Валерьевич", "Валерьевна"},   {"Борисович", "Борисовна"},
+    {"Геннадьевич", "Геннадьевна"},     {"Петрович", "Петровна"},       {"Васильевич", "Васильевна"},
+    {"Константинович", "Константиновна"}, {"Фёдорович", "Фёдоровна"},       {"Вячеславович", "Вячеславовна"}};
+
+// Job titles: {English, Russian}.
+const std::vector<Name> kStaffTitles = {{"Consultant", "Консультант"},
+                                        {"Advisor", "Советник"},
+                                        {"Senior specialist", "Ведущий специалист"},
+                                        {"Specialist", "Специалист"},
+                                        {"Chief specialist", "Главный специалист"},
+                                        {"Analyst", "Аналитик"},
+                                        {"Assistant", "Помощник"},
+                                        {"Expert", "Эксперт"}};
+const Name kTopHeadTitle{"Head of Administration", "Руководитель аппарата"};
+const Name kRegionHeadTitle{"Head of regional office", "Руководитель регионального представительства"};
+const Name kDepartmentHeadTitle{"Head of department", "Директор департамента"};
+const Name kDeputyTitle{"Deputy head", "Заместитель руководителя"};
 
 std::string login_of(const std::string& first, const std::string& last) {
   return to_lower_ascii(first.substr(0, 1) + last);
@@ -301,7 +382,7 @@ DemoData generate_demo(const DemoOptions& opts) {
   for (const auto& s : specs) {
     model::OrgUnit u;
     u.path = s.path;
-    u.name = s.name;
+    u.name = opts.lang == policy::Lang::ru ? s.name_ru : s.name;
     u.kind = s.kind;
     u.timezone = "Europe/Moscow";
     normalize(u);
@@ -310,24 +391,31 @@ DemoData generate_demo(const DemoOptions& opts) {
 
   // People: each unit's head first, then team leads (one per ~10 staff), then staff.
   std::set<std::string> logins;
+  const bool ru = opts.lang == policy::Lang::ru;
+  Rng patronymic_rng(opts.seed ^ 0x5041545259ULL);  // Russian only: leaves `rng` as in English
   std::string top_head;  // head of /administration: every other unit head reports to them
   int pid = 0;
-  auto new_person = [&](const std::string& unit, const std::string& manager, const std::string& title) {
+  auto new_person = [&](const std::string& unit, const std::string& manager, const Name& title) {
     bool female = rng.chance(52);
-    std::string first = female ? rng.pick(kFemaleFirst) : rng.pick(kMaleFirst);
-    std::string last = rng.pick(kSurnames);
-    if (female) last += "a";
-    std::string login = login_of(first, last);
-    for (int k = 2; logins.contains(login); ++k) login = login_of(first, last) + std::to_string(k);
+    const Name& first = female ? rng.pick(kFemaleFirst) : rng.pick(kMaleFirst);
+    Name last = rng.pick(kSurnames);
+    if (female) last.en += "a", last.ru += "а";
+    std::string login = login_of(first.en, last.en);
+    for (int k = 2; logins.contains(login); ++k) login = login_of(first.en, last.en) + std::to_string(k);
     logins.insert(login);
     model::Person p;
     p.id = fmt::format("p-{:05d}", ++pid);
-    p.name = first + " " + last;
+    if (ru) {
+      const Patronymic& pat = patronymic_rng.pick(kPatronymics);
+      p.name = last.ru + " " + first.ru + " " + (female ? pat.feminine : pat.masculine);
+    } else {
+      p.name = first.en + " " + last.en;
+    }
     p.login = login;
     p.email = login + "@gov.example";
     p.org_unit_path = unit;
     p.manager_id = manager;
-    p.title = title;
+    p.title = ru ? title.ru : title.en;
     out.people.push_back(p);
     return p.id;
   };
@@ -337,14 +425,14 @@ DemoData generate_demo(const DemoOptions& opts) {
     std::string unit = specs[i].path;
     bool is_top = unit == "/administration";
     std::string head = new_person(unit, is_top ? "" : top_head,
-                                  is_top ? "Head of Administration"
-                                         : (specs[i].kind == std::string("region") ? "Head of regional office"
-                                                                                   : "Head of department"));
+                                  is_top ? kTopHeadTitle
+                                         : (specs[i].kind == std::string("region") ? kRegionHeadTitle
+                                                                                   : kDepartmentHeadTitle));
     if (is_top) top_head = head;
     --n;
     int leads = n > 12 ? n / 11 : 0;
     std::vector<std::string> lead_ids;
-    for (int k = 0; k < leads; ++k) lead_ids.push_back(new_person(unit, head, "Deputy head"));
+    for (int k = 0; k < leads; ++k) lead_ids.push_back(new_person(unit, head, kDeputyTitle));
     n -= leads;
     for (int k = 0; k < n; ++k) {
       std::string mgr = lead_ids.empty() ? head : lead_ids[static_cast<size_t>(k) % lead_ids.size()];
@@ -415,6 +503,7 @@ Result<DemoSummary> build_demo(store::Store& store, const DemoOptions& opts, con
     for (const auto& d : data.devices) FW_TRY_STATUS(put_device(tx, c, d, PutMode::create));
     FW_TRY_STATUS(tx.put_setting("demo.seed", std::to_string(opts.seed)));
     FW_TRY_STATUS(tx.put_setting("demo.now", format_time(opts.now)));
+    FW_TRY_STATUS(tx.put_setting("org.lang", opts.lang == policy::Lang::ru ? "ru" : "en"));
     return {};
   }));
   FW_TRY_STATUS(run_demo_extensions(store, opts, data, clock));

@@ -75,6 +75,42 @@ rules:
 
 namespace {
 
+// English text of kDemoPolicyFile -> Russian; each must occur exactly once.
+struct Translation {
+  std::string_view en, ru;
+};
+constexpr Translation kPolicyRu[] = {
+    {"# The demo's migration campaign: no iPhones in the central administration after 31 March\n"
+     "# (mandatory); the regional offices get the same rules as recommendations (advisory).\n"
+     "# Check it with: fleetward policy check examples/replace-ios.yaml\n",
+     "# Кампания демонстрационной организации: с 31 марта в центральном аппарате нет iPhone\n"
+     "# (обязательно); региональным представительствам те же правила рекомендованы.\n"},
+    {"title: Replace iPhones with approved platforms by 31 March",
+     "title: Замена iPhone на разрешённые платформы до 31 марта"},
+    {"  Staff of the central administration replace iPhones and iPads with Android, HarmonyOS\n"
+     "  or Aurora OS devices and use TrueConf instead of Zoom.",
+     "  Сотрудники центрального аппарата заменяют iPhone и iPad на устройства с Android,\n"
+     "  HarmonyOS или ОС Аврора и используют TrueConf вместо Zoom."},
+    {"title: No iPhones or iPads", "title: Без iPhone и iPad"},
+    {"    # A client that may be an iPhone (Outlook mobile, an iPad with a desktop UA) counts\n"
+     "    # until Exchange's export or the agent tells what it is.\n",
+     "    # Клиент, который может быть iPhone (Outlook mobile, iPad с настольным UA), считается\n"
+     "    # нарушением, пока выгрузка Exchange или агент не уточнят устройство.\n"},
+    {"remedy: Hand the device in and get an Android, HarmonyOS or Aurora OS phone from IT.",
+     "remedy: Сдайте устройство и получите в ИТ-отделе телефон с Android, HarmonyOS или ОС Аврора."},
+    {"title: No Zoom; use TrueConf", "title: Без Zoom — используйте TrueConf"},
+    {"remedy: Remove Zoom and use TrueConf for video calls.",
+     "remedy: Удалите Zoom и используйте TrueConf для видеозвонков."},
+    {"# Standing rules for every mobile device: a supported OS version.",
+     "# Постоянные правила для всех мобильных устройств: поддерживаемая версия ОС."},
+    {"title: Supported mobile OS versions", "title: Поддерживаемые версии мобильных ОС"},
+    {"title: Android 10 or newer", "title: Android 10 или новее"},
+    {"remedy: Update Android, or replace the phone if no update exists.",
+     "remedy: Обновите Android или замените телефон, если обновления нет."},
+    {"title: Aurora OS 4.0.2 or newer", "title: ОС Аврора 4.0.2 или новее"},
+    {"remedy: Install the current Aurora OS update.", "remedy: Установите актуальное обновление ОС Аврора."},
+};
+
 uint64_t mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -90,6 +126,19 @@ uint64_t hash_id(std::string_view s, uint64_t seed) {
 
 }  // namespace
 
+Result<std::string> demo_policy_text(policy::Lang lang) {
+  std::string text = kDemoPolicyFile;
+  if (lang == policy::Lang::en) return text;
+  for (const auto& t : kPolicyRu) {
+    const auto at = text.find(t.en);
+    if (at == std::string::npos || text.find(t.en, at + 1) != std::string::npos)
+      return fail(Errc::internal, "the demo's policy file no longer has exactly one \"" + std::string(t.en.substr(0, 40)) +
+                                      "\" to translate", "service/demo_policies.cpp");
+    text.replace(at, t.en.size(), t.ru);
+  }
+  return text;
+}
+
 Status apply_demo_policies(store::Store& store, const DemoOptions& opts, const DemoData& data, const Clock& clock) {
   (void)clock;  // the demo's own fixed clock decides
   FW_TRY_STATUS(store.write([&](store::Tx& tx) -> Status {
@@ -97,7 +146,9 @@ Status apply_demo_policies(store::Store& store, const DemoOptions& opts, const D
     if (auto z = tx.get_setting("org.timezone"); !z) FW_TRY_STATUS(tx.put_setting("org.timezone", "Europe/Moscow"));
     return {};
   }));
-  FW_TRY(auto docs, check_policy_text(kDemoPolicyFile, "examples/replace-ios.yaml"));
+  FW_TRY(const std::string file, demo_policy_text(opts.lang));
+  const char* const source = opts.lang == policy::Lang::en ? "examples/replace-ios.yaml" : "replace-ios.ru.yaml";
+  FW_TRY(auto docs, check_policy_text(file, source));
   Time start{}, deadline{};
   for (const auto& d : docs)
     if (d.is_campaign()) start = *d.start, deadline = *d.deadline;
@@ -106,7 +157,7 @@ Status apply_demo_policies(store::Store& store, const DemoOptions& opts, const D
     if (opts.progress) opts.progress(step);
   };
   progress("policies: the replace-ios campaign and the mobile baseline");
-  FW_TRY_STATUS(apply_policy_text(store, apply_clock, "demo", kDemoPolicyFile, "examples/replace-ios.yaml"));
+  FW_TRY_STATUS(apply_policy_text(store, apply_clock, "demo", file, source));
   if (opts.now <= start) {
     FW_TRY_STATUS(evaluate_all_at(store, opts.now));
     return {};

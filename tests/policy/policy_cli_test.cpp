@@ -88,7 +88,7 @@ TEST_F(PolicyCli, DemoReportAndActions) {
   std::string db = " --db " + data + "/fleetward.db";
   auto table = run_cli("report --campaign replace-ios --format table --lang en" + db);
   ASSERT_EQ(table.code, 0) << table.out;
-  EXPECT_NE(table.out.find("Central Administration"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("Центральный аппарат"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("Burn-down"), std::string::npos);
   EXPECT_NE(table.out.find("Projected completion: 2023-"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("As of the last evaluation: 2023-03-01 09:00"), std::string::npos) << table.out;

@@ -1,0 +1,37 @@
+// The language of the `fleetward` executable's own messages (errors, usage, notes on stderr)
+// and their catalogue (keys "cli.*" in policy/messages.cpp, Russian and English). The
+// language: --lang ru|en on the command line, else $FLEETWARD_LANG, else (once a command has
+// opened its database) the organisation's setting org.lang, else the locale ($LC_ALL,
+// $LC_MESSAGES, $LANG: "ru..." is Russian), else English. Set by main() before the command
+// runs and by open_db(); main thread only.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "policy/policy.h"
+#include "util/error.h"
+
+namespace fw::cli {
+
+// Chooses the language from argv and the environment (see above).
+void init_ui_lang(int argc, const char* const* argv);
+policy::Lang ui_lang() noexcept;
+// Whether --lang or $FLEETWARD_LANG chose it (then the organisation's setting does not).
+bool ui_lang_explicit() noexcept;
+void set_ui_lang(policy::Lang lang) noexcept;
+
+// The catalogue's text of `key` in ui_lang(), its "{}" filled with `args` in order.
+template <class... A>
+std::string msg(std::string_view key, const A&... args) {
+  return fmt::format(fmt::runtime(policy::tr(ui_lang(), key)), args...);
+}
+
+// An error from a lower layer, framed for the reader: in Russian its kind is said in Russian
+// ("не найдено", "ошибка разбора"...) before its place and its (English) detail; in English
+// it is Error::to_string() as before.
+std::string error_text(const Error& e);
+
+}  // namespace fw::cli

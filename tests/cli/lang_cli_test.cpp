@@ -1,0 +1,289 @@
+// The project's language rule at the command line, end to end with the real executable and a
+// real SQLite file: `fleetward demo` builds its organisation in its --lang (Russian names of
+// units, people, job titles and policies by default; English with --lang en; the same ids,
+// logins and devices either way; org.lang set to match), and the command line's own messages
+// (usage errors, "not found" answers, the frame of lower-level errors) are in the reader's
+// language (--lang, $FLEETWARD_LANG, the locale) with no English left in the translated ones.
+// Single-threaded test code (one process per command; the environment is set per call).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "policy/policy.h"
+#include "store/store.h"
+#include "support/run_cli.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using fw::testing::run_cli;
+using fw::testing::shell_quote;
+using fw::policy::Lang;
+
+bool has_cyrillic(std::string_view s) {
+  // UTF-8 of U+0400..U+04FF starts with 0xD0..0xD3.
+  for (unsigned char c : s)
+    if (c >= 0xD0 && c <= 0xD3) return true;
+  return false;
+}
+bool has_ascii_letter(std::string_view s) {
+  for (char c : s)
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) return true;
+  return false;
+}
+
+// The catalogue's text with "{}" filled in order (what the executable prints).
+std::string text(Lang lang, std::string_view key, std::vector<std::string> args = {}) {
+  std::string s(fw::policy::tr(lang, key));
+  for (const auto& a : args)
+    if (auto p = s.find("{}"); p != std::string::npos) s.replace(p, 2, a);
+  return s;
+}
+
+// The environment of one command: the variables that choose the language, cleared first.
+struct Env {
+  std::map<std::string, std::string> vars;
+};
+
+class LangCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "fw-lang-cli-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Runs `args` with only the language variables in `env` set (and FLEETWARD_DB unset).
+  fw::testing::CliOutcome run(const std::string& args, const Env& env = {}) {
+    static const char* kVars[] = {"FLEETWARD_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "FLEETWARD_DB"};
+    std::map<std::string, std::string> saved;
+    for (const char* v : kVars) {
+      if (const char* x = std::getenv(v)) saved[v] = x;
+      ::unsetenv(v);
+    }
+    for (const auto& [k, v] : env.vars) ::setenv(k.c_str(), v.c_str(), 1);
+    auto r = run_cli(args);
+    for (const char* v : kVars) ::unsetenv(v);
+    for (const auto& [k, v] : saved) ::setenv(k.c_str(), v.c_str(), 1);
+    return r;
+  }
+
+  // Builds a small demo in `lang` ("" = the default) and returns its database path.
+  std::string demo(const std::string& name, const std::string& lang, int devices = 80) {
+    const auto data = (dir_ / name).string();
+    auto r = run("demo --no-serve --devices " + std::to_string(devices) + " --seed 3 --data-dir " + shell_quote(data) +
+                 (lang.empty() ? "" : " --lang " + lang));
+    EXPECT_EQ(r.code, 0) << r.out;
+    return data + "/fleetward.db";
+  }
+
+  struct Org {
+    std::vector<fw::model::OrgUnit> units;
+    std::vector<fw::model::Person> people;
+    std::string lang;
+  };
+  static Org read_org(const std::string& db) {
+    Org o;
+    auto s = fw::store::Store::open(db);
+    EXPECT_TRUE(s) << (s ? "" : s.error().to_string());
+    if (!s) return o;
+    auto st = (*s)->read([&](fw::store::Tx& tx) -> fw::Status {
+      fw::store::PageRequest page;
+      page.limit = 1000;
+      for (;;) {
+        FW_TRY(auto pg, tx.list_people({}, page));
+        o.people.insert(o.people.end(), pg.items.begin(), pg.items.end());
+        if (pg.next_cursor.empty()) break;
+        page.cursor = pg.next_cursor;
+      }
+      FW_TRY(auto units, tx.list_org_units({}, fw::store::PageRequest{.limit = 1000}));
+      o.units = units.items;
+      FW_TRY(o.lang, tx.get_setting("org.lang"));
+      return {};
+    });
+    EXPECT_TRUE(st) << (st ? "" : st.error().to_string());
+    return o;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(LangCli, DemoNamesFollowTheOrganisationsLanguage) {
+  const auto ru_db = demo("ru", "");  // Russian is the default
+  const auto en_db = demo("en", "en");
+  const Org ru = read_org(ru_db), en = read_org(en_db);
+  EXPECT_EQ(ru.lang, "ru");
+  EXPECT_EQ(en.lang, "en");
+  ASSERT_EQ(ru.units.size(), 16u);
+  ASSERT_EQ(ru.units.size(), en.units.size());
+  ASSERT_GE(ru.people.size(), 20u);
+  ASSERT_EQ(ru.people.size(), en.people.size());
+  for (const auto& u : ru.units) {
+    EXPECT_TRUE(has_cyrillic(u.name) && !has_ascii_letter(u.name))
+        << u.path << ": " << u.name;
+  }
+  for (const auto& u : en.units) EXPECT_FALSE(has_cyrillic(u.name)) << u.path << ": " << u.name;
+  std::map<std::string, const fw::model::Person*> en_by_id;
+  for (const auto& p : en.people) en_by_id[p.id] = &p;
+  for (const auto& p : ru.people) {
+    // "Фамилия Имя Отчество", Cyrillic only; the job title Russian.
+    EXPECT_TRUE(has_cyrillic(p.name) && !has_ascii_letter(p.name)) << p.id << ": " << p.name;
+    EXPECT_EQ(std::count(p.name.begin(), p.name.end(), ' '), 2) << p.name;
+    EXPECT_TRUE(has_cyrillic(p.title) && !has_ascii_letter(p.title)) << p.id << ": " << p.title;
+    // Logins and e-mail addresses are ASCII and the same as in the English demo.
+    for (char c : p.login) EXPECT_TRUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) << p.login;
+    EXPECT_EQ(p.email, p.login + "@gov.example");
+    auto it = en_by_id.find(p.id);
+    ASSERT_NE(it, en_by_id.end()) << p.id;
+    EXPECT_EQ(it->second->login, p.login);
+    EXPECT_EQ(it->second->org_unit_path, p.org_unit_path);
+    EXPECT_EQ(it->second->manager_id, p.manager_id);
+    EXPECT_FALSE(has_cyrillic(it->second->name)) << it->second->name;
+    EXPECT_FALSE(has_cyrillic(it->second->title)) << it->second->title;
+  }
+
+  // The organisation's setting decides the report's language; the campaign's title and the
+  // units are the demo's own words.
+  auto report_ru = run("report --campaign replace-ios --db " + shell_quote(ru_db));
+  ASSERT_EQ(report_ru.code, 0) << report_ru.out;
+  EXPECT_NE(report_ru.out.find("Замена iPhone на разрешённые платформы до 31 марта"), std::string::npos)
+      << report_ru.out.substr(0, 600);
+  EXPECT_NE(report_ru.out.find("Центральный аппарат"), std::string::npos);
+  EXPECT_NE(report_ru.out.find("По подразделениям"), std::string::npos);
+  auto report_en = run("report --campaign replace-ios --db " + shell_quote(en_db));
+  ASSERT_EQ(report_en.code, 0) << report_en.out;
+  EXPECT_NE(report_en.out.find("Replace iPhones with approved platforms by 31 March"), std::string::npos);
+  EXPECT_NE(report_en.out.find("Central Administration"), std::string::npos);
+  EXPECT_NE(report_en.out.find("By org unit"), std::string::npos);
+  EXPECT_FALSE(has_cyrillic(report_en.out)) << report_en.out.substr(0, 600);
+  // The translated policy has the same rules: the same numbers in both demos' JSON reports.
+  auto json_ru = run("report --campaign replace-ios --format json --db " + shell_quote(ru_db));
+  auto json_en = run("report --campaign replace-ios --format json --db " + shell_quote(en_db));
+  auto burndown = [](const std::string& j) { return j.substr(j.find("\"burndown\""), 400); };
+  ASSERT_EQ(json_ru.code, 0);
+  ASSERT_EQ(json_en.code, 0);
+  EXPECT_EQ(burndown(json_ru.out), burndown(json_en.out));
+
+  auto bad = run("demo --no-serve --lang de --data-dir " + shell_quote((dir_ / "de").string()));
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--lang"), std::string::npos) << bad.out;
+}
+
+// Each case: a command line, its exit status, the catalogue key (and arguments) it answers
+// with, after "fleetward <command>: ".
+struct ErrorCase {
+  std::string args;  // "{db}": the demo's database, "{empty}": a database without policies
+  int code;
+  std::string command, key;
+  std::vector<std::string> key_args;
+};
+
+TEST_F(LangCli, ErrorsAreInTheReadersLanguageWithNoEnglishLeft) {
+  const auto db = demo("ru", "");
+  const auto empty = (dir_ / "empty.db").string();
+  ASSERT_EQ(run("init --db " + shell_quote(empty)).code, 0);
+  const std::vector<ErrorCase> cases = {
+      {"report --format json --table rules --db {db}", 2, "report", "cli.report.table_needs_csv", {}},
+      {"report --bom --db {db}", 2, "report", "cli.report.bom_needs_csv", {}},
+      {"report --campaign no-such --db {db}", 1, "report", "cli.report.not_found", {"no-such"}},
+      {"report --db {empty}", 1, "report", "cli.report.no_active", {}},
+      {"report", 2, "report", "cli.no_db", {}},
+      {"campaign actions no-such --db {db}", 1, "campaign", "cli.campaign.not_found", {"no-such"}},
+      {"campaign actions mobile-baseline --db {db}", 1, "campaign", "cli.campaign.is_policy", {"mobile-baseline"}},
+      {"campaign actions replace-ios --window 0 --db {db}", 2, "campaign", "cli.campaign.window", {}},
+      {"discover --format apache x.log --db {db}", 2, "discover", "cli.discover.format", {"apache"}},
+      {"discover --format nginx x.log --db {db}", 2, "discover", "cli.discover.nginx_needs_format", {}},
+      {"discover x.log", 2, "discover", "cli.discover.no_db", {}},
+  };
+  auto fill = [&](std::string s) {
+    for (auto [k, v] : {std::pair{"{db}", shell_quote(db)}, std::pair{"{empty}", shell_quote(empty)}})
+      if (auto p = s.find(k); p != std::string::npos) s.replace(p, std::string_view(k).size(), v);
+    return s;
+  };
+  for (const auto& c : cases) {
+    for (Lang lang : {Lang::ru, Lang::en}) {
+      const std::string flag = lang == Lang::ru ? "ru" : "en";
+      // Every command here takes --lang; the environment is tested below.
+      const std::string args = fill(c.args) + " --lang " + flag;
+      auto r = run(args);
+      EXPECT_EQ(r.code, c.code) << args << "\n" << r.out;
+      const std::string want = "fleetward " + c.command + ": " + text(lang, c.key, c.key_args) + "\n";
+      EXPECT_EQ(r.out, want) << args;
+      if (lang == Lang::ru) {
+        // No English fallback: the Russian text differs from the English one and has Cyrillic.
+        EXPECT_NE(text(Lang::ru, c.key, c.key_args), text(Lang::en, c.key, c.key_args)) << c.key;
+        EXPECT_TRUE(has_cyrillic(r.out)) << args << "\n" << r.out;
+      }
+    }
+  }
+}
+
+TEST_F(LangCli, TheLanguageComesFromTheFlagTheEnvironmentOrTheLocale) {
+  const std::string ru = "fleetward: " + text(Lang::ru, "cli.unknown_command", {"frobnicate"}) + "\n";
+  const std::string en = "fleetward: " + text(Lang::en, "cli.unknown_command", {"frobnicate"}) + "\n";
+  struct Case {
+    std::string args;
+    std::map<std::string, std::string> env;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {"frobnicate", {}, en},                                                  // no locale: English
+      {"frobnicate", {{"LANG", "C.UTF-8"}}, en},
+      {"frobnicate", {{"LANG", "ru_RU.UTF-8"}}, ru},                           // the locale
+      {"frobnicate", {{"LANG", "ru_RU.UTF-8"}, {"LC_ALL", "C"}}, en},          // LC_ALL first
+      {"frobnicate", {{"LANG", "en_US.UTF-8"}, {"LC_MESSAGES", "ru_RU.UTF-8"}}, ru},
+      {"frobnicate", {{"LANG", "ru_RU.UTF-8"}, {"FLEETWARD_LANG", "en"}}, en},  // the product's own variable
+      {"frobnicate --lang ru", {{"FLEETWARD_LANG", "en"}}, ru},               // the flag first
+      {"frobnicate --lang=ru", {}, ru},
+  };
+  for (const auto& c : cases) {
+    auto r = run(c.args, Env{c.env});
+    EXPECT_EQ(r.code, 2) << c.args;
+    EXPECT_EQ(r.out, c.want) << c.args;
+  }
+}
+
+TEST_F(LangCli, ABadCommandLineIsFramedInRussian) {
+  // CLI11's own description stays English inside a Russian frame that names the command and
+  // its help; the status is 2 like every bad command line.
+  auto r = run("report --format pdf --lang ru");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_EQ(r.out.rfind("fleetward report: ошибка в командной строке: --format: ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\nСправка: fleetward report --help\n"), std::string::npos) << r.out;
+  auto sub = run("campaign actions", Env{{{"FLEETWARD_LANG", "ru"}}});
+  EXPECT_EQ(sub.code, 2) << sub.out;
+  EXPECT_EQ(sub.out.rfind("fleetward campaign actions: ошибка в командной строке: ", 0), 0u) << sub.out;
+  EXPECT_NE(sub.out.find("Справка: fleetward campaign actions --help"), std::string::npos) << sub.out;
+  // In English: CLI11's own text, as before.
+  auto en = run("report --format pdf --lang en");
+  EXPECT_EQ(en.code, 2);
+  EXPECT_NE(en.out.find("Run with --help for more information."), std::string::npos) << en.out;
+  EXPECT_FALSE(has_cyrillic(en.out)) << en.out;
+  // Help is not an error: status 0 whatever the language.
+  EXPECT_EQ(run("report --help --lang ru").code, 0);
+}
+
+TEST_F(LangCli, LowerLevelErrorsGetATranslatedFrame) {
+  // A log file that cannot be opened: the detail (file name, the system's words) stays as the
+  // reader's system gives it; its kind is said in Russian.
+  const auto db = (dir_ / "x.db").string();
+  ASSERT_EQ(run("init --db " + shell_quote(db)).code, 0);
+  const auto missing = (dir_ / "missing.log").string();
+  auto ru = run("discover --no-progress --lang ru --db " + shell_quote(db) + " " + shell_quote(missing));
+  EXPECT_EQ(ru.code, 1) << ru.out;
+  EXPECT_EQ(ru.out.rfind("fleetward discover: ошибка ввода-вывода: ", 0), 0u) << ru.out;
+  EXPECT_NE(ru.out.find(missing), std::string::npos) << ru.out;
+  auto en = run("discover --no-progress --lang en --db " + shell_quote(db) + " " + shell_quote(missing));
+  EXPECT_EQ(en.code, 1) << en.out;
+  EXPECT_EQ(en.out.rfind("fleetward discover: " + missing, 0), 0u) << en.out;
+}
+
+}  // namespace
