@@ -404,6 +404,32 @@ TEST_F(ScanTest, TiesAcrossUnitsKeepTheFirstRecord) {
   check({write("ties.log", log)}, LogFormat::combined);
 }
 
+TEST_F(ScanTest, ManyPairsGrowTheTablesAndStayExact) {
+  // Thousands of (user as written, User-Agent) pairs, some users spelled two ways (one
+  // sighting, two pairs), ActiveSync records beside them, a user name longer than the inline
+  // slots and User-Agents of every length up to 40,000 bytes: the pair cache, the key index
+  // and the sighting slots all grow several times while the threads read, and every
+  // sighting must still be the reference's.
+  std::mt19937 rng(13);
+  std::vector<std::string> uas = {kIphone, "curl/8.0", "-", "Apple-iPhone14C5/2004.67", std::string(300, 'x'),
+                                  std::string(40000, 'y')};
+  for (int k = 0; k < 40; ++k) uas.push_back("Agent/" + std::to_string(k) + " (" + std::string(k * 7, 'z') + ")");
+  std::string log;
+  for (int i = 0; i < 40000; ++i) {
+    unsigned u = static_cast<unsigned>(rng() % 3000);
+    std::string user(u % 3 == 0 ? "CORP\\u" : "u");
+    user += std::to_string(u);
+    if (u % 3 != 0 && rng() % 2) user += "@example.org";
+    if (u == 7) user = std::string(200, 'L');
+    const std::string& ua = uas[rng() % uas.size()];
+    bool as = ua[0] == 'A' && ua[1] == 'p';
+    log += "10.2." + std::to_string(u % 256) + "." + std::to_string(rng() % 256) + " - " + user + " [03/Mar/2023:" +
+           std::to_string(10 + rng() % 10) + ":00:00 +0000] \"" + (as ? "POST /Microsoft-Server-ActiveSync?Cmd=Sync&DeviceId=D" +
+           std::to_string(u % 5) + "&DeviceType=iPhone" : std::string("GET /owa/")) + " HTTP/1.1\" 200 5 \"-\" \"" + ua + "\"\n";
+  }
+  check({write("pairs.log", log)}, LogFormat::combined);
+}
+
 TEST_F(ScanTest, FileTruncatedWhileMappedIsReadAgainNotACrash) {
   // logrotate's copytruncate: the file shrinks while it is read. The pages past the new end
   // of a mapping then raise SIGBUS; the scan must read the part again with pread and report

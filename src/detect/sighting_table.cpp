@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <tuple>
@@ -81,7 +80,7 @@ inline size_t mix(uint64_t k) {
 }  // namespace
 
 SightingTable::SightingTable(std::vector<std::string> strip_domains)
-    : strip_domains_(std::move(strip_domains)), raw_slots_(1024), hot_(1024) {
+    : strip_domains_(std::move(strip_domains)), raw_slots_(1024), keys_(1024), pairs_(1024) {
   device_types_.intern("");  // id 0 = no DeviceType
 }
 
@@ -150,146 +149,173 @@ void SightingTable::grow_raw() {
   }
 }
 
-SightingTable::Hot& SightingTable::hot_slot(uint64_t key, bool& inserted) {
-  size_t mask = hot_.size() - 1;
+uint32_t SightingTable::entry_for(uint64_t key, bool& inserted) {
+  size_t mask = keys_.size() - 1;
   for (size_t i = mix(key) & mask;; i = (i + 1) & mask) {
-    if (hot_[i].key == key) {
+    if (keys_[i].key == key) {
       inserted = false;
-      return hot_[i];
+      return keys_[i].entry;
     }
-    if (hot_[i].key == kEmpty) {
+    if (keys_[i].key == kEmpty) {
       inserted = true;
-      if ((entries_.size() + 1) * 4 > hot_.size() * 3) {
-        grow_hot();
-        return hot_slot(key, inserted);
-      }
-      hot_[i].key = key;
-      return hot_[i];
+      auto e = static_cast<uint32_t>(entries_.size());
+      keys_[i].key = key;
+      keys_[i].entry = e;
+      if ((entries_.size() + 1) * 4 > keys_.size() * 3) grow_keys();
+      return e;
     }
   }
 }
 
-void SightingTable::grow_hot() {
-  TableVector<Hot> old(hot_.size() * 2);
-  old.swap(hot_);
-  size_t mask = hot_.size() - 1;
-  for (const Hot& h : old) {
-    if (h.key == kEmpty) continue;
-    size_t i = mix(h.key) & mask;
-    while (hot_[i].key != kEmpty) i = (i + 1) & mask;
-    hot_[i] = h;
+void SightingTable::grow_keys() {
+  TableVector<KeySlot> old(keys_.size() * 2);
+  old.swap(keys_);
+  size_t mask = keys_.size() - 1;
+  for (const KeySlot& k : old) {
+    if (k.key == kEmpty) continue;
+    size_t i = mix(k.key) & mask;
+    while (keys_[i].key != kEmpty) i = (i + 1) & mask;
+    keys_[i] = k;
   }
-}
-
-const SightingTable::Hot& SightingTable::hot_of(const Entry& e) const {
-  size_t mask = hot_.size() - 1;
-  size_t i = mix(e.key) & mask;
-  while (hot_[i].key != e.key) i = (i + 1) & mask;  // every entry has its slot
-  return hot_[i];
 }
 
 namespace {
-// A dotted IPv4 address written the one way ip4_text() writes it back (four decimal numbers
-// 0-255 without leading zeros), packed; false for anything else (IPv6, names, odd forms).
-bool parse_ip4(std::string_view s, uint32_t& out) {
-  if (s.size() < 7 || s.size() > 15) return false;
-  uint32_t v = 0;
-  int parts = 0;
-  size_t i = 0;
-  for (;;) {
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-    uint32_t n = 0;
-    size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) n = n * 10 + static_cast<uint32_t>(s[i++] - '0');
-    if (n > 255 || (s[start] == '0' && i - start > 1)) return false;
-    v = v << 8 | n;
-    if (++parts == 4) break;
-    if (i >= s.size() || s[i] != '.') return false;
-    ++i;
-  }
-  if (i != s.size()) return false;
-  out = v;
-  return true;
-}
-
-std::string ip4_text(uint32_t v) {
-  char buf[16];
-  int n = std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
-  return std::string(buf, static_cast<size_t>(n));
-}
+inline uint64_t pair_hash(uint64_t user_hash, uint64_t ua_hash) { return user_hash ^ (ua_hash * 0x9e3779b97f4a7c15ull); }
 }  // namespace
 
+uint32_t SightingTable::find_pair(uint64_t hash, std::string_view user, std::string_view ua) const {
+  size_t mask = pairs_.size() - 1;
+  auto tag = static_cast<uint32_t>(hash >> 32);
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const PairSlot& p = pairs_[i];
+    if (p.entry_plus1 == 0) return kNoEntry;
+    if (p.tag == tag && p.user_len == user.size() &&
+        std::memcmp(raw_users_.arena() + p.user_off, user.data(), user.size()) == 0 && uas_.get(p.ua) == ua)
+      return p.entry_plus1 - 1;
+  }
+}
+
+void SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t ua) {
+  size_t user_len = raw_users_.get(raw).size();
+  uint64_t user_off = raw_users_.offset(raw);
+  if (user_len > 0xff || ua > 0xffff || user_off > 0xffffffffu) return;  // not cached: such records take the interners
+  size_t mask = pairs_.size() - 1;
+  auto tag = static_cast<uint32_t>(hash >> 32);
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    PairSlot& p = pairs_[i];
+    if (p.entry_plus1 == 0) {
+      p.tag = tag;
+      p.entry_plus1 = entry + 1;
+      p.user_off = static_cast<uint32_t>(user_off);
+      p.ua = static_cast<uint16_t>(ua);
+      p.user_len = static_cast<uint8_t>(user_len);
+      if (++pairs_used_ * 4 > pairs_.size() * 3) grow_pairs();
+      return;
+    }
+    if (p.user_off == user_off && p.ua == ua && p.user_len == user_len) return;  // already there (twice in one batch)
+  }
+}
+
+void SightingTable::grow_pairs() {
+  TableVector<PairSlot> old(pairs_.size() * 2);
+  old.swap(pairs_);
+  size_t mask = pairs_.size() - 1;
+  for (size_t j = 0; j < old.size(); ++j) {
+    const PairSlot& p = old[j];
+    if (p.entry_plus1 == 0) continue;
+    // Only the high half of the hash is kept: the pair is hashed again from its bytes.
+    std::string_view user(raw_users_.arena() + p.user_off, p.user_len);
+    size_t i = pair_hash(hash_bytes(user), hash_bytes(uas_.get(p.ua))) & mask;
+    while (pairs_[i].entry_plus1 != 0) i = (i + 1) & mask;
+    pairs_[i] = p;
+  }
+}
+
 void SightingTable::set_ip(Hot& h, Entry& e, std::string_view ip) {
-  if (ip.empty()) {
-    h.ip_kind = kIpNone;
-  } else if (parse_ip4(ip, h.ip4)) {
-    h.ip_kind = kIp4;
+  if (ip.size() <= kIpInline) {
+    if (!ip.empty()) std::memcpy(h.ip, ip.data(), ip.size());
+    h.ip_len = static_cast<uint8_t>(ip.size());
   } else {
-    h.ip_kind = kIpInEntry;
+    h.ip_len = kIpInEntry;
     e.client_ip.assign(ip);
   }
 }
 
 std::string SightingTable::ip_of(const Hot& h, const Entry& e) {
-  switch (h.ip_kind) {
-    case kIp4: return ip4_text(h.ip4);
-    case kIpInEntry: return e.client_ip;
-    default: return {};
-  }
+  return h.ip_len == kIpInEntry ? e.client_ip : std::string(h.ip, h.ip_len);
 }
 
-void SightingTable::add_count(Hot& h, uint64_t n) {
+void SightingTable::add_count(uint32_t entry, uint64_t n) {
+  Hot& h = hot_[entry];
   uint64_t sum = uint64_t{h.count} + n;
   h.count = static_cast<uint32_t>(sum);
-  if (sum >> 32) entries_[h.entry].count_hi += static_cast<uint32_t>(sum >> 32);
+  if (sum >> 32) entries_[entry].count_hi += static_cast<uint32_t>(sum >> 32);
 }
 
 void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
-  // Three passes so that the memory loads of one record overlap those of the others:
-  // hash the user names and prefetch their slots; resolve users and clients and prefetch
-  // the sighting slots; then update the sightings in order.
+  // Three passes so that the memory loads of one record overlap those of the others: hash
+  // the user names and User-Agents and prefetch their pair slots (or the user slots of
+  // ActiveSync records); resolve the pairs (or, when the pair is new or the record has an
+  // ActiveSync device id, the users and clients) and prefetch the sightings; then update
+  // the sightings in order.
   std::string_view users[kBatch];
-  uint64_t hashes[kBatch], keys[kBatch];
-  uint32_t raws[kBatch], uas[kBatch];
+  uint64_t hashes[kBatch], pair_hashes[kBatch], keys[kBatch];
+  uint32_t entries[kBatch], raws[kBatch], uas[kBatch];
+  bool paired[kBatch];  // no ActiveSync device id: the pair table applies
   if (n > kBatch) n = kBatch;
   for (size_t i = 0; i < n; ++i) {
     const LogRecord& rec = *recs[i];
     users[i] = trim(rec.user.empty() ? std::string_view(rec.activesync.user) : rec.user);
     hashes[i] = hash_bytes(users[i]);
-    __builtin_prefetch(&raw_slots_[hashes[i] & (raw_slots_.size() - 1)]);
+    paired[i] = rec.activesync.device_id.empty();
+    if (paired[i]) {
+      pair_hashes[i] = pair_hash(hashes[i], hash_bytes(rec.user_agent));
+      __builtin_prefetch(&pairs_[pair_hashes[i] & (pairs_.size() - 1)]);
+    } else {
+      __builtin_prefetch(&raw_slots_[hashes[i] & (raw_slots_.size() - 1)]);
+    }
   }
   for (size_t i = 0; i < n; ++i) {
     const LogRecord& rec = *recs[i];
-    uint32_t user = user_id(users[i], hashes[i], raws[i]);
-    uas[i] = uas_.intern(rec.user_agent);
-    uint32_t client =
-        rec.activesync.device_id.empty() ? uas[i] : kActiveSync | device_ids_.intern(rec.activesync.device_id);
-    keys[i] = uint64_t{user} << 32 | client;
-    __builtin_prefetch(&hot_[mix(keys[i]) & (hot_.size() - 1)]);
-  }
-  for (size_t i = 0; i < n; ++i) {
-    const LogRecord& rec = *recs[i];
-    bool inserted = false;
-    Hot& h = hot_slot(keys[i], inserted);
-    if (inserted) {
-      h.entry = static_cast<uint32_t>(entries_.size());
-      h.last_seen = rec.time;
-      h.last_unit = unit_;
-      h.count = 1;
-      Entry& e = entries_.emplace_back(
-          Entry{keys[i], raws[i], uas[i], device_types_.intern(rec.activesync.device_type), rec.time, 0, {}, unit_});
-      set_ip(h, e, rec.client_ip);
+    entries[i] = paired[i] ? find_pair(pair_hashes[i], users[i], rec.user_agent) : kNoEntry;
+    if (entries[i] != kNoEntry) {
+      __builtin_prefetch(&hot_[entries[i]]);
       continue;
     }
+    uint32_t user = user_id(users[i], hashes[i], raws[i]);
+    uas[i] = uas_.intern(rec.user_agent);
+    uint32_t client = paired[i] ? uas[i] : kActiveSync | device_ids_.intern(rec.activesync.device_id);
+    keys[i] = uint64_t{user} << 32 | client;
+    __builtin_prefetch(&keys_[mix(keys[i]) & (keys_.size() - 1)]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const LogRecord& rec = *recs[i];
+    uint32_t ei = entries[i];
+    if (ei == kNoEntry) {
+      bool inserted = false;
+      ei = entry_for(keys[i], inserted);
+      if (paired[i]) add_pair(pair_hashes[i], ei, raws[i], uas[i]);
+      if (inserted) {
+        Hot& h = hot_.emplace_back();
+        h.last_seen = rec.time;
+        h.last_unit = unit_;
+        h.count = 1;
+        Entry& e = entries_.emplace_back(
+            Entry{keys[i], raws[i], uas[i], device_types_.intern(rec.activesync.device_type), rec.time, 0, {}, unit_});
+        set_ip(h, e, rec.client_ip);
+        continue;
+      }
+    }
+    Hot& h = hot_[ei];
     if (rec.time > h.last_seen) {
       h.last_seen = rec.time;
       h.last_unit = unit_;
-      set_ip(h, entries_[h.entry], rec.client_ip);
+      set_ip(h, entries_[ei], rec.client_ip);
     } else if (rec.time < h.last_seen) {  // older than the last: maybe older than the first
-      Entry& e = entries_[h.entry];
+      Entry& e = entries_[ei];
       if (rec.time < e.first_seen) e.first_seen = rec.time;
     }
-    if (++h.count == 0) ++entries_[h.entry].count_hi;
+    if (++h.count == 0) ++entries_[ei].count_hi;
   }
 }
 
@@ -305,28 +331,30 @@ void SightingTable::merge_from(const SightingTable& later, bool by_unit) {
     raw_map[i] = raw_users_.intern(later.raw_users_.get(i));
     if (raw_map[i] >= raw_to_user_.size()) raw_to_user_.push_back(user_map[later.raw_to_user_[i]]);
   }
-  for (const Entry& le : later.entries_) {
-    const Hot& lh = later.hot_of(le);
+  for (size_t li = 0; li < later.entries_.size(); ++li) {
+    const Entry& le = later.entries_[li];
+    const Hot& lh = later.hot_[li];
     auto luser = static_cast<uint32_t>(le.key >> 32), lclient = static_cast<uint32_t>(le.key);
     uint32_t client = (lclient & kActiveSync) ? kActiveSync | dev_map[lclient & ~kActiveSync] : ua_map[lclient];
     uint64_t key = uint64_t{user_map[luser]} << 32 | client;
     bool inserted = false;
-    Hot& h = hot_slot(key, inserted);
+    uint32_t ei = entry_for(key, inserted);
     if (inserted) {
-      h.entry = static_cast<uint32_t>(entries_.size());
+      Hot& h = hot_.emplace_back();
       h.last_seen = lh.last_seen;
       h.last_unit = lh.last_unit;
       h.count = 0;
       Entry& e = entries_.emplace_back(Entry{key, raw_map[le.raw_user], ua_map[le.ua], type_map[le.device_type],
                                              le.first_seen, 0, {}, le.first_unit});
       set_ip(h, e, ip_of(lh, le));
-      add_count(h, static_cast<uint64_t>(count_of(lh, le)));
+      add_count(ei, static_cast<uint64_t>(count_of(lh, le)));
       continue;
     }
+    Hot& h = hot_[ei];
     // The first record keeps its user spelling, UA and DeviceType (this table's, unless the
     // other saw an earlier unit); the client IP is the one of the first record at the latest
     // time (on a tie, the earlier unit's).
-    Entry& e = entries_[h.entry];
+    Entry& e = entries_[ei];
     e.first_seen = std::min(e.first_seen, le.first_seen);
     if (by_unit && le.first_unit < e.first_unit) {
       e.raw_user = raw_map[le.raw_user];
@@ -339,7 +367,7 @@ void SightingTable::merge_from(const SightingTable& later, bool by_unit) {
       h.last_unit = lh.last_unit;
       set_ip(h, e, ip_of(lh, le));
     }
-    add_count(h, static_cast<uint64_t>(count_of(lh, le)));
+    add_count(ei, static_cast<uint64_t>(count_of(lh, le)));
   }
 }
 
@@ -348,9 +376,10 @@ std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifi
   std::unordered_map<uint64_t, Classification> memo;
   std::vector<model::Sighting> out;
   out.reserve(entries_.size());
-  for (const Entry& e : entries_) {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
     model::Sighting s;
-    const Hot& h = hot_of(e);
+    const Hot& h = hot_[i];
     auto client = static_cast<uint32_t>(e.key);
     std::string_view raw = raw_users_.get(e.raw_user);
     s.user = std::string(raw == "-" ? std::string_view() : raw);

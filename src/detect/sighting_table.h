@@ -1,7 +1,9 @@
 // Private to detect/: the flat aggregation tables behind scan_logs(). Sightings are keyed by
 // (normalized user id, client id) packed in 64 bits; user names, User-Agents and ActiveSync
-// device ids are interned once (open addressing over a byte arena), so a line that repeats a
-// known client costs three hash probes and no allocation. Same results as Aggregator.
+// device ids are interned once (open addressing over a byte arena). A line without an
+// ActiveSync device id that repeats a known (user as written, User-Agent) pair costs one
+// probe of a small pair table (keyed by a hash of both) and no allocation; the rest go
+// through the interners and the key index. Same results as Aggregator.
 // Not thread-safe: one SightingTable per thread, merged in input order with merge_from().
 #pragma once
 
@@ -60,6 +62,9 @@ class Interner {
     return std::string_view(arena_.data() + spans_[id].first, spans_[id].second);
   }
   size_t size() const { return spans_.size(); }
+  // Where id's bytes start in arena() (valid until the next intern()).
+  uint64_t offset(uint32_t id) const { return spans_[id].first; }
+  const char* arena() const { return arena_.data(); }
 
  private:
   struct Slot {
@@ -99,21 +104,41 @@ class SightingTable {
  private:
   static constexpr uint32_t kActiveSync = 0x80000000u;
   static constexpr uint64_t kEmpty = ~uint64_t{0};
-  // What every line touches, in half a cache line (so that the table of a large log stays
-  // in the L2 cache): the key, the last time, the count and the client IP of the latest
-  // record when it is a plain dotted IPv4 address (others live in the Entry). The first
-  // time is read only when a record is older than the last one (logs are mostly in order).
+  static constexpr uint32_t kNoEntry = ~uint32_t{0};
+  // What every line touches, in a quarter of a cache line, indexed like entries_ (so that the
+  // table of a large log stays in the L2 cache): the last time, the count and the client IP
+  // of the latest record as written when it has up to kIpInline bytes (any IPv4 address;
+  // longer ones live in the Entry). The first time is read only when a record is older than
+  // the last one (logs are mostly in order).
+  static constexpr size_t kIpInline = 16;
+  static constexpr uint8_t kIpInEntry = 0xff;  // Hot::ip_len: the IP is Entry::client_ip
   struct alignas(32) Hot {
-    uint64_t key = kEmpty;  // user << 32 | client
     Time last_seen{};
     uint32_t count = 0;     // low 32 bits (Entry::count_hi holds the rest)
-    uint32_t entry = 0;     // entries_ index
-    uint32_t ip4 = 0;       // kIp4: the address, a.b.c.d = a << 24 | ...
-    uint8_t ip_kind = 0;    // kIpNone, kIp4, kIpInEntry
     uint16_t last_unit = 0; // the unit of the record that set last_seen (and the IP)
+    uint8_t ip_len = 0;     // bytes of ip, or kIpInEntry
+    char ip[kIpInline] = {};
   };
   static_assert(sizeof(Hot) == 32);
-  static constexpr uint8_t kIpNone = 0, kIp4 = 1, kIpInEntry = 2;
+  // The sighting key -> its entries_ index (open addressing; the authority on keys).
+  struct KeySlot {
+    uint64_t key = kEmpty;  // user << 32 | client
+    uint32_t entry = 0;
+  };
+  // A (user as written, User-Agent) pair of a record without an ActiveSync device id -> its
+  // sighting, in a quarter of a cache line: a cache in front of the interners and the key
+  // index, its bytes compared in the raw_users_ arena and against uas_. A pair whose user
+  // name is longer than 255 bytes, or beyond the first 65,536 User-Agents or 4 GiB of user
+  // names, is simply not cached.
+  struct PairSlot {
+    uint32_t tag = 0;          // the high half of the pair's hash
+    uint32_t entry_plus1 = 0;  // 0 = empty slot
+    uint32_t user_off = 0;     // in the raw_users_ arena
+    uint16_t ua = 0;           // uas_ id
+    uint8_t user_len = 0;
+    uint8_t pad = 0;
+  };
+  static_assert(sizeof(PairSlot) == 16);
   // A raw user name (as written, up to 43 bytes) -> its ids, in one cache line.
   struct alignas(64) RawSlot {
     uint64_t hash = 0;
@@ -130,18 +155,22 @@ class SightingTable {
     uint32_t device_type;  // device_types_ id of the first record's ActiveSync DeviceType
     Time first_seen;
     uint32_t count_hi = 0;  // Hot::count overflows
-    std::string client_ip;  // when Hot::ip_kind == kIpInEntry
+    std::string client_ip;  // when Hot::ip_len == kIpInEntry
     uint32_t first_unit = 0;  // the unit of the first record
   };
   uint32_t user_id(std::string_view raw_user, uint64_t hash, uint32_t& raw_id);
   void normalize(std::string_view raw_user, std::string& out) const;
-  Hot& hot_slot(uint64_t key, bool& inserted);
-  const Hot& hot_of(const Entry& e) const;
+  // The entries_ index of key; when new (inserted), the index of the entry that the caller
+  // then appends to entries_ and hot_ at once.
+  uint32_t entry_for(uint64_t key, bool& inserted);
+  uint32_t find_pair(uint64_t hash, std::string_view user, std::string_view ua) const;
+  void add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t ua);
   static void set_ip(Hot& h, Entry& e, std::string_view ip);
   static std::string ip_of(const Hot& h, const Entry& e);
   static int64_t count_of(const Hot& h, const Entry& e) { return static_cast<int64_t>(uint64_t{e.count_hi} << 32 | h.count); }
-  void add_count(Hot& h, uint64_t n);
-  void grow_hot();
+  void add_count(uint32_t entry, uint64_t n);
+  void grow_keys();
+  void grow_pairs();
   void grow_raw();
 
   std::vector<std::string> strip_domains_;
@@ -149,7 +178,10 @@ class SightingTable {
   std::vector<uint32_t> raw_to_user_;  // raw_users_ id -> users_ id
   TableVector<RawSlot> raw_slots_;     // power of two, at most 3/4 full
   size_t raw_used_ = 0;
-  TableVector<Hot> hot_;               // power of two, at most 3/4 full
+  TableVector<KeySlot> keys_;          // power of two, at most 3/4 full
+  TableVector<PairSlot> pairs_;        // power of two, at most 3/4 full
+  size_t pairs_used_ = 0;
+  TableVector<Hot> hot_;               // hot_[i] belongs to entries_[i]
   std::vector<Entry> entries_;
   std::string scratch_;
   uint16_t unit_ = 0;
