@@ -404,6 +404,13 @@ class WriterTimings {
     for (auto w : waits) waits_.push_back(us(w));
     if (Clock::now() - start_ >= kWindow) flush();
   }
+  // The check-in log's work in a committed batch: heartbeats appended, devices folded into
+  // agent_devices, log rows deleted.
+  void log_step(size_t logged, size_t folded, int64_t deleted) {
+    logged_ += logged;
+    folded_ += folded;
+    deleted_ += uint64_t(deleted);
+  }
   // Logs the window (if it holds a batch) and starts a new one.
   void flush() {
     if (batches_ == 0) return;
@@ -417,11 +424,13 @@ class WriterTimings {
     uint32_t w50 = pct(waits_, 0.50), w99 = pct(waits_, 0.99);
     spdlog::info("check-in writer: {:.1f} s: {} batches, {} items ({:.0f}/s), batch mean {:.0f} max {}; "
                  "apply mean {:.2f} ms; commit mean {:.2f} p50 {:.2f} p99 {:.2f} max {:.2f} ms; "
-                 "answers mean {:.2f} ms; busy {:.0f}%; queue wait p50 {:.2f} p99 {:.2f} ms",
+                 "answers mean {:.2f} ms; busy {:.0f}%; queue wait p50 {:.2f} p99 {:.2f} ms; "
+                 "heartbeats logged {}, folded {}, log rows deleted {}",
                  secs, batches_, items_, items_ / secs, double(items_) / batches_, max_items_, apply_ms / batches_,
                  commit_sum / 1000.0 / batches_, c50 / 1000.0, c99 / 1000.0, cmax / 1000.0, ack_ms / batches_,
-                 busy * 100, w50 / 1000.0, w99 / 1000.0);
+                 busy * 100, w50 / 1000.0, w99 / 1000.0, logged_, folded_, deleted_);
     batches_ = items_ = max_items_ = 0;
+    logged_ = folded_ = deleted_ = 0;
     apply_ = ack_ = {};
     commit_us_.clear();
     waits_.clear();
@@ -439,7 +448,7 @@ class WriterTimings {
     return v[k];
   }
   Clock::time_point start_{};
-  uint64_t batches_ = 0, items_ = 0;
+  uint64_t batches_ = 0, items_ = 0, logged_ = 0, folded_ = 0, deleted_ = 0;
   size_t max_items_ = 0;
   Clock::duration apply_{}, ack_{};
   std::vector<uint32_t> commit_us_, waits_;
@@ -490,6 +499,44 @@ struct AgentService::Impl {
   int64_t data_version = -1;                           // writer thread only
   static constexpr size_t kMaxState = 2'000'000;       // entries (~150 bytes each); cleared when full
   using Staged = std::unordered_map<std::string_view, AgentState>;  // a batch's new states
+  // The check-in log (SQLite, with keep_state; migration 0013). A heartbeat — a check-in
+  // that changes nothing but last_seq and last_checkin: no fact, no seen_at refresh, no
+  // command or result — is appended to agent_checkin_log instead of rewriting its device's
+  // agent_devices row (~80 rows per page on consecutive pages instead of one page per
+  // device). The writer folds the log into agent_devices from memory: every
+  // AgentLimits::log_fold_period_ms it
+  // cuts the devices logged since the last cut (`unfolded`) into `folding`, sorted by device
+  // id, and folds a chunk of them into their rows in each batch transaction (sorted, so a
+  // chunk touches few pages); when a cut is folded, the log rows up to its high id are
+  // deleted, a chunk per batch. In its first batch (a log left by a crash) and at stop (if
+  // it ran a batch) the writer folds the whole log in SQL. Fold = the larger of the row's and the log's last_seq / last_checkin, so order
+  // against direct row updates does not matter. Writer thread only; the values change only
+  // after the transaction that wrote them committed (a failed batch leaves them as they were).
+  struct Beat {
+    int64_t seq = 0;
+    Time at{};
+  };
+  bool log_started = false;     // the log was folded when this writer started
+  int64_t log_next_id = 1;      // the next log row's id
+  std::unordered_map<std::string, Beat> unfolded;        // logged since the last cut
+  std::vector<std::pair<std::string, Beat>> folding;     // the cut being folded, by device id
+  size_t fold_pos = 0;          // folding[0, fold_pos) is folded
+  int64_t fold_high = 0;        // the largest log id the cut covers
+  int64_t log_deletable = 0;    // log ids <= this are folded
+  int64_t log_deleted = 0;      // log ids <= this are deleted
+  std::chrono::steady_clock::time_point last_cut = std::chrono::steady_clock::now();
+  std::vector<store::AgentHeartbeat> batch_beats;  // the running transaction's heartbeats
+
+  // The device's newest logged seq/time not yet folded into its row (seq 0: none).
+  Beat logged_beat(const std::string& device_id) const {
+    Beat b;
+    if (auto it = unfolded.find(device_id); it != unfolded.end()) b = it->second;
+    auto it = std::lower_bound(folding.begin(), folding.end(), device_id,
+                               [](const auto& e, const std::string& k) { return e.first < k; });
+    if (it != folding.end() && it->first == device_id && it->second.seq > b.seq) b = it->second;
+    return b;
+  }
+
   WriterTimings timings;  // writer thread only
   WriterTimings::Clock::duration last_apply{};  // of the last apply_batch: SQL until COMMIT (writer thread)
   std::thread writer;
@@ -534,7 +581,9 @@ struct AgentService::Impl {
       if (agent.error().code == Errc::not_found) return fail(Errc::unauthenticated, "device is not enrolled");
       return fail(agent.error());
     }
-    return state_of(*agent);
+    AgentState st = state_of(*agent);
+    if (keep_state) st.last_seq = std::max(st.last_seq, logged_beat(device_id).seq);  // the row may lag the log
+    return st;
   }
 
   // The answer: ack, interval, and the device's open commands (queued ones become sent).
@@ -644,9 +693,13 @@ struct AgentService::Impl {
     ad.last_checkin = now;
     ad.seen_at = st.seen_at;
     ad.facts_hash = facts_hash_text(new_rest, new_apps);
-    if (auto done = tx.update_agent_device_report(ad); !done)
+    if (keep_state && !p.changed && !w.touch_seen && r.results.empty() && open == 0 && !st.has_commands) {
+      // A heartbeat: only last_seq and last_checkin change; appended to the log, folded later.
+      batch_beats.push_back(store::AgentHeartbeat{0, r.device_id, r.seq, now});
+    } else if (auto done = tx.update_agent_device_report(ad); !done) {
       return done.error().code == Errc::not_found ? fail(Errc::unauthenticated, "device is not enrolled")
                                                   : fail(done.error());
+    }
     if (!p.changed) ++n_unchanged;
     st.last_seq = r.seq;
     st.has_commands = ad.has_commands;
@@ -716,10 +769,30 @@ struct AgentService::Impl {
       std::lock_guard lk(state_mu);
       epoch = state_epoch;
     }
+    // A new cut of the log when the last one is folded (memory only: every entry of
+    // `unfolded` and every log id below log_next_id is committed).
+    if (keep_state && log_started && fold_pos == folding.size() && !unfolded.empty() &&
+        std::chrono::steady_clock::now() - last_cut >= std::chrono::milliseconds(lim.log_fold_period_ms)) {
+      folding.assign(std::make_move_iterator(unfolded.begin()), std::make_move_iterator(unfolded.end()));
+      std::sort(folding.begin(), folding.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      unfolded.clear();
+      fold_pos = 0;
+      fold_high = log_next_id - 1;
+      last_cut = std::chrono::steady_clock::now();
+    }
+    // What the transaction did to the log; kept only once it committed.
+    bool started = log_started;
+    int64_t next_id = log_next_id, deleted = log_deleted, deletable = log_deletable;
+    size_t fold_to = fold_pos;
+    std::vector<store::AgentHeartbeat> fold_rows;
     auto t0 = WriterTimings::Clock::now();
     FW_TRY_STATUS(store.write([&](store::Tx& tx) -> Status {
       t0 = WriterTimings::Clock::now();
       staged.clear();  // a retried transaction starts again
+      batch_beats.clear();
+      started = log_started;
+      next_id = log_next_id, deleted = log_deleted, deletable = log_deletable;
+      fold_to = fold_pos;
       if (keep_state) {
         // Another process (the CLI) committed since the last batch: what is kept may be old.
         FW_TRY(int64_t v, tx.sqlite_data_version());
@@ -728,11 +801,51 @@ struct AgentService::Impl {
           state.clear();
           data_version = v;
         }
+        if (!started) {  // a log left by the last run (a crash): fold it all first
+          FW_TRY(int64_t high, tx.fold_agent_log_all());
+          next_id = high + 1;
+          deleted = deletable = high;
+          started = true;
+        }
       }
       for (Pending* p : batch) p->result = apply(tx, *p, now, staged);
+      if (keep_state) {
+        for (auto& b : batch_beats) b.id = next_id++;
+        FW_TRY_STATUS(tx.log_agent_heartbeats(batch_beats));
+        // Fold a chunk of the cut: as many devices as the batch has check-ins (at least 32),
+        // so a cut (at most one device per heartbeat of its period) is folded in about one
+        // period of the same traffic, and a small batch is not slowed down by a big chunk.
+        fold_to = std::min(folding.size(), fold_pos + std::max<size_t>(32, batch.size()));
+        fold_rows.clear();
+        for (size_t i = fold_pos; i < fold_to; ++i)
+          fold_rows.push_back(store::AgentHeartbeat{0, folding[i].first, folding[i].second.seq, folding[i].second.at});
+        FW_TRY_STATUS(tx.fold_agent_heartbeats(fold_rows));
+        if (fold_to == folding.size() && fold_to > 0) deletable = std::max(deletable, fold_high);
+        // Delete folded rows from the head of the log, twice as fast as it grows.
+        int64_t upto = std::min(deletable, deleted + int64_t(std::max<size_t>(256, 2 * batch.size())));
+        FW_TRY_STATUS(tx.delete_agent_log(deleted, upto));
+        deleted = std::max(deleted, upto);
+      }
       last_apply = WriterTimings::Clock::now() - t0;
       return {};
     }));
+    if (keep_state) {  // committed: the log's state moves on
+      timings.log_step(batch_beats.size(), fold_to - fold_pos, deleted - log_deleted);
+      log_started = started;
+      log_next_id = next_id;
+      log_deleted = deleted;
+      log_deletable = deletable;
+      fold_pos = fold_to;
+      if (fold_pos == folding.size() && !folding.empty()) {
+        folding.clear();
+        fold_pos = 0;
+      }
+      for (const auto& b : batch_beats) {
+        Beat& u = unfolded[std::string(b.device_id)];
+        if (b.seq > u.seq) u = Beat{b.seq, b.at};
+      }
+      batch_beats.clear();
+    }
     if (keep_state) {
       std::lock_guard lk(state_mu);
       if (epoch != state_epoch) {
@@ -743,6 +856,18 @@ struct AgentService::Impl {
       }
     }
     return {};
+  }
+
+  // A clean stop leaves agent_devices exact: the whole log is folded in SQL.
+  void fold_log_at_stop() {
+    if (!keep_state || !log_started) return;
+    auto done = store.write([&](store::Tx& tx) -> Status {
+      FW_TRY(int64_t high, tx.fold_agent_log_all());
+      (void)high;
+      return {};
+    });
+    if (!done) spdlog::warn("check-in writer: folding the check-in log at stop: {} (folded at the next start)",
+                            done.error().message);
   }
 
   // Group commit: every check-in queued while the previous transaction ran goes into the
@@ -760,7 +885,9 @@ struct AgentService::Impl {
           continue;
         }
         if (queue.empty()) {  // stopping, and every queued check-in was answered
+          lk.unlock();
           timings.flush();
+          fold_log_at_stop();
           return;
         }
         while (!queue.empty() && owned.size() < lim.max_batch) {

@@ -10,8 +10,13 @@
 // queue wait (bench/checkin_load/run.sh prints them per phase).
 //
 // Storage: the agent tables of migration 0005 (Tx::*agent*). A check-in whose facts did not
-// change writes one row (agent_devices); changed facts rewrite the device row, changed apps
-// only the app rows that differ. Commands queued by admins go out in check-in answers.
+// change writes one row: on SQLite a heartbeat (nothing but seq and time changed) appends a
+// row to the check-in log (migration 0013), which the writer folds into agent_devices later
+// (so agent_devices.last_seq / last_checkin may lag: the exact value is the larger of the
+// row's and its log rows'; the log is folded whole by the writer's first batch and at a
+// clean stop); other unchanged reports update the agent_devices row. Changed facts rewrite
+// the changed columns of the device row, changed apps only the app rows that differ.
+// Commands queued by admins go out in check-in answers.
 #pragma once
 
 #include <boost/json.hpp>
@@ -38,6 +43,7 @@ struct AgentLimits {
   double burst = 5;                // bucket size
   int checkin_interval_s = 900;    // next_checkin_s in answers
   size_t max_batch = 1024;         // check-ins per group commit
+  int log_fold_period_ms = 30'000; // SQLite: heartbeats logged this long are folded into agent_devices
 };
 
 // A new enrolment secret: the text is shown once; only its SHA-256 is stored.

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -244,6 +245,15 @@ struct AgentDevice {
   bool has_commands = false;            // open commands may exist: a check-in looks them up
 };
 
+// A heartbeat in the check-in log (migration 0013, SQLite's check-in writer): the device's
+// report seq and time, under an id the writer gives in increasing order.
+struct AgentHeartbeat {
+  int64_t id = 0;
+  std::string_view device_id;
+  int64_t seq = 0;
+  Time at{};
+};
+
 // A command queued for a device. state: queued -> sent -> done | failed.
 struct AgentCommand {
   std::string id;
@@ -443,6 +453,17 @@ class Tx {
   // After a check-in: last_seq, last_checkin, seen_at, facts_hash, has_commands; not_found
   // if the row is gone (the device was deleted).
   virtual Status update_agent_device_report(const AgentDevice& d) = 0;
+  // The check-in log (tx_agent_log.cpp, migration 0013): on SQLite a heartbeat is appended
+  // there instead of rewriting its agent_devices row, and folded in later, so a row's
+  // last_seq / last_checkin may lag: the exact value is the larger of the row's and its log
+  // rows'. log_* appends rows (ids increasing); fold_* raises last_seq / last_checkin to the
+  // given values where they are larger (a device that is gone is skipped); delete removes
+  // the ids in (after_id, upto_id]; fold_agent_log_all folds and deletes every row and
+  // returns the largest id it saw (0 for an empty log).
+  virtual Status log_agent_heartbeats(std::span<const AgentHeartbeat> rows) = 0;
+  virtual Status fold_agent_heartbeats(std::span<const AgentHeartbeat> rows) = 0;
+  virtual Status delete_agent_log(int64_t after_id, int64_t upto_id) = 0;
+  virtual Result<int64_t> fold_agent_log_all() = 0;
   // SQLite only: PRAGMA data_version of this transaction's connection, which changes when
   // another connection (another process, e.g. the CLI) committed since this one last looked
   // (the check-in writer then drops what it keeps in memory of agent_devices). PostgreSQL:
@@ -454,7 +475,8 @@ class Tx {
   // Revokes every credential of the device and marks its agent row; returns how many
   // credentials were valid until now (0: already revoked); not_found if not enrolled.
   virtual Result<int64_t> revoke_agent_device(std::string_view device_id, Time at) = 0;
-  // Writes a check-in's facts onto the device row: the facts columns when facts_changed,
+  // Writes a check-in's facts onto the device row: the facts columns when facts_changed
+  // (only those whose value differs, so that unchanged indexed columns keep their entries),
   // the app rows by difference when apps_changed (only added/removed/changed apps are
   // written), devices.last_seen when touch_seen or facts_changed. not_found if the device
   // row is missing.

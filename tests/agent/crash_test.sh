@@ -2,8 +2,11 @@
 # No loss under a crash (issue 6): starts `fleetward serve` on SQLite, drives
 # bench/checkin_load at it, kills the server with SIGKILL in the middle of the run,
 # restarts it, and asserts that every check-in the load generator saw acknowledged is in
-# the database (the device's stored last_seq >= the acked seq) and that SQLite's
-# integrity check passes. Then a second load phase runs against the restarted server, and a
+# the database (the device's stored seq >= the acked seq: the larger of agent_devices.last_seq
+# and its rows in the check-in log, migration 0013, which the writer folds into agent_devices
+# later) and that SQLite's integrity check passes. Then a second load phase runs against the
+# restarted server, which folds the crashed run's log in its first batch and the rest at a
+# clean stop (agent_devices alone then holds every acked seq, and the log is empty), and a
 # third kills the server during enrolments (acknowledged enrolments durable, uses exact).
 # Usage: tests/agent/crash_test.sh BUILD_DIR   (needs src/cli/fleetward and
 #        bench/checkin_load/checkin_load built there)
@@ -41,6 +44,12 @@ SECRET=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: applicatio
   --devices-file "$T/devices.txt" >"$T/load0.log" 2>&1
 cat "$T/load0.log"
 
+# Every device's first (full) report, so that phase 1 is deltas, mostly heartbeats, which
+# the server appends to its check-in log.
+"$LOAD" --server "$URL" --devices 2000 --connections 32 --checkins 2000 --duration 120 \
+  --devices-file "$T/devices.txt" >"$T/load0b.log" 2>&1
+cat "$T/load0b.log"
+
 # Phase 1: check-ins for 8 s, with a SIGKILL of the server 3 s into them.
 "$LOAD" --server "$URL" --devices 2000 --connections 32 --duration 8 \
   --devices-file "$T/devices.txt" --acked "$T/acked.txt" >"$T/load1.log" 2>&1 &
@@ -63,18 +72,37 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 ok = db.execute("PRAGMA integrity_check").fetchone()[0]
 assert ok == "ok", f"integrity_check: {ok}"
-last = dict(db.execute("SELECT device_id, last_seq FROM agent_devices"))
+last = dict(db.execute("SELECT device_id, max(seq) FROM (SELECT device_id, last_seq AS seq FROM agent_devices "
+                      "UNION ALL SELECT device_id, seq FROM agent_checkin_log) GROUP BY device_id"))
+logged = db.execute("SELECT count(*) FROM agent_checkin_log").fetchone()[0]
 acked = [line.split() for line in open(sys.argv[2]) if line.strip()]
 missing = [(d, s) for d, s in acked if last.get(d, 0) < int(s)]
 assert not missing, f"{len(missing)} acknowledged check-ins lost, e.g. {missing[:5]}"
+assert logged > 0, "no heartbeat was in the check-in log at the kill: the log path was not tested"
 devices = db.execute("SELECT count(*) FROM devices WHERE managed = 1").fetchone()[0]
-print(f"crash_test: {len(acked)} acknowledged check-ins all durable; {devices} managed devices; integrity ok")
+print(f"crash_test: {len(acked)} acknowledged check-ins all durable ({logged} rows in the check-in log);"
+      f" {devices} managed devices; integrity ok")
 PY
 
 # Phase 2: the restarted server takes check-ins again (same devices, continuing seqs).
 start_server
 "$LOAD" --server "$URL" --devices 2000 --connections 32 --duration 3 --devices-file "$T/devices.txt" | tee "$T/load2.log"
 grep -q "check-ins: [1-9]" "$T/load2.log" || { echo "crash_test: no check-ins after restart"; exit 1; }
+# A clean stop: the log (the crashed run's, folded by the first batch, and this run's) is
+# folded into agent_devices, which alone now holds every acknowledged seq.
+kill "$SRV"; wait "$SRV" 2>/dev/null || true; SRV=""
+python3 - "$DB" "$T/acked.txt" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+logged = db.execute("SELECT count(*) FROM agent_checkin_log").fetchone()[0]
+assert logged == 0, f"{logged} check-in log rows left after a clean stop"
+last = dict(db.execute("SELECT device_id, last_seq FROM agent_devices"))
+acked = [line.split() for line in open(sys.argv[2]) if line.strip()]
+behind = [(d, s) for d, s in acked if last.get(d, 0) < int(s)]
+assert not behind, f"{len(behind)} acknowledged check-ins not folded into agent_devices, e.g. {behind[:5]}"
+print("crash_test: the check-in log was folded into agent_devices (empty after a clean stop)")
+PY
+start_server
 
 # Phase 3: enrolments (batched by the same writer) with a SIGKILL 1.5 s into them: every
 # enrolment the generator saw acknowledged has its device and credential, and the secret

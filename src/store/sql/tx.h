@@ -159,6 +159,10 @@ class SqlTx final : public Tx {
   Status put_agent_device(const AgentDevice& d) override;
   Result<AgentDevice> get_agent_device(std::string_view device_id) override;
   Status update_agent_device_report(const AgentDevice& d) override;
+  Status log_agent_heartbeats(std::span<const AgentHeartbeat> rows) override;
+  Status fold_agent_heartbeats(std::span<const AgentHeartbeat> rows) override;
+  Status delete_agent_log(int64_t after_id, int64_t upto_id) override;
+  Result<int64_t> fold_agent_log_all() override;
   Result<int64_t> sqlite_data_version() override;
   Status put_agent_credential(std::string_view credential_hash, std::string_view device_id, Time at) override;
   Result<std::string> find_agent_credential(std::string_view credential_hash) override;

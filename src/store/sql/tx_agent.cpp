@@ -147,10 +147,35 @@ Status SqlTx::apply_agent_report(const AgentReportWrite& w, std::string_view dev
     // The same search key as put_device (tx_inventory.cpp): id, model, vendor, folded.
     std::string key = fold_case(device_id) + "\n" + fold_case(d.model) + "\n" + fold_case(d.vendor);
     std::string facts = d.facts_json.empty() ? std::string("{}") : d.facts_json;
-    FW_TRY(auto n, exec("UPDATE devices SET source = ?, os_family = ?, os_version = ?, vendor = ?, model = ?, "
-                        "type = ?, managed = ?, last_seen = ?, facts_json = ?, search_key = ? WHERE id = ?",
-                        {model::to_string(d.source), d.os_family, d.os_version, d.vendor, d.model,
-                         model::to_string(d.type), d.managed, now, facts, key, device_id}));
+    // Only the columns whose value changed are SET: SQLite rewrites the entries of every
+    // index on a column named in the SET list (devices has ten such indexes and a search
+    // trigger), and a typical changed report changes facts_json alone. The statement text
+    // per set of columns is prepared once per connection.
+    constexpr size_t kCols = 9;
+    static constexpr std::string_view kNames[kCols] = {"source", "os_family", "os_version", "vendor",    "model",
+                                                        "type",   "managed",   "facts_json", "search_key"};
+    const std::array<Param, kCols> want = {model::to_string(d.source), d.os_family, d.os_version, d.vendor, d.model,
+                                           model::to_string(d.type),   d.managed,   facts,        key};
+    std::array<bool, kCols> differs{};
+    FW_TRY_STATUS(query_one("SELECT source, os_family, os_version, vendor, model, type, managed, facts_json, search_key "
+                            "FROM devices WHERE id = ?",
+                            {device_id}, "device " + std::string(device_id), [&](const Row& r) -> Status {
+                              for (size_t i = 0; i < kCols; ++i)
+                                differs[i] = i == 6 ? r.i64(6) != want[6].i : r.text(int(i)) != want[i].s;
+                              return {};
+                            }));
+    std::string sql = "UPDATE devices SET last_seen = ?";
+    std::vector<Param> ps{Param(now)};
+    for (size_t i = 0; i < kCols; ++i)
+      if (differs[i]) {
+        sql += ", ";
+        sql += kNames[i];
+        sql += " = ?";
+        ps.push_back(want[i]);
+      }
+    sql += " WHERE id = ?";
+    ps.push_back(Param(device_id));
+    FW_TRY(auto n, exec(sql, std::span<const Param>(ps)));
     if (n == 0) return fail(Errc::not_found, "device " + std::string(device_id) + " not found");
   } else if (w.touch_seen) {
     FW_TRY(auto n, exec("UPDATE devices SET last_seen = ? WHERE id = ?", {now, device_id}));
