@@ -3,7 +3,8 @@
 // units, people, job titles and policies by default; English with --lang en; the same ids,
 // logins and devices either way; org.lang set to match), and the command line's own messages
 // (usage errors, "not found" answers, the frame of lower-level errors) are in the reader's
-// language (--lang, $FLEETWARD_LANG, the locale) with no English left in the translated ones.
+// language (--lang, $FLEETWARD_LANG, org.lang, the locale) with no English left in the translated
+// ones; `campaign notices` renders the demo's reminders in both languages, dates in Moscow time.
 // Single-threaded test code (one process per command; the environment is set per call).
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -284,6 +285,50 @@ TEST_F(LangCli, LowerLevelErrorsGetATranslatedFrame) {
   auto en = run("discover --no-progress --lang en --db " + shell_quote(db) + " " + shell_quote(missing));
   EXPECT_EQ(en.code, 1) << en.out;
   EXPECT_EQ(en.out.rfind("fleetward discover: " + missing, 0), 0u) << en.out;
+}
+
+TEST_F(LangCli, TheDemosNotificationTextsInBothLanguages) {
+  // The demo's clock is 1 March 2023 09:00 Moscow; its schedule reminds owners every 7 days.
+  const auto ru_db = demo("ru", "", 200);
+  const auto en_db = demo("en", "en", 200);
+  auto ru = run("campaign notices replace-ios --window 7d --limit 3 --db " + shell_quote(ru_db));
+  ASSERT_EQ(ru.code, 0) << ru.out;
+  EXPECT_EQ(ru.out.rfind("Кому: ", 0), 0u) << ru.out.substr(0, 300);
+  EXPECT_NE(ru.out.find("\nТема: Напоминание: Замена iPhone на разрешённые платформы до 31 марта — срок 31 марта "
+                        "2023 г., 23:59 (Europe/Moscow)\n"),
+            std::string::npos)
+      << ru.out.substr(0, 600);
+  EXPECT_NE(ru.out.find("Срок: 31 марта 2023 г., 23:59 (Europe/Moscow); до срока 30 дней.\n"), std::string::npos);
+  EXPECT_NE(ru.out.find("  - Без iPhone и iPad. Что сделать: Сдайте устройство"), std::string::npos);
+  EXPECT_NE(ru.out.find("Сообщение fleetward от 1 марта 2023 г., 09:00 (Europe/Moscow)"), std::string::npos);
+  for (const char* english : {"Reminder", "Dear", "Deadline", "What to do", "Sent by", "notices due", "To:"})
+    EXPECT_EQ(ru.out.find(english), std::string::npos) << english;
+  auto en = run("campaign notices replace-ios --window 7d --limit 3 --db " + shell_quote(en_db));
+  ASSERT_EQ(en.code, 0) << en.out;
+  EXPECT_EQ(en.out.rfind("To: ", 0), 0u) << en.out.substr(0, 300);
+  EXPECT_NE(en.out.find("\nSubject: Reminder: Replace iPhones with approved platforms by 31 March — deadline 31 March "
+                        "2023, 23:59 (Europe/Moscow)\n"),
+            std::string::npos)
+      << en.out.substr(0, 600);
+  EXPECT_FALSE(has_cyrillic(en.out)) << en.out.substr(0, 600);
+  // The same people are due in both languages: the same count on the last line.
+  auto count_after = [](const std::string& out, const std::string& before) {
+    const auto line = out.substr(out.rfind('\n', out.size() - 2) + 1);
+    const auto p = line.find(before);
+    if (p == std::string::npos) return std::string();
+    const auto from = p + before.size();
+    return line.substr(from, line.find_first_not_of("0123456789", from) - from);
+  };
+  const auto n_ru = count_after(ru.out, "уведомлений к отправке: ");
+  EXPECT_FALSE(n_ru.empty()) << ru.out.substr(ru.out.size() > 200 ? ru.out.size() - 200 : 0);
+  EXPECT_EQ(n_ru, count_after(en.out, "")) << en.out.substr(en.out.size() > 200 ? en.out.size() - 200 : 0);
+  // --person keeps one person's notices; a campaign that does not exist is said so.
+  auto one = run("campaign notices replace-ios --window 7d --person p-99999 --db " + shell_quote(ru_db));
+  EXPECT_EQ(one.code, 0) << one.out;
+  EXPECT_EQ(one.out, "уведомлений к отправке: 0\n");
+  auto missing = run("campaign notices nope --db " + shell_quote(ru_db));
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.out, "fleetward campaign: " + text(Lang::ru, "cli.campaign.not_found", {"nope"}) + "\n");
 }
 
 }  // namespace
