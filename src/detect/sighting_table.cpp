@@ -180,25 +180,29 @@ void SightingTable::grow_keys() {
 }
 
 namespace {
-inline uint64_t pair_hash(uint64_t user_hash, uint64_t ua_hash) { return user_hash ^ (ua_hash * 0x9e3779b97f4a7c15ull); }
+// The pair's hash from the hashes of its user name and of its User-Agent or device id.
+inline uint64_t pair_hash(uint64_t user_hash, uint64_t client_hash, bool by_device) {
+  return user_hash ^ (client_hash * (by_device ? 0xc2b2ae3d27d4eb4full : 0x9e3779b97f4a7c15ull));
+}
 }  // namespace
 
-uint32_t SightingTable::find_pair(uint64_t hash, std::string_view user, std::string_view ua) const {
+uint32_t SightingTable::find_pair(uint64_t hash, std::string_view user, std::string_view client, bool by_device) const {
   size_t mask = pairs_.size() - 1;
   auto tag = static_cast<uint32_t>(hash >> 32);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     const PairSlot& p = pairs_[i];
     if (p.entry_plus1 == 0) return kNoEntry;
-    if (p.tag == tag && p.user_len == user.size() &&
-        std::memcmp(raw_users_.arena() + p.user_off, user.data(), user.size()) == 0 && uas_.get(p.ua) == ua)
+    if (p.tag == tag && p.user_len == user.size() && p.by_device == by_device &&
+        std::memcmp(raw_users_.arena() + p.user_off, user.data(), user.size()) == 0 &&
+        (by_device ? device_ids_ : uas_).get(p.client) == client)
       return p.entry_plus1 - 1;
   }
 }
 
-void SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t ua) {
+void SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client, bool by_device) {
   size_t user_len = raw_users_.get(raw).size();
   uint64_t user_off = raw_users_.offset(raw);
-  if (user_len > 0xff || ua > 0xffff || user_off > 0xffffffffu) return;  // not cached: such records take the interners
+  if (user_len > 0xff || client > 0xffff || user_off > 0xffffffffu) return;  // not cached: such records take the interners
   size_t mask = pairs_.size() - 1;
   auto tag = static_cast<uint32_t>(hash >> 32);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -207,12 +211,14 @@ void SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32
       p.tag = tag;
       p.entry_plus1 = entry + 1;
       p.user_off = static_cast<uint32_t>(user_off);
-      p.ua = static_cast<uint16_t>(ua);
+      p.client = static_cast<uint16_t>(client);
       p.user_len = static_cast<uint8_t>(user_len);
+      p.by_device = by_device;
       if (++pairs_used_ * 4 > pairs_.size() * 3) grow_pairs();
       return;
     }
-    if (p.user_off == user_off && p.ua == ua && p.user_len == user_len) return;  // already there (twice in one batch)
+    if (p.user_off == user_off && p.client == client && p.user_len == user_len && p.by_device == by_device)
+      return;  // already there (the pair came twice in one batch)
   }
 }
 
@@ -220,12 +226,12 @@ void SightingTable::grow_pairs() {
   TableVector<PairSlot> old(pairs_.size() * 2);
   old.swap(pairs_);
   size_t mask = pairs_.size() - 1;
-  for (size_t j = 0; j < old.size(); ++j) {
-    const PairSlot& p = old[j];
+  for (const PairSlot& p : old) {
     if (p.entry_plus1 == 0) continue;
     // Only the high half of the hash is kept: the pair is hashed again from its bytes.
     std::string_view user(raw_users_.arena() + p.user_off, p.user_len);
-    size_t i = pair_hash(hash_bytes(user), hash_bytes(uas_.get(p.ua))) & mask;
+    std::string_view client = (p.by_device ? device_ids_ : uas_).get(p.client);
+    size_t i = pair_hash(hash_bytes(user), hash_bytes(client), p.by_device) & mask;
     while (pairs_[i].entry_plus1 != 0) i = (i + 1) & mask;
     pairs_[i] = p;
   }
@@ -254,38 +260,36 @@ void SightingTable::add_count(uint32_t entry, uint64_t n) {
 
 void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
   // Three passes so that the memory loads of one record overlap those of the others: hash
-  // the user names and User-Agents and prefetch their pair slots (or the user slots of
-  // ActiveSync records); resolve the pairs (or, when the pair is new or the record has an
-  // ActiveSync device id, the users and clients) and prefetch the sightings; then update
-  // the sightings in order.
+  // each record's pair (user name and User-Agent, or user name and ActiveSync device id) and
+  // prefetch its slot; resolve the pairs (or, for a new pair, the user and client ids) and
+  // prefetch the sightings; then update the sightings in order.
   std::string_view users[kBatch];
   uint64_t hashes[kBatch], pair_hashes[kBatch], keys[kBatch];
-  uint32_t entries[kBatch], raws[kBatch], uas[kBatch];
-  bool paired[kBatch];  // no ActiveSync device id: the pair table applies
+  uint32_t entries[kBatch], raws[kBatch], uas[kBatch], clients[kBatch];
+  bool by_device[kBatch];  // an ActiveSync device id names the client
   if (n > kBatch) n = kBatch;
   for (size_t i = 0; i < n; ++i) {
     const LogRecord& rec = *recs[i];
     users[i] = trim(rec.user.empty() ? std::string_view(rec.activesync.user) : rec.user);
     hashes[i] = hash_bytes(users[i]);
-    paired[i] = rec.activesync.device_id.empty();
-    if (paired[i]) {
-      pair_hashes[i] = pair_hash(hashes[i], hash_bytes(rec.user_agent));
-      __builtin_prefetch(&pairs_[pair_hashes[i] & (pairs_.size() - 1)]);
-    } else {
-      __builtin_prefetch(&raw_slots_[hashes[i] & (raw_slots_.size() - 1)]);
-    }
+    by_device[i] = !rec.activesync.device_id.empty();
+    pair_hashes[i] =
+        pair_hash(hashes[i], hash_bytes(by_device[i] ? std::string_view(rec.activesync.device_id) : rec.user_agent),
+                  by_device[i]);
+    __builtin_prefetch(&pairs_[pair_hashes[i] & (pairs_.size() - 1)]);
   }
   for (size_t i = 0; i < n; ++i) {
     const LogRecord& rec = *recs[i];
-    entries[i] = paired[i] ? find_pair(pair_hashes[i], users[i], rec.user_agent) : kNoEntry;
+    entries[i] = find_pair(pair_hashes[i], users[i],
+                           by_device[i] ? std::string_view(rec.activesync.device_id) : rec.user_agent, by_device[i]);
     if (entries[i] != kNoEntry) {
       __builtin_prefetch(&hot_[entries[i]]);
       continue;
     }
     uint32_t user = user_id(users[i], hashes[i], raws[i]);
     uas[i] = uas_.intern(rec.user_agent);
-    uint32_t client = paired[i] ? uas[i] : kActiveSync | device_ids_.intern(rec.activesync.device_id);
-    keys[i] = uint64_t{user} << 32 | client;
+    clients[i] = by_device[i] ? device_ids_.intern(rec.activesync.device_id) : uas[i];
+    keys[i] = uint64_t{user} << 32 | (by_device[i] ? kActiveSync | clients[i] : clients[i]);
     __builtin_prefetch(&keys_[mix(keys[i]) & (keys_.size() - 1)]);
   }
   for (size_t i = 0; i < n; ++i) {
@@ -294,7 +298,7 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
     if (ei == kNoEntry) {
       bool inserted = false;
       ei = entry_for(keys[i], inserted);
-      if (paired[i]) add_pair(pair_hashes[i], ei, raws[i], uas[i]);
+      add_pair(pair_hashes[i], ei, raws[i], clients[i], by_device[i]);
       if (inserted) {
         Hot& h = hot_.emplace_back();
         h.last_seen = rec.time;

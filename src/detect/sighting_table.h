@@ -1,9 +1,9 @@
 // Private to detect/: the flat aggregation tables behind scan_logs(). Sightings are keyed by
 // (normalized user id, client id) packed in 64 bits; user names, User-Agents and ActiveSync
-// device ids are interned once (open addressing over a byte arena). A line without an
-// ActiveSync device id that repeats a known (user as written, User-Agent) pair costs one
-// probe of a small pair table (keyed by a hash of both) and no allocation; the rest go
-// through the interners and the key index. Same results as Aggregator.
+// device ids are interned once (open addressing over a byte arena). A line that repeats a
+// known (user as written, User-Agent or ActiveSync device id) pair costs one probe of a small
+// pair table (keyed by a hash of both) and no allocation; a new pair goes through the
+// interners and the key index. Same results as Aggregator.
 // Not thread-safe: one SightingTable per thread, merged in input order with merge_from().
 #pragma once
 
@@ -125,18 +125,19 @@ class SightingTable {
     uint64_t key = kEmpty;  // user << 32 | client
     uint32_t entry = 0;
   };
-  // A (user as written, User-Agent) pair of a record without an ActiveSync device id -> its
-  // sighting, in a quarter of a cache line: a cache in front of the interners and the key
-  // index, its bytes compared in the raw_users_ arena and against uas_. A pair whose user
-  // name is longer than 255 bytes, or beyond the first 65,536 User-Agents or 4 GiB of user
-  // names, is simply not cached.
+  // A (user as written, User-Agent) pair of a record without an ActiveSync device id, or a
+  // (user as written, device id) pair of one with it -> its sighting, in a quarter of a cache
+  // line: a cache in front of the interners and the key index, its bytes compared in the
+  // raw_users_ arena and against uas_ or device_ids_. A pair whose user name is longer than
+  // 255 bytes, or beyond the first 65,536 User-Agents (device ids) or 4 GiB of user names, is
+  // simply not cached.
   struct PairSlot {
     uint32_t tag = 0;          // the high half of the pair's hash
     uint32_t entry_plus1 = 0;  // 0 = empty slot
     uint32_t user_off = 0;     // in the raw_users_ arena
-    uint16_t ua = 0;           // uas_ id
+    uint16_t client = 0;       // uas_ id, or device_ids_ id when by_device
     uint8_t user_len = 0;
-    uint8_t pad = 0;
+    uint8_t by_device = 0;
   };
   static_assert(sizeof(PairSlot) == 16);
   // A raw user name (as written, up to 43 bytes) -> its ids, in one cache line.
@@ -163,8 +164,8 @@ class SightingTable {
   // The entries_ index of key; when new (inserted), the index of the entry that the caller
   // then appends to entries_ and hot_ at once.
   uint32_t entry_for(uint64_t key, bool& inserted);
-  uint32_t find_pair(uint64_t hash, std::string_view user, std::string_view ua) const;
-  void add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t ua);
+  uint32_t find_pair(uint64_t hash, std::string_view user, std::string_view client, bool by_device) const;
+  void add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client, bool by_device);
   static void set_ip(Hot& h, Entry& e, std::string_view ip);
   static std::string ip_of(const Hot& h, const Entry& e);
   static int64_t count_of(const Hot& h, const Entry& e) { return static_cast<int64_t>(uint64_t{e.count_hi} << 32 | h.count); }
