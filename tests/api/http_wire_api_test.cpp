@@ -3,7 +3,8 @@
 // go-ahead, or 413 without it), the response header the server writes itself (one
 // Content-Length, Server, Connection: close, HEAD without a body), header names in any case,
 // per-series metrics counted over one keep-alive connection, the coarse deadlines of stalled
-// and idle connections, and a thousand keep-alive connections at once. Single-threaded test code.
+// and idle connections, a thousand keep-alive connections at once, and plain and
+// percent-encoded request targets. Single-threaded test code.
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
@@ -254,6 +255,39 @@ TEST_F(HttpWireTest, AThousandKeepAliveConnectionsAreEachAnswered) {
       ok += got.starts_with("HTTP/1.1 200 ") && got.size() == end + 4 + len;
     }
     EXPECT_EQ(ok, 1000) << "round " << round;
+  }
+}
+
+// A target of plain path characters is taken as the path as it is (server.cpp, plain_path);
+// any other goes through Boost.URL as before: percent-encoded paths are decoded, queries
+// are read, and a target Boost.URL refuses gets 400 naming the target. All on one keep-alive
+// connection (the per-loop operation pool serves every request of it).
+TEST_F(HttpWireTest, PlainAndEncodedTargetsReachTheSameRoute) {
+  Wire w(port_);
+  auto get = [&](const std::string& target) {
+    w.send("GET " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ + "\r\n\r\n");
+    return w.read();
+  };
+  struct Case {
+    std::string target;
+    int status;
+    std::string in_body;  // a part of the answer's body
+  };
+  const std::vector<Case> cases = {
+      {"/api/v1/org-units", 200, "\"items\""},
+      {"/api/v1/org%2Dunits", 200, "\"items\""},           // decoded: the same route
+      {"/api/v1/org-units?limit=1", 200, "\"items\""},     // a query: Boost.URL
+      {"/api/v1/org-units?limit=0", 400, "limit"},          // and the query is read
+      {"/api/v1/org-units?bogus=1", 400, "bogus"},
+      {"/api/v1/org-units/", 404, ""},                      // a trailing slash is another path
+      {"/api/v1/no-such-thing", 404, "no such endpoint"},
+      {"/api/v1/org-units|x", 400, "target"},               // '|' is no path character
+      {"/healthz", 200, ""},
+  };
+  for (const auto& c : cases) {
+    auto a = get(c.target);
+    EXPECT_EQ(a.status(), c.status) << c.target << "\n" << a.head << a.body;
+    EXPECT_NE(a.body.find(c.in_body), std::string::npos) << c.target << ": " << a.body;
   }
 }
 
