@@ -6,22 +6,12 @@
 #include <deque>
 #include <string>
 
+#include "store/sql/finding_rows.h"
 #include "store/sql/tx.h"
 
 namespace fw::store::sql {
 
 namespace {
-
-constexpr std::string_view kViewCols =
-    "f.device_id, f.rule_key, f.person_id, f.policy_id, f.status, f.severity, f.detail, f.first_failed_at, "
-    "f.last_evaluated_at, f.status_since";
-constexpr int kViewNCols = 10;
-
-Result<FindingStatus> status_of(const std::string& s, std::string_view where) {
-  auto st = parse_finding_status(s);
-  if (!st) return fail(Errc::internal, "stored finding has a bad status: " + s, std::string(where));
-  return *st;
-}
 
 const std::vector<SortField>& finding_sorts() {
   static const std::vector<SortField> fields{
@@ -98,7 +88,7 @@ Result<Page<Finding>> SqlTx::list_findings_view(const FindingFilter& f, const Pa
   }
   ps.emplace_back(limit + 1);
   // The page is chosen first (an index range in the sort order), then joined with the names.
-  const std::string sql = "SELECT " + std::string(kViewCols) + ", pn.name, dv.vendor, dv.model, " +
+  const std::string sql = "SELECT " + std::string(kFindingColumns) + ", pn.name, dv.vendor, dv.model, " +
                           ks.select_cols() + " FROM (SELECT f.*" + from + join + where + " ORDER BY " +
                           ks.order_by() + " LIMIT ?) f LEFT JOIN people pn ON pn.id = f.person_id" +
                           " LEFT JOIN devices dv ON dv.id = f.device_id ORDER BY " + ks.order_by();
@@ -111,24 +101,15 @@ Result<Page<Finding>> SqlTx::list_findings_view(const FindingFilter& f, const Pa
         more = true;
         return {};
       }
-      Finding x;
-      x.device_id = r.text(0);
-      x.rule_key = r.text(1);
-      x.person_id = r.text(2);
-      x.policy_id = r.text(3);
-      FW_TRY(x.status, status_of(r.text(4), "findings"));
-      x.severity = r.text(5);
-      x.detail = r.text(6);
-      x.first_failed_at = r.opt_time(7);
-      x.last_evaluated_at = r.time(8);
-      x.status_since = r.time(9);
-      if (!r.is_null(kViewNCols)) page.person_names.emplace(x.person_id, r.text(kViewNCols));
-      if (!r.is_null(kViewNCols + 1)) {
-        std::string vendor = r.text(kViewNCols + 1), model = r.text(kViewNCols + 2);
+      FW_TRY(Finding x, finding_from_row(r));
+      if (!r.is_null(kFindingColumnCount))
+        page.person_names.emplace(x.person_id, r.text(kFindingColumnCount));
+      if (!r.is_null(kFindingColumnCount + 1)) {
+        std::string vendor = r.text(kFindingColumnCount + 1), model = r.text(kFindingColumnCount + 2);
         std::string label = vendor.empty() ? model : model.empty() ? vendor : vendor + " " + model;
         page.device_labels.emplace(x.device_id, label.empty() ? x.device_id : label);
       }
-      last_key = ks.key_of(r, kViewNCols + 3);
+      last_key = ks.key_of(r, kFindingColumnCount + 3);
       page.items.push_back(std::move(x));
       return {};
     });
@@ -147,7 +128,7 @@ Result<std::vector<FindingChange>> SqlTx::list_device_finding_changes(std::strin
                         c.person_id = r.text(1);
                         c.policy_id = r.text(2);
                         c.rule_key = r.text(3);
-                        FW_TRY(c.status, status_of(r.text(4), "finding_changes"));
+                        FW_TRY(c.status, stored_finding_status(r.text(4), "finding_changes"));
                         c.at = r.time(5);
                         out.push_back(std::move(c));
                         return {};

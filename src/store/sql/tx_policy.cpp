@@ -4,6 +4,7 @@
 #include <deque>
 #include <string>
 
+#include "store/sql/finding_rows.h"
 #include "store/sql/tx.h"
 #include "util/strings.h"
 
@@ -24,31 +25,6 @@ PolicyDoc policy_from(const Row& r) {
   d.applied_by = r.text(6);
   d.active = r.flag(7);
   return d;
-}
-
-constexpr std::string_view kFindingCols =
-    "f.device_id, f.rule_key, f.person_id, f.policy_id, f.status, f.severity, f.detail, f.first_failed_at, "
-    "f.last_evaluated_at, f.status_since";
-
-Result<FindingStatus> status_from(const std::string& s) {
-  auto st = parse_finding_status(s);
-  if (!st) return fail(Errc::internal, "stored finding has a bad status: " + s, "findings");
-  return *st;
-}
-
-Result<Finding> finding_from(const Row& r) {
-  Finding f;
-  f.device_id = r.text(0);
-  f.rule_key = r.text(1);
-  f.person_id = r.text(2);
-  f.policy_id = r.text(3);
-  FW_TRY(f.status, status_from(r.text(4)));
-  f.severity = r.text(5);
-  f.detail = r.text(6);
-  f.first_failed_at = r.opt_time(7);
-  f.last_evaluated_at = r.time(8);
-  f.status_since = r.time(9);
-  return f;
 }
 
 constexpr std::string_view kExemptionCols =
@@ -198,10 +174,10 @@ Status SqlTx::finding_page(const FindingFilter& f, std::string_view after_device
   }
   ps.emplace_back(limit);
   auto run = [&]() -> Status {
-    return query("SELECT " + std::string(kFindingCols) + " FROM findings f" + join + where +
+    return query("SELECT " + std::string(kFindingColumns) + " FROM findings f" + join + where +
                      " ORDER BY f.device_id, f.rule_key LIMIT ?",
                  ps, [&](const Row& r) -> Status {
-                   FW_TRY(auto fi, finding_from(r));
+                   FW_TRY(auto fi, finding_from_row(r));
                    out.push_back(std::move(fi));
                    return {};
                  });
@@ -272,7 +248,7 @@ Status SqlTx::scan_finding_changes(std::string_view policy_id, const std::functi
       c.person_id = r.text(2);
       c.policy_id = r.text(3);
       c.rule_key = r.text(4);
-      FW_TRY(c.status, status_from(r.text(5)));
+      FW_TRY(c.status, stored_finding_status(r.text(5), "finding_changes"));
       c.at = r.time(6);
       batch.push_back(std::move(c));
       return {};
@@ -341,7 +317,7 @@ Status SqlTx::read_eval_batch(std::string_view after_id, int limit, std::string_
     f.rule_key = r.text(1);
     f.person_id = r.text(2);
     f.policy_id = r.text(3);
-    FW_TRY(f.status, status_from(r.text(4)));
+    FW_TRY(f.status, stored_finding_status(r.text(4), "findings"));
     f.detail = r.text(5);
     f.first_failed_at = r.opt_time(6);
     f.status_since = r.time(7);
