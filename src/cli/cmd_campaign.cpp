@@ -1,6 +1,7 @@
 // `fleetward campaign actions ID [--db DB] [--window 24h] [--json] [--lang ru|en]`: what the
 // campaign's schedule asks for now (notifications and blocks due in the last window) and
-// every non-compliant person's escalation and next action, times in the organisation's zone.
+// every non-compliant person's escalation and next action (people by id and name), times in
+// the organisation's zone.
 // The text is in --lang (default: the organisation's setting, Russian); --json is not
 // translated. --db defaults to $FLEETWARD_DB.
 // `fleetward campaign notices ID [--db DB] [--window 24h] [--person P] [--limit N] [--lang ru|en]`:
@@ -84,15 +85,28 @@ void actions(const CampaignArgs& a) {
   auto escalation = [&](fw::policy::Escalation e) {
     return std::string(t("escalation." + std::string(fw::policy::to_string(e))));
   };
+  // People are named as well as identified: the reader is a person, not a script.
+  std::map<std::string, std::string> names;
+  for (const auto& d : r->due) names[d.person_id];
+  for (const auto& p : r->people) names[p.person_id];
+  (void)store->read([&](fw::store::Tx& tx) -> fw::Status {
+    for (auto& [id, name] : names)
+      if (auto p = tx.get_person(id)) name = p->name;
+    return {};
+  });
+  auto who = [&](const std::string& id) {
+    const auto& n = names[id];
+    return n.empty() ? id : id + " " + n;
+  };
   std::cout << t("campaign") << " " << r->campaign_id << " " << t("actions.at") << " " << tz.format_short(r->now)
             << " (" << tz.name() << ")\n\n"
             << t("actions.due") << " " << a.window << ": " << r->due.size() << "\n";
   for (const auto& d : r->due)
-    std::cout << "  " << tz.format_short(d.point.at) << "  " << d.person_id << "  " << d.point.label << "  "
+    std::cout << "  " << tz.format_short(d.point.at) << "  " << who(d.person_id) << "  " << d.point.label << "  "
               << recipients(d.point, lang) << "\n";
   std::cout << "\n" << t("people_noncompliant") << ": " << r->people.size() << "\n";
   for (const auto& p : r->people) {
-    std::cout << "  " << p.person_id << "  " << t(fw::policy::to_string(p.level)) << "  " << escalation(p.escalation)
+    std::cout << "  " << who(p.person_id) << "  " << t(fw::policy::to_string(p.level)) << "  " << escalation(p.escalation)
               << "  " << t("deadline_marker") << " " << tz.format_short(p.deadline);
     if (p.next)
       std::cout << "  " << t("actions.next") << " " << tz.format_short(p.next->at) << " " << p.next->label << " "

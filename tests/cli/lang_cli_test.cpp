@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "policy/policy.h"
@@ -322,6 +323,13 @@ TEST_F(LangCli, TheDemosNotificationTextsInBothLanguages) {
   const auto n_ru = count_after(ru.out, "уведомлений к отправке: ");
   EXPECT_FALSE(n_ru.empty()) << ru.out.substr(ru.out.size() > 200 ? ru.out.size() - 200 : 0);
   EXPECT_EQ(n_ru, count_after(en.out, "")) << en.out.substr(en.out.size() > 200 ? en.out.size() - 200 : 0);
+  // `campaign actions` names the people it lists (id, then the name in the demo's language).
+  auto actions = run("campaign actions replace-ios --window 7d --db " + shell_quote(ru_db));
+  ASSERT_EQ(actions.code, 0) << actions.out;
+  std::smatch m;  // std::regex reads bytes: the name's three words, then Cyrillic checked
+  ASSERT_TRUE(std::regex_search(actions.out, m, std::regex("\n  p-[0-9]{5} ([^ \n]+ [^ \n]+ [^ \n]+)  ")))
+      << actions.out.substr(0, 800);
+  EXPECT_TRUE(has_cyrillic(m[1].str()) && !has_ascii_letter(m[1].str())) << m[1].str();
   // --person keeps one person's notices; a campaign that does not exist is said so.
   auto one = run("campaign notices replace-ios --window 7d --person p-99999 --db " + shell_quote(ru_db));
   EXPECT_EQ(one.code, 0) << one.out;
