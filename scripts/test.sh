@@ -48,5 +48,9 @@ if [ "$FUZZ_RUNS" != 0 ] && [ -d fuzz ] && ls fuzz/*/CMakeLists.txt >/dev/null 2
 fi
 
 echo "== tests"
+# The command line answers in the language of --lang, $FLEETWARD_LANG, the organisation, then the
+# locale; tests that expect English text must not depend on the machine's locale.
+export LC_ALL=C.UTF-8
+unset FLEETWARD_LANG
 cd build
 ctest --output-on-failure -j2 --timeout 900
