@@ -21,11 +21,9 @@ using testing::HttpResult;
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto o = srv_.open("fw-api");
+    auto o = srv_.open_with_admin("fw-api");
     ASSERT_TRUE(o) << o.error().to_string();
-    auto t = srv_.token("test", model::Role::admin);
-    ASSERT_TRUE(t) << t.error().to_string();
-    token_ = *t;
+    token_ = srv_.admin_token();
     auto a = srv_.token("auditor", model::Role::auditor);
     ASSERT_TRUE(a);
     auditor_ = *a;
@@ -55,14 +53,6 @@ class ApiTest : public ::testing::Test {
                    R"({"id":"p2","name":"Olga Smirnova","email":"osmirnova@example.org","org_unit":"/branch"})")
                   .status,
               201);
-  }
-
-  static std::string error_code(const HttpResult& r) {
-    auto v = r.json();
-    return std::string(v.at("error").at("code").as_string());
-  }
-  static std::string error_where(const HttpResult& r) {
-    return std::string(r.json().at("error").at("where").as_string());
   }
 
   FixedClock clock_{from_unix(1677650400)};
@@ -100,7 +90,7 @@ TEST_F(ApiTest, AuthFailuresAre401Json) {
     auto r = http_request(port_, verb::get, "/api/v1/devices", "", "", c.headers);
     EXPECT_EQ(r.status, 401) << c.name;
     EXPECT_EQ(r.headers["content-type"], "application/json") << c.name;
-    EXPECT_EQ(error_code(r), "unauthenticated") << c.name;
+    EXPECT_EQ(r.error_code(), "unauthenticated") << c.name;
     EXPECT_EQ(r.headers["www-authenticate"], "Bearer") << c.name;
   }
   // Writes need auth too, and nothing is written.
@@ -113,7 +103,7 @@ TEST_F(ApiTest, AuditorMayReadButNotWrite) {
   EXPECT_EQ(get("/api/v1/devices", auditor_).status, 200);
   auto r = send(verb::post, "/api/v1/org-units", R"({"path":"/x"})", auditor_);
   EXPECT_EQ(r.status, 403);
-  EXPECT_EQ(error_code(r), "permission_denied");
+  EXPECT_EQ(r.error_code(), "permission_denied");
 }
 
 TEST_F(ApiTest, BadBodiesAre400NamingThePlace) {
@@ -149,9 +139,9 @@ TEST_F(ApiTest, BadBodiesAre400NamingThePlace) {
     auto r = send(verb::post, c.target, c.body);
     EXPECT_EQ(r.status, c.status) << c.name << ": " << r.body;
     if (r.status >= 400) {
-      EXPECT_EQ(error_code(r), c.code) << c.name;
+      EXPECT_EQ(r.error_code(), c.code) << c.name;
       if (*c.where) {
-        EXPECT_EQ(error_where(r), c.where) << c.name;
+        EXPECT_EQ(r.error_where(), c.where) << c.name;
       }
     }
   }
@@ -162,26 +152,26 @@ TEST_F(ApiTest, OversizedBodyIs413) {
   std::string big = R"({"path":"/a","name":")" + std::string(2 << 20, 'x') + "\"}";
   auto r = send(verb::post, "/api/v1/org-units", big);
   EXPECT_EQ(r.status, 413);
-  EXPECT_EQ(error_code(r), "too_large");
+  EXPECT_EQ(r.error_code(), "too_large");
   EXPECT_EQ(get("/api/v1/org-units").json().at("items").as_array().size(), 0u);
 }
 
 TEST_F(ApiTest, OversizedHeaderIs431) {
   auto r = http_request(port_, verb::get, "/healthz", "", "", {{"X-Junk", std::string(20000, 'a')}});
   EXPECT_EQ(r.status, 431);
-  EXPECT_EQ(error_code(r), "too_large");
+  EXPECT_EQ(r.error_code(), "too_large");
 }
 
 TEST_F(ApiTest, UnknownRouteAndMethod) {
   auto r = get("/api/v1/nothing");
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(error_code(r), "not_found");
+  EXPECT_EQ(r.error_code(), "not_found");
   auto m = send(verb::post, "/api/v1/devices/abc", "{}");
   EXPECT_EQ(m.status, 405);
   EXPECT_NE(m.headers["allow"].find("GET"), std::string::npos);
   auto q = get("/api/v1/devices?colour=red");
   EXPECT_EQ(q.status, 400);
-  EXPECT_EQ(error_where(q), "colour");
+  EXPECT_EQ(q.error_where(), "colour");
   for (const char* bad : {"/api/v1/devices?limit=0", "/api/v1/devices?limit=1001", "/api/v1/devices?limit=x",
                           "/api/v1/devices?managed=maybe", "/api/v1/devices?type=watch",
                           "/api/v1/devices?last_seen_before=soon"}) {
@@ -209,11 +199,11 @@ TEST_F(ApiTest, CrudWithAudit) {
   // Duplicate id.
   auto dup = send(verb::post, "/api/v1/devices", R"({"id":"d1","os_family":"Android"})");
   EXPECT_EQ(dup.status, 409);
-  EXPECT_EQ(error_code(dup), "already_exists");
+  EXPECT_EQ(dup.error_code(), "already_exists");
   // Missing owner.
   auto orphan = send(verb::post, "/api/v1/devices", R"({"id":"d2","owner_id":"nobody","os_family":"Android"})");
   EXPECT_EQ(orphan.status, 409);
-  EXPECT_EQ(error_where(orphan), "owner_id");
+  EXPECT_EQ(orphan.error_where(), "owner_id");
   // PATCH changes only what is given.
   auto p = send(verb::patch, "/api/v1/devices/d1", R"({"os_version":"16.4"})");
   ASSERT_EQ(p.status, 200) << p.body;

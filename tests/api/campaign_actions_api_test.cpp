@@ -16,7 +16,6 @@ namespace {
 
 namespace json = boost::json;
 using boost::beast::http::verb;
-using testing::http_request;
 
 const char* kCampaign = R"Y(kind: campaign
 id: replace-ios
@@ -36,9 +35,7 @@ schedule:
 TEST(CampaignActionsApi, PagedAnswerEqualsTheDirectTimeline) {
   FixedClock clock(parse_time("2023-03-01T12:00:00Z").value());
   testing::TestServer srv(clock);
-  ASSERT_TRUE(srv.open("fw-actions-api"));
-  auto token = srv.token("test", model::Role::admin);
-  ASSERT_TRUE(token);
+  ASSERT_TRUE(srv.open_with_admin("fw-actions-api"));
   ASSERT_TRUE(service::apply_policy_text(srv.store(), clock, "test", kCampaign, "replace-ios.yaml"));
   // 60 people with an iPhone each, failing first on three different days (three states).
   auto add = [&](int from, int to) {
@@ -87,7 +84,7 @@ TEST(CampaignActionsApi, PagedAnswerEqualsTheDirectTimeline) {
   ASSERT_GT(due.size(), 60u);
 
   auto get = [&](const std::string& q) {
-    return http_request(srv.port(), verb::get, "/api/v1/campaigns/replace-ios/actions" + q, "", *token);
+    return srv.send(verb::get, "/api/v1/campaigns/replace-ios/actions" + q);
   };
   auto r = get("?window=7d");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -124,22 +121,20 @@ TEST(CampaignActionsApi, PagedAnswerEqualsTheDirectTimeline) {
   EXPECT_EQ(r.json().at("people_total").as_int64(), 60);
 
   // The campaign itself, as in the list.
-  auto one = http_request(srv.port(), verb::get, "/api/v1/campaigns/replace-ios", "", *token);
+  auto one = srv.send(verb::get, "/api/v1/campaigns/replace-ios");
   ASSERT_EQ(one.status, 200) << one.body;
-  auto list = http_request(srv.port(), verb::get, "/api/v1/campaigns", "", *token);
+  auto list = srv.send(verb::get, "/api/v1/campaigns");
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(one.json(), list.json().at("items").at(0));
   EXPECT_EQ(one.json().at("id").as_string(), "replace-ios");
-  EXPECT_EQ(http_request(srv.port(), verb::get, "/api/v1/campaigns/no-such", "", *token).status, 404);
+  EXPECT_EQ(srv.send(verb::get, "/api/v1/campaigns/no-such").status, 404);
 
   for (const auto& [q, where] : std::vector<std::pair<std::string, std::string>>{
            {"?limit=0", "limit"}, {"?limit=x", "limit"}, {"?limit=100001", "limit"}, {"?people=no", "people"},
            {"?window=-1d", "window"}, {"?colour=red", "colour"}}) {
     auto bad = get(q);
     EXPECT_EQ(bad.status, 400) << q;
-    if (bad.status == 400) {
-      EXPECT_EQ(bad.json().at("error").at("where").as_string(), where) << q;
-    }
+    EXPECT_EQ(bad.error_where(), where) << q;
   }
 }
 

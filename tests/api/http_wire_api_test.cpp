@@ -76,10 +76,9 @@ class Wire {
 class HttpWireTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(srv_.open("fw-http-wire"));
-    auto t = srv_.token("test", model::Role::admin);
-    ASSERT_TRUE(t) << t.error().to_string();
-    token_ = *t;
+    auto st = srv_.open_with_admin("fw-http-wire");
+    ASSERT_TRUE(st) << st.error().to_string();
+    token_ = srv_.admin_token();
     server::ServerOptions o;
     o.threads = 2;
     o.body_limit = 4096;

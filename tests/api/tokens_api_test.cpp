@@ -37,10 +37,6 @@ class TokensApiTest : public ::testing::Test {
     if (!body.empty()) h.emplace("Content-Type", "application/json");
     return http_request(srv_.port(), m, target, body, token == "-" ? admin_ : token, h);
   }
-  static std::string where(const HttpResult& r) {
-    auto v = r.json();
-    return std::string(v.at("error").at("where").as_string());
-  }
 
   SystemClock clock_;
   testing::TestServer srv_{clock_};
@@ -139,7 +135,7 @@ TEST_F(TokensApiTest, BadRequestsNameTheField) {
   for (const auto& c : cases) {
     auto r = call(verb::post, "/api/v1/tokens", c.body);
     EXPECT_EQ(r.status, 400) << c.body << " " << r.body;
-    if (r.status == 400) EXPECT_EQ(where(r), c.where) << c.body;
+    if (r.status == 400) EXPECT_EQ(r.error_where(), c.where) << c.body;
   }
   auto bad_json = call(verb::post, "/api/v1/tokens", "{\"name\":");
   EXPECT_EQ(bad_json.status, 400);

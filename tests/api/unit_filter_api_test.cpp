@@ -20,7 +20,6 @@ namespace {
 
 namespace json = boost::json;
 using boost::beast::http::verb;
-using testing::http_request;
 
 const char* kPolicy = R"Y(kind: policy
 id: no-ios
@@ -31,9 +30,7 @@ rules:
 TEST(UnitFilterApi, OwnersUnitElseTheDevicesOwn) {
   FixedClock clock(parse_time("2023-03-01T12:00:00Z").value());
   testing::TestServer srv(clock);
-  ASSERT_TRUE(srv.open("fw-unit-filter-api"));
-  auto token = srv.token("test", model::Role::admin);
-  ASSERT_TRUE(token);
+  ASSERT_TRUE(srv.open_with_admin("fw-unit-filter-api"));
   auto st = srv.store().write([&](store::Tx& tx) -> Status {
     FW_TRY_STATUS(tx.put_org_unit(model::OrgUnit{"ou-hq", "/hq", "HQ", "department", ""}));
     FW_TRY_STATUS(tx.put_org_unit(model::OrgUnit{"ou-br", "/hq/branch", "Branch", "branch", ""}));
@@ -64,7 +61,7 @@ TEST(UnitFilterApi, OwnersUnitElseTheDevicesOwn) {
   ASSERT_TRUE(srv.start());
 
   auto ids = [&](const std::string& path, const char* key) {
-    auto r = http_request(srv.port(), verb::get, path, "", *token);
+    auto r = srv.send(verb::get, path);
     EXPECT_EQ(r.status, 200) << path << ": " << r.body;
     std::set<std::string> out;
     if (r.status != 200) return out;
@@ -73,7 +70,7 @@ TEST(UnitFilterApi, OwnersUnitElseTheDevicesOwn) {
     return out;
   };
   auto count = [&](const std::string& q) {
-    auto r = http_request(srv.port(), verb::get, "/api/v1/dashboard/device-count" + q, "", *token);
+    auto r = srv.send(verb::get, "/api/v1/dashboard/device-count" + q);
     EXPECT_EQ(r.status, 200) << q << ": " << r.body;
     return r.status == 200 ? r.json().at("total").as_int64() : -1;
   };

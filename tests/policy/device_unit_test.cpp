@@ -33,31 +33,25 @@ rules:
 class DeviceUnitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto st = srv_.open("fw-device-unit");
+    auto st = srv_.open_with_admin("fw-device-unit");
     ASSERT_TRUE(st) << st.error().to_string();
-    auto t = srv_.token("test", model::Role::admin);
-    ASSERT_TRUE(t) << t.error().to_string();
-    token_ = *t;
     st = srv_.start();
     ASSERT_TRUE(st) << st.error().to_string();
     for (const char* body : {R"({"path":"/administration","name":"Administration"})",
                              R"({"path":"/administration/ict","name":"ICT"})", R"({"path":"/regions","name":"Regions"})"})
-      ASSERT_EQ(send(verb::post, "/api/v1/org-units", body).status, 201);
-    ASSERT_EQ(send(verb::post, "/api/v1/people", R"({"id":"p-reg","name":"Olga","email":"o@x","org_unit":"/regions"})")
+      ASSERT_EQ(srv_.send(verb::post, "/api/v1/org-units", body).status, 201);
+    ASSERT_EQ(srv_.send(verb::post, "/api/v1/people",
+                        R"({"id":"p-reg","name":"Olga","email":"o@x","org_unit":"/regions"})")
                   .status,
               201);
     auto ap = service::apply_policy_text(srv_.store(), clock_, "test", kCampaign, "no-zoom-admin.yaml");
     ASSERT_TRUE(ap) << ap.error().to_string();
   }
 
-  HttpResult send(verb v, const std::string& path, const std::string& body = "") {
-    return testing::http_request(srv_.port(), v, path, body, token_);
-  }
-
   // Enrols an agent with a secret for `unit` and sends its first full report (with Zoom).
   std::string enrol_agent(const std::string& unit) {
-    auto sec = send(verb::post, "/api/v1/agent/enroll-secrets",
-                    R"({"org_unit_path": ")" + unit + R"(", "ttl": "1h", "max_uses": 1})");
+    auto sec = srv_.send(verb::post, "/api/v1/agent/enroll-secrets",
+                         R"({"org_unit_path": ")" + unit + R"(", "ttl": "1h", "max_uses": 1})");
     EXPECT_EQ(sec.status, 201) << sec.body;
     auto en = testing::http_request(srv_.port(), verb::post, "/api/v1/agent/enroll",
                                     json::serialize(json::object{{"protocol", 1},
@@ -83,13 +77,13 @@ class DeviceUnitTest : public ::testing::Test {
   }
 
   void evaluate() {
-    auto ev = send(verb::post, "/api/v1/policies/no-zoom-admin/evaluate");
+    auto ev = srv_.send(verb::post, "/api/v1/policies/no-zoom-admin/evaluate");
     ASSERT_EQ(ev.status, 200) << ev.body;
   }
 
   // "rule=status" of the device's findings that are not pass, sorted.
   std::vector<std::string> open_findings(const std::string& device) {
-    auto f = send(verb::get, "/api/v1/findings?device_id=" + device + "&limit=100");
+    auto f = srv_.send(verb::get, "/api/v1/findings?device_id=" + device + "&limit=100");
     EXPECT_EQ(f.status, 200) << f.body;
     std::vector<std::string> out;
     auto body = f.json();
@@ -103,7 +97,7 @@ class DeviceUnitTest : public ::testing::Test {
 
   // The report's row of `path` (null when the unit has no row).
   json::value unit_row(const std::string& path) {
-    auto rep = send(verb::get, "/api/v1/reports/no-zoom-admin?format=json");
+    auto rep = srv_.send(verb::get, "/api/v1/reports/no-zoom-admin?format=json");
     EXPECT_EQ(rep.status, 200) << rep.body;
     auto body = rep.json();
     for (const auto& u : body.at("units").as_array())
@@ -113,12 +107,11 @@ class DeviceUnitTest : public ::testing::Test {
 
   SystemClock clock_;
   testing::TestServer srv_{clock_};
-  std::string token_;
 };
 
 TEST_F(DeviceUnitTest, AgentDeviceIsInItsEnrolmentUnit) {
   std::string dev = enrol_agent("/administration/ict");
-  auto d = send(verb::get, "/api/v1/devices/" + dev);
+  auto d = srv_.send(verb::get, "/api/v1/devices/" + dev);
   ASSERT_EQ(d.status, 200) << d.body;
   EXPECT_EQ(d.json().at("org_unit"), "/administration/ict");
   EXPECT_EQ(d.json().at("owner_id"), "");
@@ -139,7 +132,7 @@ TEST_F(DeviceUnitTest, AgentDeviceIsInItsEnrolmentUnit) {
   EXPECT_TRUE(unit_row("/regions").is_null());
 
   // Given an owner in /regions, the owner's unit wins: out of scope, the failure closes.
-  auto p = send(verb::patch, "/api/v1/devices/" + dev, R"({"owner_id":"p-reg"})");
+  auto p = srv_.send(verb::patch, "/api/v1/devices/" + dev, R"({"owner_id":"p-reg"})");
   ASSERT_EQ(p.status, 200) << p.body;
   EXPECT_EQ(p.json().at("org_unit"), "/administration/ict");
   evaluate();
@@ -150,18 +143,19 @@ TEST_F(DeviceUnitTest, AgentDeviceIsInItsEnrolmentUnit) {
 
 TEST_F(DeviceUnitTest, OwnedDeviceFollowsItsOwnerAndUnitlessDevicesAreOutOfScope) {
   // Its own unit says /administration, but its owner is in /regions.
-  auto a = send(verb::post, "/api/v1/devices",
+  auto a =
+      srv_.send(verb::post, "/api/v1/devices",
                 R"({"id":"d-owned","owner_id":"p-reg","org_unit":"/administration","os_family":"Android",)"
                 R"("apps":[{"id":"us.zoom.videomeetings"}]})");
   ASSERT_EQ(a.status, 201) << a.body;
-  auto b = send(verb::post, "/api/v1/devices",
-                R"({"id":"d-none","os_family":"Android","apps":[{"id":"us.zoom.videomeetings"}]})");
+  auto b = srv_.send(verb::post, "/api/v1/devices",
+                     R"({"id":"d-none","os_family":"Android","apps":[{"id":"us.zoom.videomeetings"}]})");
   ASSERT_EQ(b.status, 201) << b.body;
   EXPECT_EQ(b.json().at("org_unit"), "");
   // Unowned and in /administration through its own unit: in scope; the own-unit rule fails
   // because it is not below /administration/.
-  auto c = send(verb::post, "/api/v1/devices",
-                R"({"id":"d-admin","org_unit":"/administration","os_family":"Android"})");
+  auto c = srv_.send(verb::post, "/api/v1/devices",
+                     R"({"id":"d-admin","org_unit":"/administration","os_family":"Android"})");
   ASSERT_EQ(c.status, 201) << c.body;
   evaluate();
   EXPECT_TRUE(open_findings("d-owned").empty());
@@ -169,7 +163,7 @@ TEST_F(DeviceUnitTest, OwnedDeviceFollowsItsOwnerAndUnitlessDevicesAreOutOfScope
   EXPECT_EQ(open_findings("d-admin"), std::vector<std::string>{"no-zoom-admin/own-unit=fail"});
 
   // Moving the owner into the scope brings the owned device in.
-  auto mv = send(verb::patch, "/api/v1/people/p-reg", R"({"org_unit":"/administration/ict"})");
+  auto mv = srv_.send(verb::patch, "/api/v1/people/p-reg", R"({"org_unit":"/administration/ict"})");
   ASSERT_EQ(mv.status, 200) << mv.body;
   evaluate();
   EXPECT_EQ(open_findings("d-owned"), std::vector<std::string>{"no-zoom-admin/no-zoom=fail"});
@@ -190,26 +184,26 @@ TEST_F(DeviceUnitTest, DeviceOrgUnitIsValidated) {
       {R"({"id":"d3","org_unit":7,"os_family":"iOS"})", 400, "org_unit"},
   };
   for (const auto& c : cases) {
-    auto r = send(verb::post, "/api/v1/devices", c.body);
+    auto r = srv_.send(verb::post, "/api/v1/devices", c.body);
     EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
     EXPECT_NE(r.body.find(c.where), std::string::npos) << r.body;
   }
   // Setting and clearing through PATCH.
-  ASSERT_EQ(send(verb::post, "/api/v1/devices", R"({"id":"d4","os_family":"iOS"})").status, 201);
-  auto s = send(verb::patch, "/api/v1/devices/d4", R"({"org_unit":"/regions"})");
+  ASSERT_EQ(srv_.send(verb::post, "/api/v1/devices", R"({"id":"d4","os_family":"iOS"})").status, 201);
+  auto s = srv_.send(verb::patch, "/api/v1/devices/d4", R"({"org_unit":"/regions"})");
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_EQ(s.json().at("org_unit"), "/regions");
-  auto l = send(verb::get, "/api/v1/devices?source=import&limit=10");
+  auto l = srv_.send(verb::get, "/api/v1/devices?source=import&limit=10");
   ASSERT_EQ(l.status, 200) << l.body;
   bool seen = false;
   auto items = l.json();
   for (const auto& x : items.at("items").as_array())
     if (x.at("id") == "d4") seen = x.at("org_unit") == "/regions";
   EXPECT_TRUE(seen) << l.body;
-  s = send(verb::patch, "/api/v1/devices/d4", R"({"org_unit":null})");
+  s = srv_.send(verb::patch, "/api/v1/devices/d4", R"({"org_unit":null})");
   ASSERT_EQ(s.status, 200) << s.body;
   EXPECT_EQ(s.json().at("org_unit"), "");
-  auto bad = send(verb::get, "/api/v1/devices?source=carrier-pigeon");
+  auto bad = srv_.send(verb::get, "/api/v1/devices?source=carrier-pigeon");
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("exchange"), std::string::npos) << bad.body;
 }

@@ -32,11 +32,8 @@ rules:
 class EvalApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto st = srv_.open("fw-eval-api");
+    auto st = srv_.open_with_admin("fw-eval-api");
     ASSERT_TRUE(st) << st.error().to_string();
-    auto t = srv_.token("test", model::Role::admin);
-    ASSERT_TRUE(t) << t.error().to_string();
-    token_ = *t;
     ASSERT_TRUE(service::apply_policy_text(srv_.store(), clock_, "test", kCampaign, "replace-ios.yaml"));
     service::EvalQueueOptions o;
     o.coalesce = 20ms;
@@ -58,10 +55,8 @@ class EvalApiTest : public ::testing::Test {
     if (queue_) queue_->stop();
   }
 
-  HttpResult get(const std::string& target) { return http_request(srv_.port(), verb::get, target, "", token_); }
-  HttpResult send(verb m, const std::string& target, const std::string& body) {
-    return http_request(srv_.port(), m, target, body, token_);
-  }
+  HttpResult get(const std::string& target) { return srv_.send(verb::get, target); }
+  HttpResult send(verb m, const std::string& target, const std::string& body) { return srv_.send(m, target, body); }
 
   // The status of (device, rule) from GET /api/v1/findings; "" when there is no finding.
   std::string status(const std::string& device, const std::string& rule_key) {
@@ -84,7 +79,6 @@ class EvalApiTest : public ::testing::Test {
   FixedClock clock_{*parse_time("2023-03-10T12:00:00+03:00")};
   testing::TestServer srv_{clock_};
   std::unique_ptr<service::EvalQueue> queue_;  // goes before srv_ (its Services point to it)
-  std::string token_;
 };
 
 TEST_F(EvalApiTest, PostedDeviceGetsItsFindings) {

@@ -35,18 +35,15 @@ rules:
 class ReportCsvApi : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto st = srv_.open("fw-report-csv");
+    auto st = srv_.open_with_admin("fw-report-csv");
     ASSERT_TRUE(st) << st.error().to_string();
-    auto t = srv_.token("test", model::Role::admin);
-    ASSERT_TRUE(t) << t.error().to_string();
-    token_ = *t;
     st = srv_.start();
     ASSERT_TRUE(st) << st.error().to_string();
     for (const char* body : {R"({"path":"/administration","name":"Администрация, центр"})",
                              R"({"path":"/administration/ict","name":"ICT \"core\""})"})
-      ASSERT_EQ(send(verb::post, "/api/v1/org-units", body).status, 201);
-    ASSERT_EQ(send(verb::post, "/api/v1/people",
-                   R"({"id":"p1","name":"Ольга","email":"o@x","org_unit":"/administration/ict"})")
+      ASSERT_EQ(srv_.send(verb::post, "/api/v1/org-units", body).status, 201);
+    ASSERT_EQ(srv_.send(verb::post, "/api/v1/people",
+                        R"({"id":"p1","name":"Ольга","email":"o@x","org_unit":"/administration/ict"})")
                   .status,
               201);
     for (const char* doc : {kCampaign, kPolicy}) {
@@ -55,13 +52,8 @@ class ReportCsvApi : public ::testing::Test {
     }
   }
 
-  HttpResult send(verb v, const std::string& path, const std::string& body = "") {
-    return testing::http_request(srv_.port(), v, path, body, token_);
-  }
-
   SystemClock clock_;
   testing::TestServer srv_{clock_};
-  std::string token_;
 };
 
 // The rows of a CSV body (CRLF-separated), each checked to have `columns` cells.
@@ -101,7 +93,7 @@ TEST_F(ReportCsvApi, OneTablePerRequest) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.query);
-    auto r = send(verb::get, std::string("/api/v1/reports/replace-ios?format=csv&lang=en") + c.query);
+    auto r = srv_.send(verb::get, std::string("/api/v1/reports/replace-ios?format=csv&lang=en") + c.query);
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.headers["content-type"], "text/csv; charset=utf-8");
     auto lines = rows(r.body, c.columns);
@@ -110,20 +102,20 @@ TEST_F(ReportCsvApi, OneTablePerRequest) {
     for (size_t i = 1; i < lines.size(); ++i) EXPECT_FALSE(lines[i].empty()) << "an empty line: a second table?";
   }
   // Names with a comma or quotes are quoted as RFC 4180 says.
-  auto units = send(verb::get, "/api/v1/reports/replace-ios?format=csv&lang=en");
+  auto units = srv_.send(verb::get, "/api/v1/reports/replace-ios?format=csv&lang=en");
   EXPECT_NE(units.body.find("\"Администрация, центр\",/administration,"), std::string::npos) << units.body;
   EXPECT_NE(units.body.find("\"ICT \"\"core\"\"\",/administration/ict,"), std::string::npos) << units.body;
 }
 
 TEST_F(ReportCsvApi, ByteOrderMarkOnlyWhenAsked) {
-  auto plain = send(verb::get, "/api/v1/reports/replace-ios?format=csv&lang=ru");
+  auto plain = srv_.send(verb::get, "/api/v1/reports/replace-ios?format=csv&lang=ru");
   ASSERT_EQ(plain.status, 200) << plain.body;
   EXPECT_EQ(plain.body.rfind("Подразделение,Путь,", 0), 0u) << plain.body;
-  auto bom = send(verb::get, "/api/v1/reports/replace-ios?format=csv&lang=ru&bom=1&table=rules");
+  auto bom = srv_.send(verb::get, "/api/v1/reports/replace-ios?format=csv&lang=ru&bom=1&table=rules");
   ASSERT_EQ(bom.status, 200) << bom.body;
   EXPECT_EQ(bom.body.rfind("\xEF\xBB\xBFПравило,Важность,", 0), 0u) << bom.body;
   EXPECT_NE(bom.body.find("no-ios,критическая,"), std::string::npos) << bom.body;
-  auto off = send(verb::get, "/api/v1/reports/replace-ios?format=csv&bom=0");
+  auto off = srv_.send(verb::get, "/api/v1/reports/replace-ios?format=csv&bom=0");
   EXPECT_EQ(off.body, plain.body);
 }
 
@@ -140,16 +132,16 @@ TEST_F(ReportCsvApi, ParameterErrorsNameTheParameter) {
       {"/api/v1/reports/baseline?format=csv&table=overdue", "table"},
   };
   for (const auto& c : cases) {
-    auto r = send(verb::get, c.path);
+    auto r = srv_.send(verb::get, c.path);
     EXPECT_EQ(r.status, 400) << c.path << ": " << r.body;
     EXPECT_NE(r.body.find(std::string("\"where\":\"") + c.where + "\""), std::string::npos) << c.path << ": " << r.body;
   }
   // A policy has the other tables; JSON and HTML are as they were.
-  EXPECT_EQ(send(verb::get, "/api/v1/reports/baseline?format=csv&table=rules").status, 200);
-  auto json = send(verb::get, "/api/v1/reports/replace-ios");
+  EXPECT_EQ(srv_.send(verb::get, "/api/v1/reports/baseline?format=csv&table=rules").status, 200);
+  auto json = srv_.send(verb::get, "/api/v1/reports/replace-ios");
   EXPECT_EQ(json.status, 200);
   EXPECT_NE(json.body.find("\"burndown\":["), std::string::npos);
-  EXPECT_EQ(send(verb::get, "/api/v1/reports/replace-ios?format=html").headers["content-type"],
+  EXPECT_EQ(srv_.send(verb::get, "/api/v1/reports/replace-ios?format=html").headers["content-type"],
             "text/html; charset=utf-8");
 }
 

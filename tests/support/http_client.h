@@ -1,7 +1,8 @@
 // A tiny blocking HTTP/1.1 client for end-to-end tests (Boost.Beast): one request per
 // connection by default, or several over one kept-alive Connection. A body is sent as
-// application/json unless `extra` names another Content-Type. Test code only; a
-// Connection belongs to one thread.
+// application/json unless `extra` names another Content-Type; an answer's JSON and its
+// error's code and place are read back from the HttpResult. Test code only; a Connection
+// belongs to one thread.
 #pragma once
 
 #include <map>
@@ -20,6 +21,21 @@ struct HttpResult {
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
   boost::json::value json() const { return boost::json::parse(body); }
+  // The "code" and "where" of an error answer ({"error": {"code", "message", "where"}});
+  // "" when the body is not one.
+  std::string error_code() const { return error_field("code"); }
+  std::string error_where() const { return error_field("where"); }
+
+ private:
+  std::string error_field(const char* name) const {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec || !v.is_object()) return "";
+    const auto* e = v.as_object().if_contains("error");
+    if (!e || !e->is_object()) return "";
+    const auto* f = e->as_object().if_contains(name);
+    return f && f->is_string() ? std::string(f->as_string()) : "";
+  }
 };
 
 class HttpConnection {

@@ -3,6 +3,7 @@
 // the port read back. In steps, so that a test can seed the store, make tokens and set
 // services().eval before the server starts:
 //   ASSERT_TRUE(srv.open("fw-api")); ...; ASSERT_TRUE(srv.start()); ... srv.port() ...
+// open_with_admin() adds the admin token most API tests use; send() requests with it.
 // The destructor stops the server, then closes the store and removes the directory.
 // Header-only test code; one test thread drives it (the server's threads serve requests).
 #pragma once
@@ -13,6 +14,7 @@
 
 #include "server/server.h"
 #include "service/tokens.h"
+#include "support/http_client.h"
 #include "support/test_store.h"
 #include "util/error.h"
 #include "util/time.h"
@@ -35,6 +37,12 @@ class TestServer {
   Status open(const std::string& prefix) {
     FW_TRY_STATUS(store_.open(prefix));
     services_ = std::make_unique<server::Services>(*store_, clock_);
+    return {};
+  }
+  // open() and an admin token named "test" (admin_token()): the setup of most API tests.
+  Status open_with_admin(const std::string& prefix) {
+    FW_TRY_STATUS(open(prefix));
+    FW_TRY(admin_, token("test", model::Role::admin));
     return {};
   }
   // Creates an API token with this name and role; returns its secret.
@@ -63,6 +71,13 @@ class TestServer {
     server_.reset();
   }
 
+  // One request to the running server with the admin token of open_with_admin().
+  HttpResult send(boost::beast::http::verb method, const std::string& target,
+                  const std::string& body = "") const {
+    return http_request(port(), method, target, body, admin_);
+  }
+  const std::string& admin_token() const { return admin_; }
+
   store::Store& store() { return *store_; }
   server::Services& services() { return *services_; }
   // The running server, for tests of shutdown (server().stop() begins it; stop() ends it).
@@ -78,6 +93,7 @@ class TestServer {
   TestStore store_;
   std::unique_ptr<server::Services> services_;
   std::unique_ptr<server::Server> server_;
+  std::string admin_;
 };
 
 }  // namespace fw::testing
