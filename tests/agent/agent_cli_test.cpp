@@ -8,6 +8,7 @@
 
 #include "agent/executor.h"
 #include "fake_fleet.h"
+#include "support/test_dir.h"
 
 namespace fw::agent {
 namespace {
@@ -24,15 +25,6 @@ ProcessResult agent(std::vector<std::string> args) {
   EXPECT_TRUE(r) << r.error().to_string();
   return r ? *r : ProcessResult{};
 }
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/fw-agent-cli-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 TEST(AgentCli, FactsOverFixtureTrees) {
   struct Case {
@@ -58,42 +50,45 @@ TEST(AgentCli, FactsOverFixtureTrees) {
 TEST(AgentCli, RunOnceEnrolsAndReports) {
   FakeFleet fleet;
   LoopbackServer server([&](const testing::HttpRequest& r) { return fleet.handle(r); });
-  TempDir tmp;
-  auto r = agent({"run", "--server", server.url(), "--enroll-secret", "s3cret", "--state-dir", tmp.path + "/st",
+  fw::testing::TestDir tmp("fw-agent-cli");
+  auto r = agent({"run", "--server", server.url(), "--enroll-secret", "s3cret", "--state-dir", tmp.file("st"),
                   "--once", "--insecure-http", "--root", fixture("debian")});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("enrolled as device d_1"), std::string::npos) << r.output;
   ASSERT_EQ(fleet.accepted.size(), 1u);
   EXPECT_EQ(fleet.facts.at("os").at("name"), "Debian GNU/Linux");
   EXPECT_EQ(fleet.facts.at("apps").as_array().size(), 3u);
-  EXPECT_EQ(std::filesystem::status(tmp.path + "/st/credential.json").permissions() & std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(
+      std::filesystem::status(tmp.file("st/credential.json")).permissions() & std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
   // Revoked: exit status 3 and the server's reason on stderr.
   fleet.revoked = true;
-  auto rv = agent({"run", "--server", server.url(), "--state-dir", tmp.path + "/st", "--once", "--insecure-http",
-                   "--root", fixture("debian")});
+  auto rv = agent({"run", "--server", server.url(), "--state-dir", tmp.file("st"), "--once",
+                   "--insecure-http", "--root", fixture("debian")});
   EXPECT_EQ(rv.exit_code, 3) << rv.output;
   EXPECT_NE(rv.output.find("device credential revoked by admin"), std::string::npos) << rv.output;
 }
 
 TEST(AgentCli, Refusals) {
-  TempDir tmp;
+  fw::testing::TestDir tmp("fw-agent-cli");
   // Plain http needs the explicit flag.
-  auto r = agent({"run", "--server", "http://127.0.0.1:9", "--enroll-secret", "x", "--state-dir", tmp.path, "--once"});
+  auto r = agent({"run", "--server", "http://127.0.0.1:9", "--enroll-secret", "x", "--state-dir",
+                  tmp.path().string(), "--once"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("--insecure-http"), std::string::npos) << r.output;
   // A bad config line is named by file:line.
-  std::ofstream(tmp.path + "/agent.conf") << "message = /bin/echo {text}\nwipe-all = /sbin/reboot\n";
-  auto c = agent({"run", "--server", "https://127.0.0.1:9", "--enroll-secret", "x", "--state-dir", tmp.path, "--once"});
+  std::ofstream(tmp.file("agent.conf")) << "message = /bin/echo {text}\nwipe-all = /sbin/reboot\n";
+  auto c = agent({"run", "--server", "https://127.0.0.1:9", "--enroll-secret", "x", "--state-dir",
+                  tmp.path().string(), "--once"});
   EXPECT_EQ(c.exit_code, 1);
   EXPECT_NE(c.output.find("agent.conf:2"), std::string::npos) << c.output;
   // Server unreachable with --once: exit 1, nothing enrolled.
-  std::filesystem::remove(tmp.path + "/agent.conf");
-  auto d = agent({"run", "--server", "http://127.0.0.1:9", "--enroll-secret", "x", "--state-dir", tmp.path, "--once",
-                  "--insecure-http"});
+  std::filesystem::remove(tmp.file("agent.conf"));
+  auto d = agent({"run", "--server", "http://127.0.0.1:9", "--enroll-secret", "x", "--state-dir",
+                  tmp.path().string(), "--once", "--insecure-http"});
   EXPECT_EQ(d.exit_code, 1) << d.output;
-  EXPECT_FALSE(std::filesystem::exists(tmp.path + "/credential.json"));
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("credential.json")));
 }
 
 }  // namespace

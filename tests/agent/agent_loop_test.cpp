@@ -10,6 +10,7 @@
 
 #include "agent/agent.h"
 #include "fake_fleet.h"
+#include "support/test_dir.h"
 
 namespace fw::agent {
 namespace {
@@ -21,24 +22,12 @@ using testing::LoopbackServer;
 
 std::string fixture(const std::string& name) { return std::string(FW_SOURCE_DIR) + "/tests/agent/fixtures/" + name; }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/fw-agent-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 // One agent under test with its server, state dir, clock and recorded sleeps.
 struct Harness {
   FakeFleet fleet;
   LoopbackServer server{[this](const testing::HttpRequest& r) { return fleet.handle(r); }};
-  TempDir tmp;
-  StateDir dir{tmp.path + "/state"};
+  fw::testing::TestDir tmp{"fw-agent-test"};
+  StateDir dir{tmp.file("state")};
   FixedClock clock{from_unix(1'800'000'000)};
   std::unique_ptr<Transport> transport;
   json::object facts;                  // what the collector returns; tests change it
@@ -260,7 +249,7 @@ TEST(AgentLoop, RateLimitHonoursRetryAfter) {
 
 TEST(AgentLoop, CommandsRunOnceAndResultsAreReported) {
   Harness h;
-  std::string marker = h.tmp.path + "/ran.txt";
+  std::string marker = h.tmp.file("ran.txt");
   h.config.executors["message"] = "/bin/sh -c \"echo \\\"$1\\\" >> " + marker + "; echo shown\" sh {text}";
   h.config.executors["remove-app"] = "/bin/echo {app_id}";
   h.fleet.queue_command("c1", "message", {{"text", "Replace this phone by 31 March; $(rm -rf /)"}});
