@@ -11,13 +11,10 @@
 
 #include <boost/json.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdio>
-
 #include "service/service_test_util.h"
-#include "support/test_server.h"
 #include "service/tokens.h"
+#include "support/run_cli.h"
+#include "support/test_server.h"
 
 namespace fw {
 namespace {
@@ -26,25 +23,10 @@ namespace json = boost::json;
 
 std::string fixture(const std::string& name) { return std::string(FW_SOURCE_DIR) + "/tests/agent/fixtures/" + name; }
 
-struct Run {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
 // Runs the agent executable (this test does not link the agent library: the server and
 // the agent each carry their own Boost.JSON).
-Run run_agent(const std::vector<std::string>& args) {
-  std::string cmd = FW_AGENT_BIN;
-  for (const auto& a : args) cmd += " '" + a + "'";  // test paths and URLs hold no quotes
-  cmd += " 2>&1";
-  Run r;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (!f) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
-  int st = ::pclose(f);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+testing::CliOutcome run_agent(const std::vector<std::string>& args) {
+  return testing::run_argv(FW_AGENT_BIN, args);
 }
 
 struct Server {
@@ -82,7 +64,7 @@ TEST(AgentServer, EnrolReportDeltaAndRefusals) {
   std::string state = s.dir() + "/agent-state";
   auto r = run_agent({"run", "--server", s.srv.url(), "--enroll-secret", s.secret, "--state-dir", state, "--once",
                       "--insecure-http", "--root", fixture("debian")});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.code, 0) << r.out;
   auto devs = s.devices();
   ASSERT_EQ(devs.size(), 1u);
   const auto& d = devs[0];
@@ -99,22 +81,22 @@ TEST(AgentServer, EnrolReportDeltaAndRefusals) {
   // Second run: no enrolment, a delta (heartbeat) accepted.
   auto r2 = run_agent({"run", "--server", s.srv.url(), "--state-dir", state, "--once", "--insecure-http", "--root",
                        fixture("debian")});
-  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  ASSERT_EQ(r2.code, 0) << r2.out;
   EXPECT_EQ(s.devices().size(), 1u);
   EXPECT_EQ(s.srv.services().agents.stats().checkins, 2u);
 
   // A wrong secret: exit 3 with the server's reason.
   auto bad = run_agent({"run", "--server", s.srv.url(), "--enroll-secret", "es_wrong", "--state-dir", s.dir() + "/other",
                         "--once", "--insecure-http", "--root", fixture("debian")});
-  EXPECT_EQ(bad.exit_code, 3) << bad.output;
-  EXPECT_NE(bad.output.find("enrolment secret unknown"), std::string::npos) << bad.output;
+  EXPECT_EQ(bad.code, 3) << bad.out;
+  EXPECT_NE(bad.out.find("enrolment secret unknown"), std::string::npos) << bad.out;
 }
 
 TEST(AgentServer, ReportsThisMachine) {
   Server s;
   auto r = run_agent({"run", "--server", s.srv.url(), "--enroll-secret", s.secret, "--state-dir", s.dir() + "/st",
                       "--once", "--insecure-http"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.code, 0) << r.out;
   auto devs = s.devices();
   ASSERT_EQ(devs.size(), 1u);
   EXPECT_EQ(devs[0].os_family, "Linux");  // this build machine runs Debian

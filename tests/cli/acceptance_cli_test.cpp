@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "store/store.h"
 #include "support/run_cli.h"
+#include "support/store_queries.h"
 #include "support/test_dir.h"
 
 namespace {
@@ -38,14 +38,13 @@ rules:
 class AcceptanceCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fw::testing::fresh_test_dir("fw-accept-cli");
-    db_ = (dir_ / "fw.db").string();
-    auto init = run_cli("init --db " + shell_quote(db_));
+    dir_.create("fw-accept-cli");
+    db_ = dir_.file("fw.db");
+    auto init = run_cli("init" + db());
     ASSERT_EQ(init.code, 0) << init.out;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  std::string db() const { return " --db " + shell_quote(db_); }
+  std::string db() const { return fw::testing::db_flag(db_); }
   // Runs with FLEETWARD_DB naming the test database (and no --db flag in args).
   fw::testing::CliOutcome run_cli_with_env(const std::string& args) {
     ::setenv("FLEETWARD_DB", db_.c_str(), 1);
@@ -53,13 +52,8 @@ class AcceptanceCli : public ::testing::Test {
     ::unsetenv("FLEETWARD_DB");
     return r;
   }
-  std::string write(const std::string& name, const std::string& text) {
-    auto p = (dir_ / name).string();
-    std::ofstream(p) << text;
-    return p;
-  }
 
-  fs::path dir_;
+  fw::testing::TestDir dir_;
   std::string db_;
 };
 
@@ -68,9 +62,9 @@ TEST_F(AcceptanceCli, OrgSettingsReachTheReportAndAreAudited) {
   ASSERT_EQ(show.code, 0) << show.out;
   EXPECT_EQ(show.out, "timezone\tEurope/Moscow\t(default)\nlang\tru\t(default)\n");
 
-  auto org = write("org-units.csv", "path,name\n/hq,Head office\n");
+  auto org = dir_.write("org-units.csv", "path,name\n/hq,Head office\n");
   ASSERT_EQ(run_cli("import" + db() + " " + org).code, 0);
-  auto policy = write("hq.yaml", kCampaign);
+  auto policy = dir_.write("hq.yaml", kCampaign);
   auto apply = run_cli("policy apply" + db() + " " + policy);
   ASSERT_EQ(apply.code, 0) << apply.out;
   auto ru = run_cli("report" + db());
@@ -115,10 +109,8 @@ TEST_F(AcceptanceCli, OrgSettingsReachTheReportAndAreAudited) {
   }
   EXPECT_EQ(run_cli("org show" + db()).out, "timezone\tAsia/Yekaterinburg\nlang\ten\n");
 
-  auto s = fw::store::Store::open(db_);
-  ASSERT_TRUE(s) << s.error().to_string();
   std::vector<fw::model::AuditEvent> events;
-  auto st = (*s)->read([&](fw::store::Tx& tx) -> fw::Status {
+  auto st = fw::testing::read_db(db_, [&](fw::store::Tx& tx) -> fw::Status {
     FW_TRY(auto page, tx.list_audit({"", 1000}));
     for (auto& e : page.items)
       if (e.action == "org.settings") events.push_back(e);
@@ -132,7 +124,7 @@ TEST_F(AcceptanceCli, OrgSettingsReachTheReportAndAreAudited) {
 }
 
 TEST_F(AcceptanceCli, DatabaseCommandsTakeFleetwardDbFromTheEnvironment) {
-  auto org = write("org-units.csv", "path,name\n/hq,Head office\n");
+  auto org = dir_.write("org-units.csv", "path,name\n/hq,Head office\n");
   auto imp = run_cli_with_env("import " + org);
   EXPECT_EQ(imp.code, 0) << imp.out;
   EXPECT_NE(imp.out.find("imported 1 org units"), std::string::npos) << imp.out;
@@ -141,10 +133,11 @@ TEST_F(AcceptanceCli, DatabaseCommandsTakeFleetwardDbFromTheEnvironment) {
   EXPECT_NE(secret.out.find("enrolment secret for /hq"), std::string::npos) << secret.out;
   EXPECT_EQ(run_cli_with_env("org show").code, 0);
   // discover records its sightings in $FLEETWARD_DB too (it once asked for --db).
-  auto log = write("access.log",
-                   "10.0.0.7 - ivanov [27/Nov/2026:10:00:00 +0300] \"GET /owa/ HTTP/1.1\" 200 512 \"-\" "
-                   "\"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-                   "Version/17.4 Mobile/15E148 Safari/604.1\"\n");
+  auto log = dir_.write(
+      "access.log",
+      "10.0.0.7 - ivanov [27/Nov/2026:10:00:00 +0300] \"GET /owa/ HTTP/1.1\" 200 512 \"-\" "
+      "\"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+      "Version/17.4 Mobile/15E148 Safari/604.1\"\n");
   auto disc = run_cli_with_env("discover --no-progress " + log);
   EXPECT_EQ(disc.code, 0) << disc.out;
   EXPECT_NE(disc.out.find("сохранено наблюдений: "), std::string::npos) << disc.out;  // org.lang: Russian
@@ -201,7 +194,7 @@ TEST_F(AcceptanceCli, UnopenableDatabaseIsNamedOnce) {
   const std::string bad = (dir_ / "no-such-dir" / "x.db").string();
   for (const char* cmd : {"report", "token list", "org show", "import"}) {
     std::string args = std::string(cmd) + " --db " + shell_quote(bad) +
-                       (std::string(cmd) == "import" ? " " + write("org-units.csv", "path\n/hq\n") : "");
+                       (std::string(cmd) == "import" ? " " + dir_.write("org-units.csv", "path\n/hq\n") : "");
     auto r = run_cli(args);
     EXPECT_EQ(r.code, 1) << args << "\n" << r.out;
     std::string cmd_word = std::string(cmd).substr(0, std::string(cmd).find(' '));
@@ -239,13 +232,9 @@ TEST_F(AcceptanceCli, DemoShowsItsStepsOnATerminalOnly) {
   ASSERT_EQ(piped.code, 0) << piped.out;
   EXPECT_EQ(piped.out.find("building the demo"), std::string::npos) << piped.out;
   const std::string inner = std::string(FW_CLI_BIN) + " demo --devices 60 --no-serve --data-dir " + tty_dir.string();
-  FILE* p = ::popen(("script -qec " + shell_quote(inner) + " /dev/null 2>&1").c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << out;
+  auto tty = fw::testing::run_program("script", "-qec " + shell_quote(inner) + " /dev/null");
+  const std::string& out = tty.out;
+  ASSERT_EQ(tty.code, 0) << out;
   EXPECT_NE(out.find("building the demo: inventory: 16 org units, "), std::string::npos) << out;
   EXPECT_NE(out.find("building the demo: policies: "), std::string::npos) << out;
   EXPECT_NE(out.find("building the demo: campaign history: day 1 of "), std::string::npos) << out;
@@ -261,7 +250,7 @@ TEST_F(AcceptanceCli, SecondInitNamesTheTokenCommand) {
 
 TEST_F(AcceptanceCli, MalformedJsonImportNamesLineColumnAndByte) {
   // Line 2 is `  {"id": "j1",, ...`: the second comma is column 15, byte 28 of the file.
-  auto f = write("devices.json", "{\"devices\": [\n  {\"id\": \"j1\",, \"os_family\": \"iOS\"}]}\n");
+  auto f = dir_.write("devices.json", "{\"devices\": [\n  {\"id\": \"j1\",, \"os_family\": \"iOS\"}]}\n");
   auto r = run_cli("import" + db() + " " + f);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find(f + ":2: malformed JSON: syntax error (column 15, byte 28)"), std::string::npos) << r.out;

@@ -15,11 +15,12 @@
 #include <sstream>
 #include <thread>
 
-#include "support/test_dir.h"
-#include "support/http_client.h"
 #include "service/crypto.h"
 #include "service/model_json.h"
 #include "store/store.h"
+#include "support/http_client.h"
+#include "support/store_queries.h"
+#include "support/test_dir.h"
 
 namespace fw {
 namespace {
@@ -50,10 +51,7 @@ struct Proc {
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fw::testing::fresh_test_dir("fw-cli");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { dir_.create("fw-cli"); }
 
   Proc start(const std::vector<std::string>& args) {
     Proc p;
@@ -87,17 +85,9 @@ class CliTest : public ::testing::Test {
     return {code, p.stdout_text(), p.stderr_text()};
   }
 
-  fs::path write(const std::string& name, const std::string& text) {
-    auto p = dir_ / name;
-    std::ofstream(p) << text;
-    return p;
-  }
-
   static int64_t count(const std::string& db, const std::string& what) {
-    auto s = store::Store::open(db);
-    EXPECT_TRUE(s) << s.error().to_string();
     int64_t n = 0;
-    auto st = (*s)->read([&](store::Tx& tx) -> Status {
+    auto st = testing::read_db(db, [&](store::Tx& tx) -> Status {
       if (what == "devices") {
         FW_TRY(n, tx.count_devices({}));
       } else if (what == "people") {
@@ -115,10 +105,8 @@ class CliTest : public ::testing::Test {
 
   // SHA-256 of every org unit, person and device (with apps) in id order.
   static std::string dump_hash(const std::string& db) {
-    auto s = store::Store::open(db);
-    EXPECT_TRUE(s) << s.error().to_string();
     std::string all;
-    auto st = (*s)->read([&](store::Tx& tx) -> Status {
+    auto st = testing::read_db(db, [&](store::Tx& tx) -> Status {
       std::string cursor;
       do {
         FW_TRY(auto page, tx.list_org_units({}, {cursor, 1000}));
@@ -140,7 +128,7 @@ class CliTest : public ::testing::Test {
     return service::sha256_hex(all);
   }
 
-  fs::path dir_;
+  fw::testing::TestDir dir_;
   int n_ = 0;
 };
 
@@ -157,30 +145,29 @@ TEST_F(CliTest, InitPrintsATokenOnce) {
 
 TEST_F(CliTest, ImportLoadsFilesInDependencyOrder) {
   auto db = (dir_ / "fw.db").string();
-  auto units = write("org-units.csv", "path,name,kind\n/hq,Head office,administration\n/hq/it,IT,department\n");
+  auto units =
+      dir_.write("org-units.csv", "path,name,kind\n/hq,Head office,administration\n/hq/it,IT,department\n");
   // Ivanov's manager comes after him in the file; ';' separated like a Russian Excel export.
-  auto people = write("people.csv",
-                      "id;name;email;login;org_unit;manager_id;title\n"
-                      "p2;Ivan Ivanov;iivanov@example.org;iivanov;/hq/it;p1;Engineer\n"
-                      "p1;\"Petrova, Anna\";apetrova@example.org;apetrova;/hq;;Head\n");
-  auto devices = write("devices.csv",
-                       "id,owner,os_family,os_version,vendor,model,type,managed,last_seen,apps\n"
-                       "d1,iivanov,iOS,16.3.1,Apple,iPhone 13,phone,yes,2023-02-27,"
-                       "us.zoom.videomeetings:5.13.5:Zoom|ru.trueconf.client:5.0.1\n"
-                       "d2,apetrova@example.org,Android,13,Samsung,Galaxy S22,phone,no,,\n"
-                       "d3,,Windows,10.0.19045,Lenovo,ThinkPad,desktop,,,\n");
-  auto extra = write("extra.json", R"({"devices": [
+  auto people = dir_.write("people.csv",
+                           "id;name;email;login;org_unit;manager_id;title\n"
+                           "p2;Ivan Ivanov;iivanov@example.org;iivanov;/hq/it;p1;Engineer\n"
+                           "p1;\"Petrova, Anna\";apetrova@example.org;apetrova;/hq;;Head\n");
+  auto devices = dir_.write("devices.csv",
+                            "id,owner,os_family,os_version,vendor,model,type,managed,last_seen,apps\n"
+                            "d1,iivanov,iOS,16.3.1,Apple,iPhone 13,phone,yes,2023-02-27,"
+                            "us.zoom.videomeetings:5.13.5:Zoom|ru.trueconf.client:5.0.1\n"
+                            "d2,apetrova@example.org,Android,13,Samsung,Galaxy S22,phone,no,,\n"
+                            "d3,,Windows,10.0.19045,Lenovo,ThinkPad,desktop,,,\n");
+  auto extra = dir_.write("extra.json", R"({"devices": [
   {"id": "j1", "owner_id": "p1", "os_family": "HarmonyOS", "os_version": "3.0.0", "type": "phone"}
 ]})");
   // Given in the "wrong" order on purpose.
-  auto r = run({"import", "--db", db, devices.string(), extra.string(), people.string(), units.string()});
+  auto r = run({"import", "--db", db, devices, extra, people, units});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("imported 2 org units"), std::string::npos) << r.out;
   EXPECT_EQ(count(db, "devices"), 4);
   EXPECT_EQ(count(db, "people"), 2);
-  auto s = store::Store::open(db);
-  ASSERT_TRUE(s);
-  ASSERT_TRUE((*s)->read([&](store::Tx& tx) -> Status {
+  ASSERT_TRUE(testing::read_db(db, [&](store::Tx& tx) -> Status {
     FW_TRY(auto d1, tx.get_device("d1"));
     EXPECT_EQ(d1.owner_id, "p2");
     EXPECT_TRUE(d1.managed);
@@ -200,8 +187,8 @@ TEST_F(CliTest, ImportLoadsFilesInDependencyOrder) {
 
 TEST_F(CliTest, ImportErrorsNameFileLineFieldAndWriteNothing) {
   auto db = (dir_ / "fw.db").string();
-  auto units = write("org-units.csv", "path,name\n/hq,HQ\n");
-  ASSERT_EQ(run({"import", "--db", db, units.string()}).code, 0);
+  auto units = dir_.write("org-units.csv", "path,name\n/hq,HQ\n");
+  ASSERT_EQ(run({"import", "--db", db, units}).code, 0);
   struct Case {
     std::string name;
     std::string text;
@@ -233,11 +220,11 @@ TEST_F(CliTest, ImportErrorsNameFileLineFieldAndWriteNothing) {
       {"inventory.txt", "whatever", {"inventory.txt:1: cannot tell what the file holds"}},
   };
   for (const auto& c : cases) {
-    auto f = write(c.name, c.text);
-    auto r = run({"import", "--db", db, f.string()});
+    auto f = dir_.write(c.name, c.text);
+    auto r = run({"import", "--db", db, f});
     EXPECT_NE(r.code, 0) << c.name;
     for (const auto& w : c.want) {
-      EXPECT_NE(r.err.find(f.string().substr(0, f.string().size() - c.name.size()) + w), std::string::npos)
+      EXPECT_NE(r.err.find(f.substr(0, f.size() - c.name.size()) + w), std::string::npos)
           << c.name << ": want \"" << w << "\" in:\n"
           << r.err;
     }

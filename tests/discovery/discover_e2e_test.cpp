@@ -9,19 +9,18 @@
 #include <stdlib.h>
 
 #include <boost/json.hpp>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "service/evaluate.h"
 #include "store/store.h"
 #include "support/run_cli.h"
+#include "support/store_queries.h"
+#include "support/test_dir.h"
 
 namespace fw {
 namespace {
 
-namespace fs = std::filesystem;
 namespace json = boost::json;
 using testing::run_cli;
 using testing::shell_quote;
@@ -31,26 +30,17 @@ using testing::shell_quote;
 constexpr const char* kDemoNow = "2023-03-01T06:00:00Z";
 constexpr const char* kAfterDeadline = "2023-04-20T09:00:00Z";
 
-void write_file(const fs::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary);
-  f << text;
-  ASSERT_TRUE(f.good()) << p;
-}
-
 class DiscoverEndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/fw-discover-e2e-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    db_ = (dir_ / "data" / "fleetward.db").string();
+    dir_.create("fw-discover-e2e");
+    db_ = dir_.file("data/fleetward.db");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Sets the organisation's clock (the `clock.now` setting the demo uses).
   void set_now(const char* when) {
-    auto s = store::Store::open(db_);
-    ASSERT_TRUE(s) << s.error().to_string();
-    ASSERT_TRUE((*s)->write([&](store::Tx& tx) { return tx.put_setting("clock.now", when); }));
+    auto st = testing::write_db(db_, [&](store::Tx& tx) { return tx.put_setting("clock.now", when); });
+    ASSERT_TRUE(st) << st.error().to_string();
   }
 
   // person id -> device descriptions ("iPhone14,5 (iOS 16.3.1)") of the report's overdue rows,
@@ -86,9 +76,7 @@ class DiscoverEndToEnd : public ::testing::Test {
   // The log devices of a person that the demo did not create (the demo has log devices too).
   std::vector<model::Device> log_devices(const std::string& person_id) {
     std::vector<model::Device> out;
-    auto s = store::Store::open(db_);
-    EXPECT_TRUE(s);
-    EXPECT_TRUE((*s)->read([&](store::Tx& tx) -> Status {
+    EXPECT_TRUE(testing::read_db(db_, [&](store::Tx& tx) -> Status {
       store::DeviceFilter f;
       f.owner_id = person_id;
       f.source = model::DeviceSource::log;
@@ -100,22 +88,21 @@ class DiscoverEndToEnd : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  testing::TestDir dir_;
   std::set<std::string> demo_devices_;
   std::string db_;
 };
 
 TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
-  auto demo = run_cli("demo --devices 300 --no-serve --log-level warn --data-dir " + shell_quote((dir_ / "data").string()));
+  auto demo =
+      run_cli("demo --devices 300 --no-serve --log-level warn --data-dir " + shell_quote(dir_.file("data")));
   ASSERT_EQ(demo.code, 0) << demo.out;
 
   // People of the mandatory scope (/administration) that the campaign does not yet fail or
   // exempt: they are compliant before the logs are read.
   std::vector<model::Person> clean;
   {
-    auto s = store::Store::open(db_);
-    ASSERT_TRUE(s) << s.error().to_string();
-    ASSERT_TRUE((*s)->read([&](store::Tx& tx) -> Status {
+    ASSERT_TRUE(testing::read_db(db_, [&](store::Tx& tx) -> Status {
       std::set<std::string> failing, exempt;
       store::FindingFilter ff;
       ff.policy_id = "replace-ios";
@@ -136,7 +123,8 @@ TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
       page.limit = 1000;
       FW_TRY(auto people, tx.list_people(pf, page));
       for (auto& p : people.items)
-        if (!p.login.empty() && !failing.contains(p.id) && !exempt.contains(p.id)) clean.push_back(std::move(p));
+        if (!p.login.empty() && !failing.contains(p.id) && !exempt.contains(p.id))
+          clean.push_back(std::move(p));
       // The Exchange-only user is found by display name: put one whose name nobody shares at 8.
       for (size_t i = 8; i < clean.size(); ++i) {
         store::PersonFilter byname;
@@ -193,7 +181,7 @@ TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
                       5);
   nginx += nginx_line("stranger", iphone_ua, 6);  // nobody in the organisation
   nginx += "this line is not a log line\n";
-  write_file(dir_ / "access.log", nginx);
+  const std::string access = dir_.write("access.log", nginx);
 
   std::string iis =
       "#Software: Microsoft Internet Information Services 10.0\n"
@@ -219,22 +207,21 @@ TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
   iis += "2023-03-01 06:00:14 10.0.0.1 GET /owa/ - 443 CORP\\" + owa.login +
          " 192.168.1.30 Mozilla/5.0+(iPhone;+CPU+iPhone+OS+16_2+like+Mac+OS+X)+AppleWebKit/605.1.15+(KHTML,+like+"
          "Gecko)+Version/16.2+Mobile/15E148+Safari/604.1 - 200 0 0 15\n";
-  write_file(dir_ / "exchange.log", iis);
+  const std::string exchange = dir_.write("exchange.log", iis);
 
-  std::string db = " --db " + shell_quote(db_) + " --no-progress --lang en --strip-domain gov.example ";
-  auto d1 = run_cli("discover" + db + shell_quote((dir_ / "access.log").string()));
+  std::string db = testing::db_flag(db_) + " --no-progress --lang en --strip-domain gov.example ";
+  auto d1 = run_cli("discover" + db + shell_quote(access));
   ASSERT_EQ(d1.code, 0) << d1.out;
   EXPECT_NE(d1.out.find("unattributed users (1): stranger"), std::string::npos) << d1.out;
   EXPECT_NE(d1.out.find("unparsed 1"), std::string::npos) << d1.out;
   EXPECT_NE(d1.out.find("access.log:7"), std::string::npos) << d1.out;
-  auto d2 = run_cli("discover --format auto" + db + shell_quote((dir_ / "exchange.log").string()));
+  auto d2 = run_cli("discover --format auto" + db + shell_quote(exchange));
   ASSERT_EQ(d2.code, 0) << d2.out;
   // A gzip copy of the nginx log: the same clients, so nothing new.
-  ASSERT_EQ(std::system(("gzip -c " + shell_quote((dir_ / "access.log").string()) + " > " +
-                         shell_quote((dir_ / "access.log.gz").string()))
-                            .c_str()),
+  ASSERT_EQ(std::system(
+                ("gzip -c " + shell_quote(access) + " > " + shell_quote(dir_.file("access.log.gz"))).c_str()),
             0);
-  auto d3 = run_cli("discover" + db + shell_quote((dir_ / "access.log.gz").string()));
+  auto d3 = run_cli("discover" + db + shell_quote(dir_.file("access.log.gz")));
   ASSERT_EQ(d3.code, 0) << d3.out;
   EXPECT_NE(d3.out.find("inventory: 0 devices created, 5 updated"), std::string::npos) << d3.out;
 
@@ -279,9 +266,8 @@ TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
              outlook_android);
   csv += row("ApplEXONLY01", "iOS 15.7.3 19H307", "iPhone", "Apple-iPhone13C2/1907.307", "iPhone13,2", exchange_only);
   csv += "\"\",\"bad id\",\"iOS 16\",\"iPhone\",\"\",\"\",\"x\",\"y\"\r\n";  // line 6: rejected, the rest kept
-  write_file(dir_ / "mobile-devices.csv", csv);
-  auto imp = run_cli("import-exchange --db " + shell_quote(db_) + " --strip-domain gov.example " +
-                     shell_quote((dir_ / "mobile-devices.csv").string()));
+  auto imp = run_cli("import-exchange" + testing::db_flag(db_) + " --strip-domain gov.example " +
+                     shell_quote(dir_.write("mobile-devices.csv", csv)));
   EXPECT_EQ(imp.code, 1) << imp.out;  // one bad row
   EXPECT_NE(imp.out.find("mobile-devices.csv:6: DeviceId: not an ActiveSync device id"), std::string::npos) << imp.out;
   EXPECT_NE(imp.out.find("3 rows imported, 1 rejected; 2 devices resolved, 1 created"), std::string::npos) << imp.out;
@@ -299,7 +285,7 @@ TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
   EXPECT_TRUE(resolved[0].may_be.empty());
 
   // A later discover of the same Exchange log keeps the resolution and adds no device.
-  auto d4 = run_cli("discover" + db + shell_quote((dir_ / "exchange.log").string()));
+  auto d4 = run_cli("discover" + db + shell_quote(exchange));
   ASSERT_EQ(d4.code, 0) << d4.out;
   EXPECT_NE(d4.out.find("inventory: 0 devices created"), std::string::npos) << d4.out;
   EXPECT_NE(d4.out.find("2 resolved by the Exchange export"), std::string::npos) << d4.out;

@@ -3,20 +3,15 @@
 // again with --clear; errors name the unit and exit non-zero with nothing changed.
 // Single-threaded test code (one process per command).
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 
 #include "store/store.h"
 #include "support/run_cli.h"
+#include "support/store_queries.h"
 #include "support/test_dir.h"
 
 namespace {
 
-namespace fs = std::filesystem;
 using fw::testing::run_cli;
-using fw::testing::shell_quote;
 
 const char* kCampaign = R"Y(kind: campaign
 id: hq-no-zoom
@@ -31,11 +26,9 @@ rules:
 class DeviceCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fw::testing::fresh_test_dir("fw-device-cli");
-    db_ = (dir_ / "fw.db").string();
-    auto s = fw::store::Store::open(db_);
-    ASSERT_TRUE(s) << s.error().to_string();
-    auto seeded = (*s)->write([](fw::store::Tx& tx) -> fw::Status {
+    dir_.create("fw-device-cli");
+    db_ = dir_.file("fw.db");
+    auto seeded = fw::testing::write_db(db_, [](fw::store::Tx& tx) -> fw::Status {
       FW_TRY_STATUS(tx.put_org_unit(fw::model::OrgUnit{"hq", "/hq", "HQ", "", ""}));
       fw::model::Device d;
       d.id = "rfon-1";
@@ -46,32 +39,14 @@ class DeviceCli : public ::testing::Test {
       return tx.put_device(d);
     });
     ASSERT_TRUE(seeded) << seeded.error().to_string();
-    s->reset();
-    auto file = (dir_ / "hq.yaml").string();
-    std::ofstream(file) << kCampaign;
-    auto apply = run_cli("policy apply " + file + db());
+    auto apply = run_cli("policy apply " + dir_.write("hq.yaml", kCampaign) + db());
     ASSERT_EQ(apply.code, 0) << apply.out;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  std::string db() const { return " --db " + shell_quote(db_); }
+  std::string db() const { return fw::testing::db_flag(db_); }
+  std::string zoom_status() { return fw::testing::finding_status(db_, "rfon-1", "hq-no-zoom/zoom"); }
 
-  std::string zoom_status() {
-    auto s = fw::store::Store::open(db_);
-    EXPECT_TRUE(s);
-    std::string out = "none";
-    EXPECT_TRUE((*s)->read([&](fw::store::Tx& tx) {
-      fw::store::FindingFilter f;
-      f.device_id = "rfon-1";
-      return tx.scan_findings(f, [&](const fw::store::Finding& x) -> fw::Status {
-        if (x.rule_key == "hq-no-zoom/zoom") out = std::string(fw::store::to_string(x.status));
-        return {};
-      });
-    }));
-    return out;
-  }
-
-  fs::path dir_;
+  fw::testing::TestDir dir_;
   std::string db_;
 };
 

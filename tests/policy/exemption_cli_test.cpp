@@ -3,18 +3,13 @@
 // shows active and expired ones in the organisation's zone, remove is audited and turns the
 // finding back, and every bad flag is named in the error.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-
-#include "support/test_dir.h"
 #include "store/store.h"
 #include "support/run_cli.h"
+#include "support/store_queries.h"
+#include "support/test_dir.h"
 
 namespace {
-
-namespace fs = std::filesystem;
 
 using fw::testing::run_cli;
 using fw::testing::shell_quote;
@@ -32,12 +27,10 @@ rules:
 class ExemptionCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fw::testing::fresh_test_dir("fw-exemption-cli");
-    db_ = (dir_ / "fw.db").string();
-    auto s = fw::store::Store::open(db_);
-    ASSERT_TRUE(s) << s.error().to_string();
+    dir_.create("fw-exemption-cli");
+    db_ = dir_.file("fw.db");
     // One person with an iPhone that has Zoom, written directly: the test is about exemptions.
-    auto seeded = (*s)->write([](fw::store::Tx& tx) -> fw::Status {
+    auto seeded = fw::testing::write_db(db_, [](fw::store::Tx& tx) -> fw::Status {
       fw::model::OrgUnit u;
       u.id = "hq";
       u.path = "/hq";
@@ -57,33 +50,15 @@ class ExemptionCli : public ::testing::Test {
       return tx.put_setting("org.timezone", "Europe/Moscow");
     });
     ASSERT_TRUE(seeded) << seeded.error().to_string();
-    s->reset();
-    auto file = (dir_ / "no-zoom.yaml").string();
-    std::ofstream(file) << kPolicy;
-    auto apply = run_cli("policy apply " + file + db());
+    auto apply = run_cli("policy apply " + dir_.write("no-zoom.yaml", kPolicy) + db());
     ASSERT_EQ(apply.code, 0) << apply.out;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  std::string db() const { return " --db " + shell_quote(db_); }
-
+  std::string db() const { return fw::testing::db_flag(db_); }
   // The current status of device d1's finding for `rule_key`.
-  std::string status(const std::string& rule_key) {
-    auto s = fw::store::Store::open(db_);
-    EXPECT_TRUE(s);
-    std::string out;
-    EXPECT_TRUE((*s)->read([&](fw::store::Tx& tx) {
-      fw::store::FindingFilter f;
-      f.device_id = "d1";
-      return tx.scan_findings(f, [&](const fw::store::Finding& x) -> fw::Status {
-        if (x.rule_key == rule_key) out = std::string(fw::store::to_string(x.status));
-        return {};
-      });
-    }));
-    return out;
-  }
+  std::string status(const std::string& rule_key) { return fw::testing::finding_status(db_, "d1", rule_key); }
 
-  fs::path dir_;
+  fw::testing::TestDir dir_;
   std::string db_;
 };
 
@@ -133,10 +108,8 @@ TEST_F(ExemptionCli, AddListRemove) {
   EXPECT_NE(again.out.find("ID ex-2: no such exemption"), std::string::npos) << again.out;
 
   // Both changes are in the audit log.
-  auto s = fw::store::Store::open(db_);
-  ASSERT_TRUE(s);
   int created = 0, deleted = 0;
-  ASSERT_TRUE((*s)->read([&](fw::store::Tx& tx) -> fw::Status {
+  ASSERT_TRUE(fw::testing::read_db(db_, [&](fw::store::Tx& tx) -> fw::Status {
     fw::store::PageRequest p;
     p.limit = 100;
     FW_TRY(auto page, tx.list_audit(p));
@@ -155,14 +128,10 @@ TEST_F(ExemptionCli, ExpiredExemptionIsListedAsExpired) {
   auto add = run_cli("exemption add --person ann --policy no-zoom --reason r --approver a --for 1h --id ex-short" + db());
   ASSERT_EQ(add.code, 0) << add.out;
   EXPECT_EQ(status("no-zoom/zoom"), "exempt");
-  {
-    auto s = fw::store::Store::open(db_);
-    ASSERT_TRUE(s);
-    ASSERT_TRUE((*s)->write([](fw::store::Tx& tx) {
-      return tx.put_setting("clock.now", fw::format_time(std::chrono::time_point_cast<fw::Seconds>(
-                                             std::chrono::system_clock::now() + std::chrono::hours(2))));
-    }));
-  }
+  ASSERT_TRUE(fw::testing::write_db(db_, [](fw::store::Tx& tx) {
+    return tx.put_setting("clock.now", fw::format_time(std::chrono::time_point_cast<fw::Seconds>(
+                                           std::chrono::system_clock::now() + std::chrono::hours(2))));
+  }));
   auto list = run_cli("exemption list --format table" + db());
   ASSERT_EQ(list.code, 0) << list.out;
   EXPECT_NE(list.out.find("expired"), std::string::npos) << list.out;

@@ -1,18 +1,15 @@
 // End-to-end: the `fleetward` executable's policy, report and campaign commands.
 #include <gtest/gtest.h>
 
-#include "support/run_cli.h"
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
-namespace {
+#include "support/run_cli.h"
+#include "support/test_dir.h"
 
-namespace fs = std::filesystem;
+namespace {
 
 using fw::testing::run_cli;
 using fw::testing::shell_quote;
@@ -46,34 +43,24 @@ std::set<std::string> json_values(const std::string& json, const std::string& ke
 
 class PolicyCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("fw-policy-cli-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    auto p = (dir_ / name).string();
-    std::ofstream(p) << text;
-    return p;
-  }
-  fs::path dir_;
+  void SetUp() override { dir_.create("fw-policy-cli"); }
+  fw::testing::TestDir dir_;
 };
 
 TEST_F(PolicyCli, CheckPointsIntoTheYaml) {
   auto good = run_cli("policy check " + std::string(FW_SOURCE_DIR) + "/examples/replace-ios.yaml");
   EXPECT_EQ(good.code, 0) << good.out;
   EXPECT_NE(good.out.find("campaign replace-ios: 2 rules"), std::string::npos) << good.out;
-  auto f = write("typo.yaml",
-                 "kind: campaign\n"
-                 "id: c\n"
-                 "deadline: 2023-03-31T23:59:59+03:00\n"
-                 "rules:\n"
-                 "  - id: no-ios\n"
-                 "    require: '!(device.os.famly in [\"iOS\"]) && devce.type == \"phone\"'\n"
-                 "  - id: x\n"
-                 "    severity: huge\n"
-                 "    require: \"true\"\n");
+  auto f = dir_.write("typo.yaml",
+                      "kind: campaign\n"
+                      "id: c\n"
+                      "deadline: 2023-03-31T23:59:59+03:00\n"
+                      "rules:\n"
+                      "  - id: no-ios\n"
+                      "    require: '!(device.os.famly in [\"iOS\"]) && devce.type == \"phone\"'\n"
+                      "  - id: x\n"
+                      "    severity: huge\n"
+                      "    require: \"true\"\n");
   auto bad = run_cli("policy check " + f);
   EXPECT_EQ(bad.code, 1);
   // The undeclared variable `devce` at line 6, column 48; the bad severity at 8:15.
@@ -82,10 +69,10 @@ TEST_F(PolicyCli, CheckPointsIntoTheYaml) {
 }
 
 TEST_F(PolicyCli, DemoReportAndActions) {
-  auto data = (dir_ / "demo").string();
+  auto data = dir_.file("demo");
   auto demo = run_cli("demo --devices 600 --data-dir " + data + " --no-serve");
   ASSERT_EQ(demo.code, 0) << demo.out;
-  std::string db = " --db " + data + "/fleetward.db";
+  std::string db = fw::testing::db_flag(data + "/fleetward.db");
   auto table = run_cli("report --campaign replace-ios --format table --lang en" + db);
   ASSERT_EQ(table.code, 0) << table.out;
   EXPECT_NE(table.out.find("Центральный аппарат"), std::string::npos) << table.out;
@@ -151,17 +138,19 @@ TEST_F(PolicyCli, DemoReportAndActions) {
   EXPECT_EQ(latin_words(ru_actions.out, allowed), std::set<std::string>{}) << ru_actions.out.substr(0, 2000);
 
   // discover in Russian: a log with an iPhone of someone the organisation does not know.
-  std::ofstream(dir_ / "access.log")
-      << "10.0.0.1 - stranger [01/Mar/2023:08:00:01 +0300] \"GET / HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (iPhone; CPU "
-         "iPhone OS 16_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.3 Mobile/15E148 "
-         "Safari/604.1\"\n";
-  auto disc = run_cli("discover --no-progress" + db + " " + shell_quote((dir_ / "access.log").string()));
+  auto log = dir_.write(
+      "access.log",
+      "10.0.0.1 - stranger [01/Mar/2023:08:00:01 +0300] \"GET / HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 "
+      "(iPhone; CPU "
+      "iPhone OS 16_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.3 Mobile/15E148 "
+      "Safari/604.1\"\n");
+  auto disc = run_cli("discover --no-progress" + db + " " + shell_quote(log));
   ASSERT_EQ(disc.code, 0) << disc.out;
   EXPECT_NE(disc.out.find("платформа      пользователей\niOS"), std::string::npos) << disc.out;
   EXPECT_NE(disc.out.find("строк: 1, запросов: 1, не разобрано: 0"), std::string::npos) << disc.out;
   EXPECT_NE(disc.out.find("пользователи, не найденные в организации (1): stranger"), std::string::npos) << disc.out;
   EXPECT_EQ(latin_words(disc.out, {"iOS", "stranger", "Exchange"}), std::set<std::string>{}) << disc.out;
-  auto disc_en = run_cli("discover --no-progress --dry-run --lang en " + shell_quote((dir_ / "access.log").string()));
+  auto disc_en = run_cli("discover --no-progress --dry-run --lang en " + shell_quote(log));
   EXPECT_NE(disc_en.out.find("lines 1, requests 1, unparsed 0, sightings 1, clients without a user 0"),
             std::string::npos)
       << disc_en.out;

@@ -1,6 +1,7 @@
-// Runs the built `fleetward` executable (FW_CLI_BIN) for end-to-end CLI tests and captures
-// what a person would see. Header-only; each call spawns one process; not thread-safe
-// with respect to the working directory of the test.
+// Runs a built executable for end-to-end tests and captures what a person would see:
+// run_cli() the `fleetward` executable (FW_CLI_BIN), run_program()/run_argv() any other.
+// Header-only; each call spawns one process through /bin/sh; not thread-safe with respect
+// to the working directory or environment of the test.
 #pragma once
 
 #include <sys/wait.h>
@@ -8,6 +9,7 @@
 #include <array>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace fw::testing {
 
@@ -17,9 +19,9 @@ struct CliOutcome {
 };
 
 // `args` is appended to the executable path as shell text: quote what needs quoting.
-inline CliOutcome run_cli(const std::string& args) {
+inline CliOutcome run_program(const std::string& exe, const std::string& args) {
   CliOutcome r;
-  std::string cmd = std::string(FW_CLI_BIN) + " " + args + " 2>&1";
+  std::string cmd = exe + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf;
@@ -36,5 +38,19 @@ inline std::string shell_quote(const std::string& s) {
   for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
+
+// run_program() with each argument quoted.
+inline CliOutcome run_argv(const std::string& exe, const std::vector<std::string>& args) {
+  std::string line;
+  for (const auto& a : args) line += (line.empty() ? "" : " ") + shell_quote(a);
+  return run_program(exe, line);
+}
+
+// " --db '<path>'": the flag every database command takes, to append to the arguments.
+inline std::string db_flag(const std::string& path) { return " --db " + shell_quote(path); }
+
+#ifdef FW_CLI_BIN
+inline CliOutcome run_cli(const std::string& args) { return run_program(FW_CLI_BIN, args); }
+#endif
 
 }  // namespace fw::testing
