@@ -5,8 +5,7 @@
 // stored mapping. Single-threaded test code.
 #include <gtest/gtest.h>
 
-#include <tuple>
-
+#include "hq_people.h"
 #include "service/exchange.h"
 #include "service/inventory.h"
 #include "service/sightings.h"
@@ -23,23 +22,8 @@ class ExchangeImport : public ::testing::TestWithParam<std::string> {
     auto st = db_->open();
     ASSERT_TRUE(st) << st.error().to_string();
     store_ = std::move(*st);
-    ASSERT_TRUE(store_->write([&](store::Tx& tx) -> Status {
-      Change c{"test", from_unix(1'700'000'000)};
-      model::OrgUnit u;
-      u.path = "/hq";
-      normalize(u);
-      FW_TRY_STATUS(put_org_unit(tx, c, u, PutMode::create));
-      for (auto [id, name, login] : {std::tuple{"p1", "Ivan Petrov", "ipetrov"}, {"p2", "Olga Smirnova", "osmirnova"},
-                                     {"p3", "Anna Kuznetsova", "akuznetsova"}}) {
-        model::Person p;
-        p.id = id;
-        p.name = name;
-        p.login = login;
-        p.email = std::string(login) + "@example.org";
-        p.org_unit_path = "/hq";
-        FW_TRY_STATUS(put_person(tx, c, p, PutMode::create));
-      }
-      return {};
+    ASSERT_TRUE(store_->write([&](store::Tx& tx) {
+      return fw::testing::put_hq_people(tx, Change{"test", from_unix(1'700'000'000)}, 3);
     }));
   }
   void TearDown() override {

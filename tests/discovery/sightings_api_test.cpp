@@ -6,14 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <tuple>
 #include <vector>
 
-#include "support/http_client.h"
-#include "support/test_server.h"
+#include "hq_people.h"
 #include "service/inventory.h"
 #include "service/service_test_util.h"
 #include "store/store.h"
+#include "support/http_client.h"
+#include "support/test_server.h"
 
 namespace fw {
 namespace {
@@ -44,20 +44,8 @@ class SightingsApi : public ::testing::Test {
     auto a = srv_.token("auditor", model::Role::auditor);
     ASSERT_TRUE(a);
     auditor_ = *a;
-    ASSERT_TRUE(srv_.store().write([&](store::Tx& tx) -> Status {
-      service::Change c{"test", clock_.now()};
-      FW_TRY_STATUS(testing::put_org_units(tx, c, {"/hq"}));
-      for (auto [id, name, login] : {std::tuple{"p1", "Ivan Petrov", "ipetrov"}, {"p2", "Olga Smirnova", "osmirnova"},
-                                     {"p3", "Anna Kuznetsova", "akuznetsova"}, {"p4", "Oleg Orlov", "oorlov"}}) {
-        model::Person p;
-        p.id = id;
-        p.name = name;
-        p.login = login;
-        p.email = std::string(login) + "@example.org";
-        p.org_unit_path = "/hq";
-        FW_TRY_STATUS(service::put_person(tx, c, p, service::PutMode::create));
-      }
-      return {};
+    ASSERT_TRUE(srv_.store().write([&](store::Tx& tx) {
+      return testing::put_hq_people(tx, service::Change{"test", clock_.now()}, 4);
     }));
     server::ServerOptions so;
     so.upload_limit = 2u << 20;  // this route's limit (64 MiB by default), small for the limit test
@@ -212,14 +200,14 @@ TEST_F(SightingsApi, AuthContentTypeAndLimits) {
   EXPECT_EQ(ndjson(one, "", auditor_).status, 403);  // write access only
   auto ct = post(port_, "/api/v1/sightings", one, "application/json", token_);
   EXPECT_EQ(ct.status, 400);
-  EXPECT_EQ(ct.json().at("error").at("where").as_string(), "Content-Type");
+  EXPECT_EQ(ct.error_where(), "Content-Type");
   auto unknown = ndjson(one, "?colour=red");
   EXPECT_EQ(unknown.status, 400);
   std::string many;
   for (int i = 0; i < 10001; ++i) many += "{}\n";
   auto big = ndjson(many);
   EXPECT_EQ(big.status, 413) << big.body;
-  EXPECT_EQ(big.json().at("error").at("where").as_string(), "line 10001");
+  EXPECT_EQ(big.error_where(), "line 10001");
   // The route's own body limit (the server's upload limit, set to 2 MiB above).
   auto huge = ndjson(std::string(3u << 20, ' '));
   EXPECT_EQ(huge.status, 413);
@@ -257,7 +245,7 @@ TEST_F(SightingsApi, ExchangeCsvResolvesOutlookDevices) {
   // A CSV with no DeviceId column is refused as a whole, naming the line.
   auto bad = post(port_, "/api/v1/exchange-devices", "Name,DeviceOS\nx,y\n", "text/csv", token_);
   EXPECT_EQ(bad.status, 400);
-  EXPECT_EQ(bad.json().at("error").at("where").as_string(), "body:1");
+  EXPECT_EQ(bad.error_where(), "body:1");
   EXPECT_EQ(post(port_, "/api/v1/exchange-devices", csv, "text/csv", auditor_).status, 403);
 }
 
