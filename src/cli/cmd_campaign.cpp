@@ -41,7 +41,10 @@ std::string recipients(const fw::policy::ActionPoint& p, std::optional<fw::polic
   return fw::join(r, "+");
 }
 
-void actions(const CampaignArgs& a) {
+// Opens the database and computes the campaign's actions due in --window (the window is checked
+// first: a bad command line exits 2 before anything is opened); exits with a message naming what
+// is wrong. The Result that comes back holds a value.
+auto due_actions(const CampaignArgs& a) {
   auto window = fw::parse_duration(a.window);
   if (!window || window->count() <= 0) die(fw::cli::msg("cli.campaign.window"), 2);
   auto store = fw::cli::open_db("campaign", a.db);
@@ -53,6 +56,11 @@ void actions(const CampaignArgs& a) {
       die(fw::cli::msg("cli.campaign.is_policy", a.id));
     die(fw::cli::error_text(r.error()));
   }
+  return std::pair{std::move(store), std::move(r)};
+}
+
+void actions(const CampaignArgs& a) {
+  auto [store, r] = due_actions(a);
   const fw::TimeZone tz = fw::cli::org_zone(*store);
   if (a.json) {
     std::cout << "{\"campaign\":\"" << fw::json_escape(r->campaign_id) << "\",\"now\":\"" << tz.format(r->now)
@@ -125,17 +133,7 @@ std::string device_label(const fw::model::Device& d) {
 }
 
 void notices(const CampaignArgs& a) {
-  auto window = fw::parse_duration(a.window);
-  if (!window || window->count() <= 0) die(fw::cli::msg("cli.campaign.window"), 2);
-  auto store = fw::cli::open_db("campaign", a.db);
-  fw::SystemClock clock;
-  auto r = fw::service::campaign_actions(*store, clock, a.id, *window);
-  if (!r) {
-    if (r.error().code == fw::Errc::not_found) die(fw::cli::msg("cli.campaign.not_found", a.id));
-    if (r.error().code == fw::Errc::invalid_argument && r.error().where == "id")
-      die(fw::cli::msg("cli.campaign.is_policy", a.id));
-    die(fw::cli::error_text(r.error()));
-  }
+  auto [store, r] = due_actions(a);
   const auto lang = fw::cli::org_lang(store.get(), a.lang);
   const fw::TimeZone tz = fw::cli::org_zone(*store);
   std::map<std::string, const fw::policy::PersonTimeline*> timeline;
