@@ -188,6 +188,11 @@ class SqlTx final : public Tx {
   Status query(std::string_view sql, std::initializer_list<Param> ps, const RowFn& fn) {
     return query(sql, std::span<const Param>(ps.begin(), ps.size()), fn);
   }
+  // Inserts n rows with multi-row INSERTs of 64, 16, 4 and 1 rows (a few statements instead
+  // of n; each text is prepared once per connection). head is "INSERT INTO t (c1, ..., cK)
+  // VALUES " with `columns` = K; row(i, ps) appends row i's K parameters to ps.
+  Status insert_rows(std::string_view head, size_t columns, size_t n,
+                     const std::function<void(size_t, std::vector<Param>&)>& row);
   // Runs a query expected to give at most one row; not_found (naming `what`) if none.
   Status query_one(std::string_view sql, std::initializer_list<Param> ps, std::string_view what,
                    const RowFn& fn);

@@ -203,31 +203,13 @@ Status SqlTx::apply_agent_report(const AgentReportWrite& w, std::string_view dev
   }
   for (const auto& [k, pos] : stored)
     FW_TRY_STATUS(exec("DELETE FROM device_apps WHERE device_id = ? AND pos = ?", {device_id, pos}));
-  // New rows in multi-row INSERTs of 64, 16, 4 and 1 rows: a first report's ~100 apps take
-  // a few statements instead of ~100, and the four texts are prepared once per connection.
-  static const std::array<std::pair<size_t, std::string>, 4> kInserts = [] {
-    std::array<std::pair<size_t, std::string>, 4> out;
-    size_t sizes[] = {64, 16, 4, 1};
-    for (size_t k = 0; k < 4; ++k) {
-      std::string sql = "INSERT INTO device_apps (device_id, pos, app_id, name, version) VALUES ";
-      for (size_t i = 0; i < sizes[k]; ++i) sql += i ? ", (?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?)";
-      out[k] = {sizes[k], std::move(sql)};
-    }
-    return out;
-  }();
-  std::vector<Param> ps;
-  ps.reserve(64 * 5);
-  for (size_t i = 0; i < added.size();) {
-    const auto& [rows, sql] = *std::find_if(kInserts.begin(), kInserts.end(),
-                                            [&](const auto& k) { return k.first <= added.size() - i; });
-    ps.clear();
-    for (size_t j = 0; j < rows; ++j, ++i) {
-      const model::App* a = added[i];
-      ps.insert(ps.end(), {Param(device_id), Param(++max_pos), Param(a->id), Param(a->name), Param(a->version)});
-    }
-    FW_TRY_STATUS(exec(sql, std::span<const Param>(ps)));
-  }
-  return {};
+  // New rows in multi-row INSERTs: a first report's ~100 apps take a few statements.
+  return insert_rows("INSERT INTO device_apps (device_id, pos, app_id, name, version) VALUES ", 5, added.size(),
+                     [&](size_t i, std::vector<Param>& ps) {
+                       const model::App* a = added[i];
+                       ps.insert(ps.end(), {Param(device_id), Param(++max_pos), Param(a->id), Param(a->name),
+                                            Param(a->version)});
+                     });
 }
 
 Result<std::string> SqlTx::get_device_facts_json(std::string_view device_id) {

@@ -2,50 +2,16 @@
 // heartbeats here (short rows on consecutive pages) and folds them into agent_devices in
 // device order later (service/checkin.cpp). Portable SQL (UPDATE ... FROM needs SQLite 3.33).
 // A SqlTx belongs to the thread running the transaction callback.
-#include <array>
-
 #include "store/sql/tx.h"
 
 namespace fw::store::sql {
 
-namespace {
-
-// Multi-row INSERTs of 64, 16, 4 and 1 rows, each text prepared once per connection.
-const std::array<std::pair<size_t, std::string>, 4>& log_inserts() {
-  static const std::array<std::pair<size_t, std::string>, 4> out = [] {
-    std::array<std::pair<size_t, std::string>, 4> o;
-    size_t sizes[] = {64, 16, 4, 1};
-    for (size_t k = 0; k < 4; ++k) {
-      std::string sql = "INSERT INTO agent_checkin_log (id, device_id, seq, at) VALUES ";
-      for (size_t i = 0; i < sizes[k]; ++i) sql += i ? ", (?, ?, ?, ?)" : "(?, ?, ?, ?)";
-      o[k] = {sizes[k], std::move(sql)};
-    }
-    return o;
-  }();
-  return out;
-}
-
-}  // namespace
-
 Status SqlTx::log_agent_heartbeats(std::span<const AgentHeartbeat> rows) {
-  std::vector<Param> ps;
-  ps.reserve(64 * 4);
-  for (size_t i = 0; i < rows.size();) {
-    size_t left = rows.size() - i;
-    const auto* ins = &log_inserts().back();
-    for (const auto& k : log_inserts())
-      if (k.first <= left) {
-        ins = &k;
-        break;
-      }
-    ps.clear();
-    for (size_t j = 0; j < ins->first; ++j, ++i) {
-      const AgentHeartbeat& h = rows[i];
-      ps.insert(ps.end(), {Param(h.id), Param(h.device_id), Param(h.seq), Param(h.at)});
-    }
-    FW_TRY_STATUS(exec(ins->second, std::span<const Param>(ps)));
-  }
-  return {};
+  return insert_rows("INSERT INTO agent_checkin_log (id, device_id, seq, at) VALUES ", 4, rows.size(),
+                     [&](size_t i, std::vector<Param>& ps) {
+                       const AgentHeartbeat& h = rows[i];
+                       ps.insert(ps.end(), {Param(h.id), Param(h.device_id), Param(h.seq), Param(h.at)});
+                     });
 }
 
 Status SqlTx::fold_agent_heartbeats(std::span<const AgentHeartbeat> rows) {

@@ -7,6 +7,26 @@
 
 namespace fw::store::sql {
 
+Status SqlTx::insert_rows(std::string_view head, size_t columns, size_t n,
+                         const std::function<void(size_t, std::vector<Param>&)>& row) {
+  std::string tuple = "(";
+  for (size_t c = 0; c < columns; ++c) tuple += c ? ", ?" : "?";
+  tuple += ")";
+  std::vector<Param> ps;
+  ps.reserve(64 * columns);
+  std::string sql;
+  for (size_t i = 0; i < n;) {
+    size_t rows = 64;
+    while (rows > n - i) rows /= 4;  // 64, 16, 4, 1
+    sql.assign(head);
+    for (size_t j = 0; j < rows; ++j) (sql += j ? ", " : "") += tuple;
+    ps.clear();
+    for (size_t j = 0; j < rows; ++j, ++i) row(i, ps);
+    FW_TRY_STATUS(exec(sql, std::span<const Param>(ps)));
+  }
+  return {};
+}
+
 Result<int64_t> SqlTx::exec(std::string_view sql, std::span<const Param> ps) {
   if (doomed_) return std::unexpected(*doomed_);
   auto r = c_.exec(sql, ps);
