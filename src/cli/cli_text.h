@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
+
 #include "policy/policy.h"
 #include "util/error.h"
 
@@ -28,6 +30,15 @@ template <class... A>
 std::string msg(std::string_view key, const A&... args) {
   return fmt::format(fmt::runtime(policy::tr(ui_lang(), key)), args...);
 }
+
+// "3 устройства" / "3 devices": n and the noun in the form the number takes. The catalogue
+// has `key`.one ("устройство" / "device"), `key`.few ("устройства") and `key`.many
+// ("устройств" / "devices"); English uses .one for 1 and .many otherwise.
+std::string count(int64_t n, std::string_view key);
+
+// Adds `--lang ru|en` to a subcommand whose messages follow the reader's language, so that the
+// flag parses there; init_ui_lang() has already read its value from argv.
+void add_lang_option(CLI::App* cmd);
 
 // An error from a lower layer, framed for the reader: in Russian its kind is said in Russian
 // ("не найдено", "ошибка разбора"...) before its place and its (English) detail; in English

@@ -161,12 +161,12 @@ void notices(const CampaignArgs& a) {
       in.campaign_title = doc.title.empty() ? doc.id : doc.title;
       in.now = r->now;
       in.block = due.point.block;
+      in.deadline = doc.deadline.value_or(r->now);  // the person's own one below, when known
       const auto owner = person(due.person_id);
       in.person_name = owner.name;
       in.person_email = owner.email;
       if (auto it = timeline.find(due.person_id); it != timeline.end()) {
         in.deadline = it->second->deadline;
-        in.days_overdue = it->second->days_overdue;
       }
       // The person's failing devices, each with the rules it fails.
       std::map<std::string, fw::notify::NoticeDevice> devices;

@@ -2,11 +2,12 @@
 // JSON (the API's shape), and setting a device's own org unit (its campaign scope while it
 // has no owner). set-unit is audited (service::Inventory) and re-evaluates the device at
 // once, so its findings change before the command returns. --db defaults to $FLEETWARD_DB.
-// Main thread only.
+// Messages in the reader's language (cli_text.h); the JSON as the API has it. Main thread only.
 #include <cstdlib>
 #include <iostream>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "service/evaluate.h"
 #include "service/inventory.h"
@@ -26,10 +27,15 @@ struct DeviceArgs {
 
 std::unique_ptr<fw::store::Store> open_db(const std::string& db) { return fw::cli::open_db("device", db); }
 
-// The error, prefixed with the device unless it already names it ("device X not found").
+using fw::cli::msg;
+
+// The error, said of the device: "device X: no such device" when it does not exist, else
+// prefixed with the device unless it already names it.
 std::string with_id(const std::string& id, const fw::Error& e) {
-  std::string text = e.to_string();
-  return text.starts_with("device " + id + " ") ? text : "device " + id + ": " + text;
+  if (e.code == fw::Errc::not_found && (e.where.empty() || e.where == id || e.where == "device " + id))
+    return msg("cli.device.not_found", id);
+  std::string text = fw::cli::error_text(e);
+  return text.starts_with("device " + id + " ") ? text : msg("cli.device.prefix", id) + ": " + text;
 }
 
 void show(const DeviceArgs& a) {
@@ -42,7 +48,7 @@ void show(const DeviceArgs& a) {
 }
 
 void set_unit(const DeviceArgs& a) {
-  if (a.clear == !a.path.empty()) die("PATH/--clear: give an org-unit path or --clear, not both", 2);
+  if (a.clear == !a.path.empty()) die(msg("cli.device.path_or_clear"), 2);
   auto store = open_db(a.db);
   fw::SystemClock clock;
   fw::service::Inventory inv(*store, clock);
@@ -55,11 +61,11 @@ void set_unit(const DeviceArgs& a) {
     if (err.where == "org_unit") err.where = "PATH " + a.path;
     die(with_id(a.id, err));
   }
-  std::cout << "device " << d->id << ": org unit " << (d->org_unit_path.empty() ? "(none)" : d->org_unit_path)
-            << (d->owner_id.empty() ? "" : " (its owner " + d->owner_id + "'s unit decides its scope)") << "\n";
+  std::cout << msg("cli.device.unit", d->id, d->org_unit_path.empty() ? msg("cli.device.no_unit") : d->org_unit_path)
+            << (d->owner_id.empty() ? "" : " " + msg("cli.device.owner_decides", d->owner_id)) << "\n";
   auto ev = fw::service::evaluate_device(*store, clock, d->id);
-  if (!ev) die("the unit is stored, but evaluating the device failed: " + ev.error().to_string());
-  std::cout << "re-evaluated: " << ev->changes << " status changes\n";
+  if (!ev) die(msg("cli.device.stored_eval_failed", fw::cli::error_text(ev.error())));
+  std::cout << msg("cli.device.reevaluated", fw::cli::count(ev->changes, "cli.n.change")) << "\n";
 }
 
 void add_device(CLI::App& app) {
@@ -69,6 +75,7 @@ void add_device(CLI::App& app) {
   auto common = [&](CLI::App* sub) {
     sub->add_option("--db", args->db, "database file or postgresql:// URL (default: $FLEETWARD_DB)");
     sub->add_option("id", args->id, "device id")->required();
+    fw::cli::add_lang_option(sub);
   };
   auto* s = cmd->add_subcommand("show", "Print one device as JSON");
   common(s);

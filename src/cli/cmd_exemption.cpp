@@ -2,12 +2,14 @@
 // whole policy/campaign, with a reason, an approver and an expiry. add and remove are audited
 // (service::create_exemption / delete_exemption) and re-evaluate the policy at once, so the
 // findings change before the command returns. --db defaults to $FLEETWARD_DB. Times are
-// shown in the organisation's zone (setting org.timezone). Main thread only.
+// shown in the organisation's zone (setting org.timezone); messages and the table's words in the
+// reader's language (cli_text.h; JSON keeps its English keys and states). Main thread only.
 #include <cstdlib>
 #include <iostream>
 #include <map>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "service/evaluate.h"
 #include "service/policies.h"
@@ -45,16 +47,24 @@ size_t columns(const std::string& s) {
   return n;
 }
 
+using fw::cli::msg;
+
 void print_stats(const std::string& policy_id, const fw::service::EvalStats& st) {
-  std::cout << "re-evaluated " << policy_id << ": " << st.devices << " devices, " << st.changes
-            << " status changes\n";
+  std::cout << msg("cli.reevaluated", policy_id, fw::cli::count(st.devices, "cli.n.device"),
+                   fw::cli::count(st.changes, "cli.n.change"))
+            << "\n";
+}
+
+// "person ann" / "сотрудник ann".
+std::string subject(const fw::store::Exemption& e) {
+  return e.person_id.empty() ? msg("cli.exemption.device", e.device_id) : msg("cli.exemption.person", e.person_id);
 }
 
 void add(const ExemptionArgs& a) {
-  if (a.person.empty() == a.device.empty()) die("--person/--device: give exactly one of them", 2);
-  if (a.expires.empty() == a.for_.empty()) die("--expires/--for: give exactly one of them", 2);
-  if (a.reason.empty()) die("--reason: must not be empty", 2);
-  if (a.approver.empty()) die("--approver: must not be empty", 2);
+  if (a.person.empty() == a.device.empty()) die(msg("cli.exemption.person_or_device"), 2);
+  if (a.expires.empty() == a.for_.empty()) die(msg("cli.exemption.expires_or_for"), 2);
+  if (a.reason.empty()) die(msg("cli.empty", "--reason"), 2);
+  if (a.approver.empty()) die(msg("cli.empty", "--approver"), 2);
   auto store = open_db(a.db);
   fw::SystemClock clock;
   fw::Time now = fw::service::policy_now(*store, clock);
@@ -68,42 +78,46 @@ void add(const ExemptionArgs& a) {
   e.approver = a.approver;
   if (!a.expires.empty()) {
     auto t = fw::parse_time(a.expires);
-    if (!t) die("--expires " + a.expires + ": " + t.error().to_string() + " (expected RFC 3339, e.g. 2026-12-31T18:00:00+03:00)", 2);
+    if (!t) die(msg("cli.exemption.expires", a.expires, t.error().to_string()), 2);
     e.expires_at = *t;
   } else {
     auto d = fw::parse_duration(a.for_);
-    if (!d || d->count() <= 0) die("--for " + a.for_ + ": expected a positive duration such as 30d, 2w or 12h", 2);
+    if (!d || d->count() <= 0) die(msg("cli.exemption.for", a.for_), 2);
     e.expires_at = now + *d;
   }
-  if (e.expires_at <= now) die("--expires: " + fw::format_time(e.expires_at) + " is not in the future", 2);
+  if (e.expires_at <= now) die(msg("cli.exemption.past", fw::format_time(e.expires_at)), 2);
   // Name the flag for what does not exist (the service says not_found without a field).
+  std::string missing;
   auto st = store->read([&](fw::store::Tx& tx) -> fw::Status {
-    if (auto p = tx.get_policy(e.policy_id); !p) return fw::fail(fw::Errc::not_found, "no such policy or campaign", "--policy " + e.policy_id);
-    if (!e.person_id.empty())
-      if (auto p = tx.get_person(e.person_id); !p) return fw::fail(fw::Errc::not_found, "no such person", "--person " + e.person_id);
-    if (!e.device_id.empty())
-      if (auto d = tx.get_device(e.device_id); !d) return fw::fail(fw::Errc::not_found, "no such device", "--device " + e.device_id);
+    auto found = [&](auto r, const char* key, const std::string& id) -> fw::Status {
+      if (r) return {};
+      if (r.error().code == fw::Errc::not_found) missing = msg(key, id);
+      return fw::fail(r.error());
+    };
+    FW_TRY_STATUS(found(tx.get_policy(e.policy_id), "cli.no_policy", e.policy_id));
+    if (!e.person_id.empty()) FW_TRY_STATUS(found(tx.get_person(e.person_id), "cli.no_person", e.person_id));
+    if (!e.device_id.empty()) FW_TRY_STATUS(found(tx.get_device(e.device_id), "cli.no_device", e.device_id));
     return {};
   });
-  if (!st) die(st.error().to_string());
+  if (!st) die(missing.empty() ? fw::cli::error_text(st.error()) : missing);
   auto created = fw::service::create_exemption(*store, clock, a.actor, std::move(e));
   if (!created) {
     auto err = created.error();
     if (err.code == fw::Errc::invalid_argument || err.code == fw::Errc::already_exists) err.where = flag_for(err.where);
-    die(err.to_string());
+    die(fw::cli::error_text(err));
   }
   const fw::TimeZone tz = fw::cli::org_zone(*store);
   const auto& x = *created;
-  std::cout << "added exemption " << x.id << ": " << (x.person_id.empty() ? "device " + x.device_id : "person " + x.person_id)
-            << " from " << x.policy_id << (x.rule_id.empty() ? "" : "/" + x.rule_id) << " until "
-            << tz.format_short(x.expires_at) << " (" << tz.name() << ")\n";
+  std::cout << msg("cli.exemption.added", x.id, subject(x), x.policy_id + (x.rule_id.empty() ? "" : "/" + x.rule_id),
+                   tz.format_short(x.expires_at), tz.name())
+            << "\n";
   auto ev = fw::service::evaluate_all(*store, clock, x.policy_id);
-  if (!ev) die("the exemption is stored, but evaluating " + x.policy_id + " failed: " + ev.error().to_string());
+  if (!ev) die(msg("cli.exemption.stored_eval_failed", x.policy_id, fw::cli::error_text(ev.error())));
   print_stats(x.policy_id, *ev);
 }
 
 void list(const ExemptionArgs& a) {
-  if (a.format != "table" && a.format != "json") die("--format " + a.format + ": expected table or json", 2);
+  if (a.format != "table" && a.format != "json") die(msg("cli.table_or_json", a.format), 2);
   auto store = open_db(a.db);
   fw::SystemClock clock;
   std::vector<fw::store::Exemption> xs;
@@ -116,7 +130,10 @@ void list(const ExemptionArgs& a) {
     FW_TRY(xs, tx.list_exemptions(a.policy));
     return {};
   });
-  if (!st) die((a.policy.empty() ? "" : "--policy " + a.policy + ": ") + st.error().to_string());
+  if (!st) {
+    if (!a.policy.empty() && st.error().code == fw::Errc::not_found) die(msg("cli.no_policy", a.policy));
+    die(fw::cli::error_text(st.error()));
+  }
   auto state = [&](const fw::store::Exemption& e) { return e.expires_at <= now ? "expired" : "active"; };
   if (a.format == "json") {
     std::cout << "{\"now\":\"" << tz.format(now) << "\",\"timezone\":\"" << fw::json_escape(tz.name()) << "\",\"items\":[";
@@ -134,16 +151,16 @@ void list(const ExemptionArgs& a) {
     return;
   }
   if (xs.empty()) {
-    std::cout << "no exemptions" << (a.policy.empty() ? "" : " for " + a.policy) << "\n";
+    std::cout << (a.policy.empty() ? msg("cli.exemption.none") : msg("cli.exemption.none_for", a.policy)) << "\n";
     return;
   }
   // Columns sized to their widest cell.
   std::vector<std::vector<std::string>> rows = {
-      {"ID", "SUBJECT", "POLICY/RULE", "EXPIRES (" + tz.name() + ")", "STATE", "APPROVER", "REASON"}};
+      {"ID", msg("cli.exemption.col.subject"), msg("cli.exemption.col.rule"), msg("cli.exemption.col.expires", tz.name()),
+       msg("cli.exemption.col.state"), msg("cli.exemption.col.approver"), msg("cli.exemption.col.reason")}};
   for (const auto& e : xs)
-    rows.push_back({e.id, e.person_id.empty() ? "device " + e.device_id : "person " + e.person_id,
-                    e.policy_id + (e.rule_id.empty() ? "" : "/" + e.rule_id), tz.format_short(e.expires_at), state(e),
-                    e.approver, e.reason});
+    rows.push_back({e.id, subject(e), e.policy_id + (e.rule_id.empty() ? "" : "/" + e.rule_id),
+                    tz.format_short(e.expires_at), msg(std::string("cli.state.") + state(e)), e.approver, e.reason});
   std::vector<size_t> width(rows[0].size(), 0);
   for (const auto& r : rows)
     for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], columns(r[c]));
@@ -163,15 +180,16 @@ void remove(const ExemptionArgs& a) {
   std::string policy_id;
   auto st = store->read([&](fw::store::Tx& tx) -> fw::Status {
     auto e = tx.get_exemption(a.id);
-    if (!e) return fw::fail(e.error().code, e.error().code == fw::Errc::not_found ? "no such exemption" : e.error().message, "ID " + a.id);
+    if (!e) return fw::fail(e.error());
     policy_id = e->policy_id;
     return {};
   });
-  if (!st) die(st.error().to_string());
-  if (auto d = fw::service::delete_exemption(*store, clock, a.actor, a.id); !d) die("ID " + a.id + ": " + d.error().to_string());
-  std::cout << "removed exemption " << a.id << "\n";
+  if (!st) die(st.error().code == fw::Errc::not_found ? msg("cli.exemption.not_found", a.id) : fw::cli::error_text(st.error()));
+  if (auto d = fw::service::delete_exemption(*store, clock, a.actor, a.id); !d)
+    die("ID " + a.id + ": " + fw::cli::error_text(d.error()));
+  std::cout << msg("cli.exemption.removed", a.id) << "\n";
   auto ev = fw::service::evaluate_all(*store, clock, policy_id);
-  if (!ev) die("the exemption is removed, but evaluating " + policy_id + " failed: " + ev.error().to_string());
+  if (!ev) die(msg("cli.exemption.removed_eval_failed", policy_id, fw::cli::error_text(ev.error())));
   print_stats(policy_id, *ev);
 }
 
@@ -181,6 +199,7 @@ void add_exemption(CLI::App& app) {
   cmd->require_subcommand(1);
   auto db = [&](CLI::App* c) {
     c->add_option("--db", args->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
+    fw::cli::add_lang_option(c);
   };
   auto* a = cmd->add_subcommand("add", "Exempt a person or a device (audited; re-evaluates the policy)");
   a->add_option("--person", args->person, "person id (or --device)");

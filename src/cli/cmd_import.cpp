@@ -3,10 +3,12 @@
 // docs/import.md). Files are taken in the order org units, people, devices, JSON (stable),
 // so references resolve. Errors go to stderr as "file:line: field: reason"; any failed
 // file makes the exit status 1 (the other files still load). --db defaults to $FLEETWARD_DB.
+// The summary lines in the reader's language (cli_text.h); each error's detail stays English.
 #include <algorithm>
 #include <iostream>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "service/importer.h"
 #include "store/store.h"
@@ -39,11 +41,12 @@ void run_import(ImportArgs a) {
     if (!rep.ok()) {
       failed = true;
       for (const auto& e : rep.errors) std::cerr << e << "\n";
-      std::cerr << f << ": nothing imported\n";
+      std::cerr << fw::cli::msg("cli.import.nothing", f) << "\n";
       continue;
     }
-    std::cout << f << ": imported " << rep.org_units << " org units, " << rep.people << " people, " << rep.devices
-              << " devices\n";
+    std::cout << fw::cli::msg("cli.import.done", f, fw::cli::count(rep.org_units, "cli.n.unit"),
+                              fw::cli::count(rep.people, "cli.n.person"), fw::cli::count(rep.devices, "cli.n.device"))
+              << "\n";
   }
   std::cout.flush();
   if (failed) throw CLI::RuntimeError(1);
@@ -54,6 +57,7 @@ void add_import(CLI::App& app) {
   auto* cmd = app.add_subcommand("import", "Import org units, people and devices from CSV or JSON files");
   cmd->add_option("--db", args->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   cmd->add_option("files", args->files, "org-units*.csv, people*.csv, devices*.csv, *.json")->required();
+  fw::cli::add_lang_option(cmd);
   cmd->callback([args] { run_import(*args); });
 }
 

@@ -2,12 +2,15 @@
 // the organisation's settings that reports and the CLI read: the display zone
 // (org.timezone, an IANA name from the system's tzdata; default Europe/Moscow) and the
 // report language (org.lang; default ru). Values are checked before anything is written;
-// a change is one transaction with an audit event "org.settings". Main thread only.
+// a change is one transaction with an audit event "org.settings". Messages in the reader's
+// language (cli_text.h; `org set --lang` also chooses it); the setting names and values printed
+// stay as stored. Main thread only.
 #include <iostream>
 
 #include <boost/json.hpp>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "service/policies.h"
 #include "store/store.h"
@@ -24,6 +27,8 @@ struct OrgArgs {
 constexpr std::string_view kCommand = "org";
 
 [[noreturn]] void die(const std::string& msg, int code = 1) { fw::cli::die(kCommand, msg, code); }
+
+using fw::cli::msg;
 
 // The stored value of `key`, or "" when it was never set.
 fw::Result<std::string> setting_or_empty(fw::store::Tx& tx, std::string_view key) {
@@ -43,18 +48,19 @@ void run_show(const OrgArgs& a) {
     lang = fw::service::org_lang(tx) == fw::policy::Lang::en ? "en" : "ru";
     return {};
   });
-  if (!st) die(st.error().to_string());
-  std::cout << "timezone\t" << tz << (tz_set.empty() ? "\t(default)" : "") << "\n"
-            << "lang\t" << lang << (lang_set.empty() ? "\t(default)" : "") << "\n";
+  if (!st) die(fw::cli::error_text(st.error()));
+  const std::string by_default = "\t" + msg("cli.org.default");
+  std::cout << "timezone\t" << tz << (tz_set.empty() ? by_default : "") << "\n"
+            << "lang\t" << lang << (lang_set.empty() ? by_default : "") << "\n";
 }
 
 void run_set(const OrgArgs& a) {
-  if (a.timezone.empty() && a.lang.empty()) die("nothing to set: give --timezone ZONE and/or --lang ru|en", 2);
+  if (a.timezone.empty() && a.lang.empty()) die(msg("cli.org.nothing"), 2);
   if (!a.timezone.empty()) {
     auto z = fw::TimeZone::load(a.timezone);
-    if (!z) die("--timezone " + a.timezone + ": " + z.error().message + " (expected an IANA zone such as Europe/Moscow)", 2);
+    if (!z) die(msg("cli.org.timezone", a.timezone, z.error().message), 2);
   }
-  if (!a.lang.empty() && !fw::policy::parse_lang(a.lang)) die("--lang: expected ru or en, got '" + a.lang + "'", 2);
+  if (!a.lang.empty() && !fw::policy::parse_lang(a.lang)) die(msg("cli.org.lang", a.lang), 2);
 
   auto store = fw::cli::open_db(kCommand, a.db);
   const fw::Time now = fw::SystemClock().now();
@@ -79,7 +85,7 @@ void run_set(const OrgArgs& a) {
     FW_TRY_STATUS(tx.append_audit(std::move(e)));
     return {};
   });
-  if (!st) die(st.error().to_string());
+  if (!st) die(fw::cli::error_text(st.error()));
   if (!a.timezone.empty()) std::cout << "timezone\t" << a.timezone << "\n";
   if (!a.lang.empty()) std::cout << "lang\t" << a.lang << "\n";
 }
@@ -90,6 +96,7 @@ void add_org(CLI::App& app) {
   cmd->require_subcommand(1);
   auto* show = cmd->add_subcommand("show", "Print the time zone and language in force (and whether set or default)");
   show->add_option("--db", a->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
+  fw::cli::add_lang_option(show);
   show->callback([a] { run_show(*a); });
   auto* set = cmd->add_subcommand("set", "Set the time zone and/or the report language (audited)");
   set->add_option("--db", a->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");

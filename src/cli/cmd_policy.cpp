@@ -1,11 +1,13 @@
 // `fleetward policy check FILE...` (no database: every problem as file:line:col: message),
 // `fleetward policy apply [--db DB] FILE...` (store versioned with an audit event, then
 // evaluate), `fleetward policy list`, `fleetward policy evaluate` (the scheduled re-evaluation,
-// for cron or a timer). --db defaults to $FLEETWARD_DB.
+// for cron or a timer). --db defaults to $FLEETWARD_DB. Messages in the reader's language
+// (cli_text.h); a policy file's errors (file:line:col: detail) and `list`'s columns stay English.
 #include <cstdlib>
 #include <iostream>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "service/evaluate.h"
 #include "service/policies.h"
@@ -25,9 +27,13 @@ struct PolicyArgs {
 
 std::unique_ptr<fw::store::Store> open_db(const std::string& db) { return fw::cli::open_db("policy", db); }
 
+using fw::cli::msg;
+
 void print_stats(const fw::service::EvalStats& st) {
-  std::cout << "evaluated " << st.devices << " devices (" << st.evaluations << " rule results): " << st.written
-            << " findings written, " << st.changes << " status changes, " << st.unknown << " unknown\n";
+  std::cout << msg("cli.policy.evaluated", fw::cli::count(st.devices, "cli.n.device"),
+                   fw::cli::count(st.evaluations, "cli.n.result"), fw::cli::count(st.written, "cli.n.finding"),
+                   fw::cli::count(st.changes, "cli.n.change"), st.unknown)
+            << "\n";
 }
 
 void check(const PolicyArgs& a) {
@@ -45,11 +51,11 @@ void check(const PolicyArgs& a) {
       ++bad;
       continue;
     }
-    std::cout << f << ": ok (";
+    std::string docs;
     for (size_t i = 0; i < r.documents.size(); ++i)
-      std::cout << (i ? ", " : "") << r.documents[i].kind << " " << r.documents[i].id << ": "
-                << r.documents[i].rules.size() << " rules";
-    std::cout << ")\n";
+      docs += (i ? ", " : "") + msg("cli.kind." + r.documents[i].kind) + " " + r.documents[i].id + ": " +
+              fw::cli::count(int64_t(r.documents[i].rules.size()), "cli.n.rule");
+    std::cout << msg("cli.policy.ok", f, docs) << "\n";
   }
   if (bad) throw CLI::RuntimeError(1);
 }
@@ -60,21 +66,21 @@ void apply(const PolicyArgs& a) {
   std::vector<std::string> ids;
   for (const auto& f : a.files) {
     auto text = fw::service::read_policy_file(f);
-    if (!text) die(text.error().to_string());
+    if (!text) die(fw::cli::error_text(text.error()));
     auto r = fw::service::apply_policy_text(*store, clock, a.actor, *text, f);
     if (!r) {
       std::cerr << r.error().to_string() << "\n";
       throw CLI::RuntimeError(1);
     }
     for (const auto& x : *r) {
-      std::cout << "applied " << x.kind << " " << x.id << " version " << x.version << "\n";
+      std::cout << msg("cli.policy.applied", msg("cli.kind." + x.kind), x.id, x.version) << "\n";
       ids.push_back(x.id);
     }
   }
   if (a.no_eval) return;
   for (const auto& id : ids) {
     auto st = fw::service::evaluate_all(*store, clock, id);
-    if (!st) die("evaluating " + id + ": " + st.error().to_string());
+    if (!st) die(msg("cli.policy.eval_failed", id, fw::cli::error_text(st.error())));
     std::cout << id << ": ";
     print_stats(*st);
   }
@@ -90,14 +96,17 @@ void list(const PolicyArgs& a) {
                 << tz.format(d.applied_at) << "\t" << d.applied_by << "\t" << d.source_name << "\n";
     return {};
   });
-  if (!st) die(st.error().to_string());
+  if (!st) die(fw::cli::error_text(st.error()));
 }
 
 void evaluate(const PolicyArgs& a) {
   auto store = open_db(a.db);
   fw::SystemClock clock;
   auto st = fw::service::evaluate_all(*store, clock, a.policy_id);
-  if (!st) die(st.error().to_string());
+  if (!st) {
+    if (!a.policy_id.empty() && st.error().code == fw::Errc::not_found) die(msg("cli.no_policy", a.policy_id));
+    die(fw::cli::error_text(st.error()));
+  }
   print_stats(*st);
 }
 
@@ -121,6 +130,7 @@ void add_policy(CLI::App& app) {
   e->add_option("--db", args->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
   e->add_option("--policy", args->policy_id, "only this policy or campaign");
   e->callback([args] { evaluate(*args); });
+  for (auto* sub : {c, ap, l, e}) fw::cli::add_lang_option(sub);
 }
 
 }  // namespace

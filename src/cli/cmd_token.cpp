@@ -1,13 +1,15 @@
 // `fleetward token create|list|revoke`: the admin API tokens of a database. create prints the
 // secret once (only its hash is stored); revoke takes effect at once for the API and ends the
 // token's dashboard sessions. create and revoke are audited (service/tokens.cpp) with the
-// actor "cli" (--actor). --db defaults to $FLEETWARD_DB. Main thread only.
+// actor "cli" (--actor). --db defaults to $FLEETWARD_DB. Messages and the table's words in the
+// reader's language (cli_text.h); the JSON keeps English keys and states. Main thread only.
 #include <cstdlib>
 #include <iostream>
 
 #include <boost/json.hpp>
 
 #include "cli/cli_db.h"
+#include "cli/cli_text.h"
 #include "cli/command.h"
 #include "service/tokens.h"
 #include "store/store.h"
@@ -35,9 +37,12 @@ std::string flag_for(const std::string& where) {
   return where;
 }
 
+using fw::cli::msg;
+
 [[noreturn]] void die_error(const fw::Error& e) {
-  std::string where = e.where.empty() ? std::string() : flag_for(e.where) + ": ";
-  die(where + e.message, e.code == fw::Errc::invalid_argument ? 2 : 1);
+  fw::Error named = e;
+  named.where = e.where.empty() ? std::string() : flag_for(e.where);
+  die(fw::cli::error_text(named), e.code == fw::Errc::invalid_argument ? 2 : 1);
 }
 
 void run_create(const TokenArgs& a) {
@@ -47,12 +52,12 @@ void run_create(const TokenArgs& a) {
   fw::service::TokenSpec spec;
   spec.name = a.name;
   auto role = fw::model::parse_role(a.role);
-  if (!role) die("--role: expected admin, operator, auditor or manager, got '" + a.role + "'", 2);
+  if (!role) die(msg("cli.token.role", a.role), 2);
   spec.role = *role;
   spec.scope_path = a.scope;
   if (!a.expires.empty()) {
     auto d = fw::parse_duration(a.expires);
-    if (!d || d->count() <= 0) die("--expires: expected a positive duration such as 90d, got '" + a.expires + "'", 2);
+    if (!d || d->count() <= 0) die(msg("cli.token.expires", a.expires), 2);
     spec.expires_at = now + *d;
   }
   std::optional<fw::service::NewToken> created;
@@ -62,9 +67,10 @@ void run_create(const TokenArgs& a) {
     return {};
   });
   if (!st) die_error(st.error());
-  std::cout << "Created token " << created->token.id << " (" << created->token.name << ", "
-            << fw::model::to_string(created->token.role) << ").\n"
-            << "Secret (shown once, keep it safe): " << created->secret << std::endl;
+  std::cout << msg("cli.token.created", created->token.id, created->token.name,
+                   fw::model::to_string(created->token.role))
+            << "\n"
+            << msg("cli.token.secret", created->secret) << std::endl;
 }
 
 void run_list(const TokenArgs& a) {
@@ -96,11 +102,11 @@ void run_list(const TokenArgs& a) {
   }
   // The table is for people: times in the organisation's zone (JSON keeps UTC).
   const fw::TimeZone tz = fw::cli::org_zone(*store);
-  std::cout << "ID\tNAME\tROLE\tSCOPE\tCREATED\tEXPIRES\tSTATE\n";
+  std::cout << msg("cli.token.header") << "\n";
   for (const auto& t : all)
     std::cout << t.id << "\t" << t.name << "\t" << fw::model::to_string(t.role) << "\t"
               << (t.scope_path.empty() ? "-" : t.scope_path) << "\t" << tz.format(t.created_at) << "\t"
-              << (t.expires_at ? tz.format(*t.expires_at) : "-") << "\t" << state(t) << "\n";
+              << (t.expires_at ? tz.format(*t.expires_at) : "-") << "\t" << msg("cli.state." + state(t)) << "\n";
 }
 
 void run_revoke(const TokenArgs& a) {
@@ -110,9 +116,11 @@ void run_revoke(const TokenArgs& a) {
     FW_TRY(ended, fw::service::revoke_token(tx, a.id, a.actor, fw::SystemClock().now()));
     return {};
   });
-  if (!st) die_error(st.error());
-  std::cout << "Revoked token " << a.id << " (" << ended << " dashboard session" << (ended == 1 ? "" : "s")
-            << " ended).\n";
+  if (!st) {
+    if (st.error().code == fw::Errc::not_found) die(msg("cli.token.not_found", a.id));
+    die_error(st.error());
+  }
+  std::cout << msg("cli.token.revoked", a.id, fw::cli::count(ended, "cli.n.session")) << "\n";
 }
 
 void add_token(CLI::App& app) {
@@ -121,6 +129,7 @@ void add_token(CLI::App& app) {
   cmd->require_subcommand(1);
   auto common = [&](CLI::App* c) {
     c->add_option("--db", a->db, "SQLite file or postgresql:// URL (default $FLEETWARD_DB)");
+    fw::cli::add_lang_option(c);
   };
   auto* create = cmd->add_subcommand("create", "Create a token and print its secret once");
   common(create);

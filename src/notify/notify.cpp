@@ -36,6 +36,34 @@ std::string days(int64_t n, policy::Lang lang) {
   return std::to_string(n) + " " + word;
 }
 
+std::string hours(int64_t n, policy::Lang lang) {
+  if (lang == policy::Lang::en) return std::to_string(n) + (n == 1 ? " hour" : " hours");
+  const int64_t m = (n < 0 ? -n : n) % 100, d = m % 10;
+  const char* word = (m >= 11 && m <= 14) ? "часов" : d == 1 ? "час" : (d >= 2 && d <= 4) ? "часа" : "часов";
+  return std::to_string(n) + " " + word;
+}
+
+std::string time_to_deadline(Time now, Time deadline, policy::Lang lang) {
+  auto t = [&](std::string_view key) { return policy::tr(lang, key); };
+  using std::chrono::days;
+  using std::chrono::hours;
+  if (now <= deadline) {
+    // A started day counts: 13 days 23 hours left is "14 days"; under a day, whole hours.
+    const auto left = deadline - now;
+    if (left < hours{1}) return std::string(t("notice.left_under_hour"));
+    if (left < days{1})
+      return fill(t("notice.days_left"), {notify::hours(std::chrono::duration_cast<hours>(left).count(), lang)});
+    const int64_t d = (left.count() + 86399) / 86400;
+    return fill(t("notice.days_left"), {notify::days(d, lang)});
+  }
+  // Late: whole days, as the report's "days overdue" counts them; under a day, whole hours.
+  const auto late = now - deadline;
+  if (late < hours{1}) return std::string(t("notice.overdue_under_hour"));
+  if (late < days{1})
+    return fill(t("notice.overdue_by"), {notify::hours(std::chrono::duration_cast<hours>(late).count(), lang)});
+  return fill(t("notice.overdue_by"), {notify::days(std::chrono::duration_cast<days>(late).count(), lang)});
+}
+
 std::string format_when(Time t, policy::Lang lang, const TimeZone& tz) {
   // "2023-03-31 23:59" in the zone.
   const std::string s = tz.format_short(t);
@@ -59,10 +87,11 @@ Notice render_notice(const NoticeInput& in, policy::Lang lang, const TimeZone& t
   n.to = owner ? address(in.person_name, in.person_email) : address(in.recipient_name, in.recipient_email);
 
   // Subject: what kind of message, the campaign, and the deadline or how late.
-  std::string kind = std::string(owner ? (in.block ? t("notice.kind.block") : in.days_overdue > 0 ? t("notice.kind.overdue") : t("notice.kind.reminder"))
+  const bool late = in.now > in.deadline;
+  std::string kind = std::string(owner ? (in.block ? t("notice.kind.block") : late ? t("notice.kind.overdue") : t("notice.kind.reminder"))
                                        : t("notice.kind.escalation"));
-  std::string when = in.days_overdue > 0 ? fill(t("notice.overdue_by"), {days(in.days_overdue, lang)})
-                                         : fill(t("notice.deadline_on"), {format_when(in.deadline, lang, tz)});
+  std::string when = late ? time_to_deadline(in.now, in.deadline, lang)
+                          : fill(t("notice.deadline_on"), {format_when(in.deadline, lang, tz)});
   n.subject = kind + ": " + in.campaign_title + " — " + when;
 
   std::string& b = n.body;
@@ -73,13 +102,8 @@ Notice render_notice(const NoticeInput& in, policy::Lang lang, const TimeZone& t
     b += (in.recipient_name.empty() ? std::string(t("notice.greeting.admins")) : fill(t("notice.greeting"), {in.recipient_name})) + "\n\n";
     b += fill(t("notice.manager.intro"), {address(in.person_name, in.person_email), in.campaign_title}) + "\n";
   }
-  b += fill(t("notice.deadline_line"), {format_when(in.deadline, lang, tz)});
-  if (in.days_overdue > 0) b += "; " + fill(t("notice.overdue_by"), {days(in.days_overdue, lang)});
-  else if (in.deadline > in.now) {
-    const int64_t left = std::chrono::duration_cast<std::chrono::days>(in.deadline - in.now).count();
-    b += "; " + fill(t("notice.days_left"), {days(left, lang)});
-  }
-  b += ".\n";
+  b += fill(t("notice.deadline_line"), {format_when(in.deadline, lang, tz)}) + "; " +
+       time_to_deadline(in.now, in.deadline, lang) + ".\n";
   if (in.block) b += std::string(t(owner ? "notice.blocked.owner" : "notice.blocked.manager")) + "\n";
   b += "\n";
   for (const auto& d : in.devices) {

@@ -32,8 +32,7 @@ struct NoticeInput {
   std::string person_name;     // whose devices fail (the owner)
   std::string person_email;
   Time now{};
-  Time deadline{};       // the person's deadline
-  int64_t days_overdue = 0;
+  Time deadline{};       // the person's deadline; now > deadline: overdue
   bool block = false;    // the point also blocks access (deadline reached)
   std::vector<NoticeDevice> devices;
 };
@@ -49,7 +48,15 @@ Notice render_notice(const NoticeInput& in, policy::Lang lang, const TimeZone& t
 // "31 марта 2023 г., 23:59 (Europe/Moscow)" / "31 March 2023, 23:59 (Europe/Moscow)".
 std::string format_when(Time t, policy::Lang lang, const TimeZone& tz);
 
-// "1 день", "3 дня", "5 дней" / "1 day", "3 days".
+// "1 день", "3 дня", "5 дней" / "1 day", "3 days"; "1 час", "3 часа", "5 часов" / "1 hour".
 std::string days(int64_t n, policy::Lang lang);
+std::string hours(int64_t n, policy::Lang lang);
+
+// The time to the deadline as a reader counts it. Before it, a started day counts ("13 days
+// 23 hours" left is "14 days left"); under a day, whole hours ("5 hours left"); under an hour
+// (the deadline itself included), "less than an hour left". After it, whole days late, as the
+// report's "days overdue" ("1 day 9 hours" late is "1 day overdue"); under a day, whole hours;
+// under an hour, "less than an hour overdue". Russian words agree with their number.
+std::string time_to_deadline(Time now, Time deadline, policy::Lang lang);
 
 }  // namespace fw::notify

@@ -49,6 +49,62 @@ TEST(Notice, DaysAgreeWithTheirNumber) {
   }
 }
 
+// The time left counts a started day (13 days 23 hours left is 14 days), whole hours under a
+// day, "less than an hour" under an hour and at the deadline itself; overdue counts whole days
+// (as the report's "days overdue"), whole hours under a day. Russian numbers agree.
+TEST(Notice, TimeToTheDeadlineAsAReaderCountsIt) {
+  using std::chrono::days, std::chrono::hours, std::chrono::minutes, std::chrono::seconds;
+  const Time deadline = at("2023-03-31T20:59:59Z");
+  struct Case {
+    seconds before;  // the deadline minus now
+    const char *ru, *en;
+  } cases[] = {
+      {days{14}, "до срока 14 дней", "14 days left"},
+      {days{13} + hours{23} + minutes{59}, "до срока 14 дней", "14 days left"},
+      {days{13} + hours{23}, "до срока 14 дней", "14 days left"},
+      {days{20} + seconds{1}, "до срока 21 день", "21 days left"},
+      {days{1} + seconds{1}, "до срока 2 дня", "2 days left"},
+      {days{1}, "до срока 1 день", "1 day left"},
+      {hours{23} + minutes{59}, "до срока 23 часа", "23 hours left"},
+      {hours{21}, "до срока 21 час", "21 hours left"},
+      {hours{11} + minutes{30}, "до срока 11 часов", "11 hours left"},
+      {hours{2}, "до срока 2 часа", "2 hours left"},
+      {hours{1}, "до срока 1 час", "1 hour left"},
+      {minutes{59}, "до срока меньше часа", "less than an hour left"},
+      {seconds{0}, "до срока меньше часа", "less than an hour left"},
+      {seconds{-1}, "просрочено меньше чем на час", "less than an hour overdue"},
+      {-hours{1}, "просрочено на 1 час", "1 hour overdue"},
+      {-(hours{4} + minutes{59}), "просрочено на 4 часа", "4 hours overdue"},
+      {-(hours{23} + minutes{59}), "просрочено на 23 часа", "23 hours overdue"},
+      {-days{1}, "просрочено на 1 день", "1 day overdue"},
+      {-(days{1} + hours{23}), "просрочено на 1 день", "1 day overdue"},
+      {-days{5}, "просрочено на 5 дней", "5 days overdue"},
+      {-days{22}, "просрочено на 22 дня", "22 days overdue"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.before.count());
+    EXPECT_EQ(time_to_deadline(deadline - c.before, deadline, Lang::ru), c.ru);
+    EXPECT_EQ(time_to_deadline(deadline - c.before, deadline, Lang::en), c.en);
+  }
+  // In a notice: the body's deadline line, and the subject of a late reminder.
+  auto in = sample();
+  in.now = in.deadline - (days{13} + hours{23});
+  EXPECT_NE(render_notice(in, Lang::ru, zone("Europe/Moscow")).body.find("23:59 (Europe/Moscow); до срока 14 дней.\n"),
+            std::string::npos);
+  in.now = in.deadline - hours{3};
+  EXPECT_NE(render_notice(in, Lang::en, zone("Europe/Moscow")).body.find("23:59 (Europe/Moscow); 3 hours left.\n"),
+            std::string::npos);
+  in.now = in.deadline + minutes{10};
+  const auto late = render_notice(in, Lang::ru, zone("Europe/Moscow"));
+  EXPECT_EQ(late.subject, "Срок истёк: Замена iPhone — просрочено меньше чем на час");
+  EXPECT_NE(late.body.find("23:59 (Europe/Moscow); просрочено меньше чем на час.\n"), std::string::npos) << late.body;
+  struct H {
+    int64_t n;
+    const char* ru;
+  } hs[] = {{1, "1 час"}, {2, "2 часа"}, {4, "4 часа"}, {5, "5 часов"}, {11, "11 часов"}, {21, "21 час"}, {22, "22 часа"}};
+  for (const auto& h : hs) EXPECT_EQ(notify::hours(h.n, Lang::ru), h.ru);
+}
+
 TEST(Notice, TimesAreShownInTheOrganisationsZone) {
   const auto msk = zone("Europe/Moscow");
   const auto berlin = zone("Europe/Berlin");
@@ -76,7 +132,7 @@ TEST(Notice, OwnerReminderInRussian) {
   EXPECT_EQ(n.body,
             "Здравствуйте, Иванова Елена Сергеевна!\n\n"
             "Ваши устройства не соответствуют требованиям кампании «Замена iPhone».\n"
-            "Срок: 31 марта 2023 г., 23:59 (Europe/Moscow); до срока 30 дней.\n\n"
+            "Срок: 31 марта 2023 г., 23:59 (Europe/Moscow); до срока 31 день.\n\n"
             "Apple iPhone 12 (iOS 16.2):\n"
             "  - Без iPhone и iPad. Что сделать: Сдайте устройство.\n\n"
             "Сообщение fleetward от 1 марта 2023 г., 09:00 (Europe/Moscow), кампания replace-ios. "
@@ -93,7 +149,7 @@ TEST(Notice, OwnerReminderInEnglish) {
   EXPECT_EQ(n.body,
             "Dear Elena Ivanova,\n\n"
             "Your devices do not yet meet the campaign \"Replace iPhones\".\n"
-            "Deadline: 31 March 2023, 23:59 (Europe/Moscow); 30 days left.\n\n"
+            "Deadline: 31 March 2023, 23:59 (Europe/Moscow); 31 days left.\n\n"
             "Apple iPhone 12 (iOS 16.2):\n"
             "  - No iPhones or iPads. What to do: Hand the device in.\n"
             "  - No Zoom\n\n"
@@ -106,8 +162,7 @@ TEST(Notice, EscalationToTheManagerAfterTheDeadline) {
   in.to = policy::Recipient::manager;
   in.recipient_name = "Петров Олег Иванович";
   in.recipient_email = "opetrov@gov.example";
-  in.now = at("2023-04-03T07:00:00Z");
-  in.days_overdue = 3;
+  in.now = at("2023-04-03T21:00:00Z");  // 3 days and 1 second after the deadline
   in.block = true;
   const auto n = render_notice(in, Lang::ru, zone("Europe/Moscow"));
   EXPECT_EQ(n.to, "Петров Олег Иванович <opetrov@gov.example>");
@@ -132,7 +187,7 @@ TEST(Notice, EscalationToTheManagerAfterTheDeadline) {
 
 TEST(Notice, TheOwnerIsToldOfTheBlockAndOfTheDelay) {
   auto in = sample();
-  in.days_overdue = 1;
+  in.now = in.deadline + std::chrono::hours{29};
   const auto late = render_notice(in, Lang::ru, zone("Europe/Moscow"));
   EXPECT_EQ(late.subject, "Срок истёк: Замена iPhone — просрочено на 1 день");
   in.block = true;
@@ -149,10 +204,11 @@ TEST(Notice, RussianTextsHaveNoEnglishWords) {
   in.person_email.clear();
   in.campaign_id = "";
   for (bool block : {false, true})
-    for (int64_t late : {0, 2})
+    for (auto late : {-std::chrono::hours{24 * 30}, -std::chrono::hours{5}, std::chrono::hours{0}, std::chrono::hours{2},
+                      std::chrono::hours{50}})
       for (auto to : {policy::Recipient::owner, policy::Recipient::manager, policy::Recipient::admin}) {
         in.block = block;
-        in.days_overdue = late;
+        in.now = in.deadline + late;
         in.to = to;
         in.recipient_name = to == policy::Recipient::manager ? "Петров Олег Иванович" : "";
         const auto n = render_notice(in, Lang::ru, TimeZone::fixed(3 * 3600));

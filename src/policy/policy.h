@@ -373,6 +373,7 @@ struct Report {
   std::string campaign_id, title;
   bool is_campaign = false;
   Time start{}, deadline{}, now{};
+  Time grace_end{};  // campaign: deadline + grace (== deadline without a grace period)
   bool as_of_evaluation = false;  // read from the aggregates of the last full evaluation, at `now`
   std::string tz_name;
   int64_t people = 0, people_noncompliant = 0, people_unknown = 0, people_exempt = 0;

@@ -111,6 +111,54 @@ std::string csv(std::string_view s) {
 
 std::string js(std::string_view s) { return "\"" + json_escape(s) + "\""; }
 
+// A rule as a reader names it: its title as written in the policy (in the policy's own
+// language), with the id beside it for the overdue list and the command line
+// ("No iPhones or iPads (no-ios)"); the id alone when the rule has no title.
+std::string rule_label(const RuleStats& x) {
+  if (x.title.empty() || x.title == x.id) return x.id;
+  return x.title + " (" + x.id + ")";
+}
+
+// The burn-down's rows in the terminal table: every day for up to two weeks of points, then
+// one row a week counted from the start, and past 26 weeks one row a month (each 1st); the
+// start, the deadline, the end of the grace period and today always, with their marks. The
+// JSON and CSV keep every day. Each row: an index into r.burndown and its marks.
+struct BurnRow {
+  size_t at = 0;
+  std::string marks;
+};
+enum class BurnStep { day, week, month };
+
+BurnStep burn_step(const Report& r) {
+  if (r.burndown.size() <= 14) return BurnStep::day;
+  const auto span = r.burndown.back().day - r.burndown.front().day;
+  return span <= std::chrono::days{26 * 7} ? BurnStep::week : BurnStep::month;
+}
+
+std::vector<BurnRow> burn_rows(const Report& r, BurnStep step, Lang lang, const TimeZone& tz) {
+  std::vector<BurnRow> rows;
+  if (r.burndown.empty()) return rows;
+  const Time t0 = r.burndown.front().day;
+  const Time deadline_day = tz.start_of_day(r.deadline), grace_day = tz.start_of_day(r.grace_end);
+  for (size_t i = 0; i < r.burndown.size(); ++i) {
+    const auto& b = r.burndown[i];
+    std::vector<std::string_view> marks;
+    if (i == 0) marks.push_back(tr(lang, "burn.start"));
+    if (b.day == deadline_day) marks.push_back(tr(lang, "burn.deadline"));
+    if (grace_day != deadline_day && b.day == grace_day) marks.push_back(tr(lang, "burn.grace_end"));
+    if (i + 1 == r.burndown.size()) marks.push_back(tr(lang, "burn.today"));
+    // Whole days since the start (a day in a zone with daylight saving may be 23 or 25 hours).
+    const int64_t k = std::lround(double((b.day - t0).count()) / 86400.0);
+    const bool periodic = step == BurnStep::day || (step == BurnStep::week && k % 7 == 0) ||
+                          (step == BurnStep::month && b.date.size() == 10 && b.date.ends_with("-01"));
+    if (!periodic && marks.empty()) continue;
+    std::string m;
+    for (auto x : marks) m += (m.empty() ? "" : ", ") + std::string(x);
+    rows.push_back({i, std::move(m)});
+  }
+  return rows;
+}
+
 }  // namespace
 
 std::string render_table(const Report& r, Lang lang, const TimeZone& tz) {
@@ -145,7 +193,7 @@ std::string render_table(const Report& r, Lang lang, const TimeZone& tz) {
   {
     std::vector<std::vector<std::string>> rows;
     for (const auto& x : r.rules)
-      rows.push_back({x.id, std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
+      rows.push_back({rule_label(x), std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
                       std::to_string(x.exempt), std::to_string(x.unknown), std::to_string(x.not_applicable)});
     o += table({std::string(tr(lang, "rule")), std::string(tr(lang, "severity")), std::string(tr(lang, "pass")),
                 std::string(tr(lang, "fail")), std::string(tr(lang, "exempt")), std::string(tr(lang, "unknown")),
@@ -163,18 +211,31 @@ std::string render_table(const Report& r, Lang lang, const TimeZone& tz) {
   }
   if (r.is_campaign) {
     o += "\n== " + std::string(tr(lang, "burndown")) + " ==\n";
+    const BurnStep step = burn_step(r);
+    if (step != BurnStep::day)
+      o += "(" + std::string(tr(lang, step == BurnStep::week ? "burn.weekly" : "burn.monthly")) + "; " +
+           std::string(tr(lang, "burn.every_day")) + ")\n";
     int64_t mx = 1;
     for (const auto& b : r.burndown) mx = std::max(mx, b.people);
     const int bar = 40;
-    for (const auto& b : r.burndown) {
+    const auto burn = burn_rows(r, step, lang, tz);
+    std::vector<std::string> counts;
+    size_t counts_w = 0;
+    for (const auto& row : burn) {
+      const auto& b = r.burndown[row.at];
+      // The count padded alone, the noun after it in the form the number takes.
+      const auto digits = std::to_string(b.people).size();
+      counts.push_back(std::string(digits < 7 ? 7 - digits : 0, ' ') + tr_count(lang, "people", b.people) + ", " +
+                       tr_count(lang, "devices", b.devices));
+      counts_w = std::max(counts_w, width(counts.back()));
+    }
+    for (size_t j = 0; j < burn.size(); ++j) {
+      const auto& b = r.burndown[burn[j].at];
       int n = int(std::lround(double(b.people) * bar / double(mx)));
       std::string bars;
       for (int i = 0; i < n; ++i) bars += "█";
-      // The count padded alone, the noun after it in the form the number takes.
-      const auto people = tr_count(lang, "people", b.people);
-      const auto digits = std::to_string(b.people).size();
-      o += b.date + " " + pad(bars, size_t(bar)) + " " + std::string(digits < 7 ? 7 - digits : 0, ' ') + people +
-           ", " + tr_count(lang, "devices", b.devices) + "\n";
+      o += b.date + " " + pad(bars, size_t(bar)) + " " +
+           (burn[j].marks.empty() ? counts[j] : pad(counts[j], counts_w) + "  " + burn[j].marks) + "\n";
     }
     o += "\n" + std::string(tr(lang, "projected_completion")) + ": " + projection_text(r, lang, tz) + "\n";
     if (r.projection.window_days >= 3 && !r.projection.completed)
@@ -291,9 +352,10 @@ std::string render_csv(const Report& r, Lang lang, const TimeZone&, const CsvOpt
              std::to_string(u.devices_noncompliant), num(u.compliance_pct, 1)});
       break;
     case CsvTable::rules:
-      row({t("rule"), t("severity"), t("pass"), t("fail"), t("exempt"), t("unknown"), t("not_applicable")});
+      row({t("rule"), t("title"), t("severity"), t("pass"), t("fail"), t("exempt"), t("unknown"),
+           t("not_applicable")});
       for (const auto& x : r.rules)
-        row({x.id, std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
+        row({x.id, x.title, std::string(tr_severity(lang, x.severity)), std::to_string(x.pass), std::to_string(x.fail),
              std::to_string(x.exempt), std::to_string(x.unknown), std::to_string(x.not_applicable)});
       break;
     case CsvTable::platforms:
@@ -475,7 +537,8 @@ std::string render_html(const Report& r, Lang lang, const TimeZone& tz) {
        "</th><th>" + t("pass") + "</th><th>" + t("fail") + "</th><th>" + t("exempt") + "</th><th>" + t("unknown") +
        "</th><th>" + t("not_applicable") + "</th></tr>\n";
   for (const auto& x : r.rules)
-    o += "<tr><td title=\"" + xml(x.title) + "\">" + xml(x.id) + "</td><td>" + xml(tr_severity(lang, x.severity)) +
+    o += "<tr><td>" + (x.title.empty() || x.title == x.id ? xml(x.id) : xml(x.title) + " <span class=\"meta\">(" + xml(x.id) + ")</span>") +
+         "</td><td>" + xml(tr_severity(lang, x.severity)) +
          "</td><td class=n>" + std::to_string(x.pass) + "</td><td class=n>" + std::to_string(x.fail) +
          "</td><td class=n>" + std::to_string(x.exempt) + "</td><td class=n>" + std::to_string(x.unknown) +
          "</td><td class=n>" + std::to_string(x.not_applicable) + "</td></tr>\n";

@@ -243,6 +243,7 @@ Report start_report(const ReportInput& in) {
   rep.is_campaign = c.is_campaign();
   rep.start = campaign_start(c);
   rep.deadline = c.deadline.value_or(Time{});
+  rep.grace_end = rep.deadline + c.grace;
   rep.now = in.now;
   rep.tz_name = in.tz.name();
   rep.rules.resize(c.rules.size());

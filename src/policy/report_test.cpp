@@ -2,6 +2,8 @@
 // reconstruction, the projection, and the renderers.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "policy/policy.h"
 #include "policy/report_test_org.h"
 
@@ -222,7 +224,7 @@ TEST(Render, CsvIsOneTablePerFile) {
     const char* header;
     size_t columns;
   } cases[] = {
-      {CsvTable::units, "Org unit,Path,Level,", 9},       {CsvTable::rules, "Rule,Severity,Pass,", 7},
+      {CsvTable::units, "Org unit,Path,Level,", 9},       {CsvTable::rules, "Rule,Title,Severity,Pass,", 8},
       {CsvTable::platforms, "Platform,Devices,", 3},      {CsvTable::burndown, "Date,People,Devices\r\n", 3},
       {CsvTable::overdue, "Person,E-mail,Org unit,", 7},
   };
@@ -278,6 +280,134 @@ TEST(Messages, CommandTextsInBothLanguages) {
   EXPECT_FALSE(has_message("discover.nope"));
   EXPECT_EQ(tr_n(Lang::ru, "discover.lines", 1234567), "строк: 1234567");
   EXPECT_EQ(tr_n(Lang::en, "discover.created", 2), "2 devices created");
+}
+
+// The rule table names each rule by its title as stored in the policy, the id beside it; a
+// rule without a title by its id. JSON and CSV keep the id in its own field and add the title.
+TEST(Render, RulesAreNamedByTheirTitles) {
+  auto in = small_org();
+  in.campaign.rules.at(0).title = "No iPhones or iPads";
+  auto en = build_report(in);
+  in.campaign.rules.at(0).title = "Без iPhone и iPad";  // the demo stores Russian texts under --lang ru
+  auto ru = build_report(in);
+  auto tz = moscow();
+  struct Case {
+    const Report* r;
+    Lang lang;
+    const char* want;
+  } cases[] = {{&en, Lang::en, "No iPhones or iPads (no-ios)"}, {&ru, Lang::ru, "Без iPhone и iPad (no-ios)"}};
+  for (const auto& c : cases) {
+    auto table = render_table(*c.r, c.lang, tz);
+    SCOPED_TRACE(table);
+    const auto rules = table.substr(table.find(std::string(tr(c.lang, "by_rule"))));
+    EXPECT_NE(rules.find(std::string("\n") + c.want + "  "), std::string::npos);
+    EXPECT_NE(rules.find("\nandroid-min  "), std::string::npos);  // no title: the id
+    auto html = render_html(*c.r, c.lang, tz);
+    EXPECT_NE(html.find("<td>" + std::string(c.r->rules[0].title) + " <span class=\"meta\">(no-ios)</span></td>"),
+              std::string::npos);
+    auto csv = render_csv(*c.r, c.lang, tz, {CsvTable::rules});
+    EXPECT_NE(csv.find("\r\nno-ios," + std::string(c.r->rules[0].title) + ","), std::string::npos) << csv;
+    EXPECT_NE(csv.find("\r\nandroid-min,,"), std::string::npos) << csv;
+  }
+  auto json = render_json(ru, tz);
+  EXPECT_NE(json.find("{\"id\":\"no-ios\",\"title\":\"Без iPhone и iPad\""), std::string::npos) << json;
+  EXPECT_EQ(render_csv(en, Lang::ru, tz, {CsvTable::rules}).rfind("Правило,Название,Важность,", 0), 0u);
+}
+
+// A campaign's burn-down of `days` daily points from 1 February 2023 (Moscow), deadline
+// 31 March 23:59:59, grace 14 days (ends 14 April 23:59:59); the people fall by one a day.
+Report long_burndown(int days) {
+  auto tz = moscow();
+  Report r;
+  r.campaign_id = "replace-ios";
+  r.is_campaign = true;
+  r.start = T("2023-02-01T09:00:00+03:00");
+  r.deadline = T("2023-03-31T23:59:59+03:00");
+  r.grace_end = r.deadline + std::chrono::days{14};
+  Time day = tz.start_of_day(r.start);
+  for (int i = 0; i < days; ++i, day = tz.start_of_next_day(day))
+    r.burndown.push_back({day, tz.format_date(day), std::max(0, 2000 - i), std::max(0, 2400 - i)});
+  r.now = r.burndown.back().day + std::chrono::hours{10};
+  return r;
+}
+
+// The rows of the burn-down section of a table: "date" -> the rest of the line.
+std::vector<std::pair<std::string, std::string>> burn_lines(const std::string& table, Lang lang) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto p = table.find("== " + std::string(tr(lang, "burndown")) + " ==\n");
+  EXPECT_NE(p, std::string::npos) << table;
+  if (p == std::string::npos) return out;
+  p = table.find('\n', p) + 1;
+  for (size_t e; (e = table.find('\n', p)) != std::string::npos && e > p; p = e + 1) {
+    std::string line = table.substr(p, e - p);
+    if (line.size() > 10 && line[4] == '-' && line[7] == '-') out.emplace_back(line.substr(0, 10), line.substr(11));
+  }
+  return out;
+}
+
+// The terminal table shows one row a day for a short series, one a week (from the start) up to
+// 26 weeks, one a month (each 1st) past that; the start, the deadline, the grace end and today
+// always, marked in the reader's language. The chart's scale is the whole series'. The JSON
+// and the CSV keep every day.
+TEST(Render, BurnDownRowsPerWeekOrMonthWithTheKeyDays) {
+  auto tz = moscow();
+  const auto marks = [](Lang lang, std::initializer_list<const char*> keys) {
+    std::string m;
+    for (auto k : keys) m += (m.empty() ? "" : ", ") + std::string(tr(lang, k));
+    return m;
+  };
+  for (Lang lang : {Lang::ru, Lang::en}) {
+    SCOPED_TRACE(lang == Lang::ru ? "ru" : "en");
+    // 2023-02-01 .. 2026-11-28: 1,397 days, by month.
+    auto r = long_burndown(1397);
+    ASSERT_EQ(r.burndown.back().date, "2026-11-28");
+    auto table = render_table(r, lang, tz);
+    auto rows = burn_lines(table, lang);
+    EXPECT_EQ(rows.size(), 1u + 45u + 2u + 1u) << table;  // the start, the 1sts, deadline and grace end, today
+    std::map<std::string, std::string> by_date(rows.begin(), rows.end());
+    EXPECT_EQ(rows.front().first, "2023-02-01");
+    EXPECT_TRUE(by_date["2023-02-01"].ends_with("  " + marks(lang, {"burn.start"}))) << by_date["2023-02-01"];
+    EXPECT_TRUE(by_date["2023-03-31"].ends_with("  " + marks(lang, {"burn.deadline"})));
+    EXPECT_TRUE(by_date["2023-04-14"].ends_with("  " + marks(lang, {"burn.grace_end"})));
+    EXPECT_TRUE(rows.back().second.ends_with("  " + marks(lang, {"burn.today"})));
+    EXPECT_EQ(rows.back().first, "2026-11-28");
+    EXPECT_TRUE(by_date.contains("2024-02-01") && by_date.contains("2026-11-01"));
+    EXPECT_FALSE(by_date.contains("2023-02-08"));
+    EXPECT_NE(table.find(std::string(tr(lang, "burn.monthly"))), std::string::npos);
+    // The first day has the most people: the full bar; the numbers agree with the language.
+    std::string full_bar;
+    for (int i = 0; i < 40; ++i) full_bar += "█";
+    EXPECT_TRUE(by_date["2023-02-01"].starts_with(full_bar)) << by_date["2023-02-01"];
+    EXPECT_NE(by_date["2023-02-01"].find(tr_count(lang, "people", 2000) + ", " + tr_count(lang, "devices", 2400)),
+              std::string::npos);
+    // JSON and CSV: every day.
+    auto json = render_json(r, tz);
+    EXPECT_NE(json.find("{\"date\":\"2023-02-08\",\"people\":1993,"), std::string::npos);
+    auto csv = render_csv(r, lang, tz, {CsvTable::burndown});
+    EXPECT_EQ(size_t(std::count(csv.begin(), csv.end(), '\n')), 1u + 1397u);
+
+    // 60 days (to 1 April): by week from the start, with the deadline between two weeks.
+    r = long_burndown(60);
+    table = render_table(r, lang, tz);
+    rows = burn_lines(table, lang);
+    std::vector<std::string> dates;
+    for (const auto& [d, rest] : rows) dates.push_back(d);
+    EXPECT_EQ(dates, (std::vector<std::string>{"2023-02-01", "2023-02-08", "2023-02-15", "2023-02-22", "2023-03-01",
+                                               "2023-03-08", "2023-03-15", "2023-03-22", "2023-03-29", "2023-03-31",
+                                               "2023-04-01"}))
+        << table;
+    EXPECT_NE(table.find(std::string(tr(lang, "burn.weekly"))), std::string::npos);
+
+    // Ten days: every day, no note.
+    r = long_burndown(10);
+    r.deadline = r.grace_end = r.burndown.back().day + std::chrono::hours{12};  // deadline today, no grace
+    table = render_table(r, lang, tz);
+    rows = burn_lines(table, lang);
+    ASSERT_EQ(rows.size(), 10u) << table;
+    EXPECT_TRUE(rows.back().second.ends_with("  " + marks(lang, {"burn.deadline", "burn.today"}))) << table;
+    EXPECT_EQ(table.find(std::string(tr(lang, "burn.weekly"))), std::string::npos);
+    EXPECT_EQ(table.find(std::string(tr(lang, "burn.monthly"))), std::string::npos);
+  }
 }
 
 TEST(Render, EscapesOutsideText) {

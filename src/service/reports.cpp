@@ -325,6 +325,7 @@ Result<std::optional<policy::Report>> report_from_aggregates(store::Tx& tx, cons
   if (snap->version != version) return std::nullopt;
   FW_TRY(auto rep, decode_snapshot(snap->body));
   rep.as_of_evaluation = true;
+  rep.grace_end = rep.deadline + doc.grace;  // not in the snapshot: the document has it
   if (rep.is_campaign && rep.now >= rep.start) {
     FW_TRY(auto days, tx.list_burndown(doc.id));
     size_t k = 0;

@@ -151,7 +151,7 @@ TEST(TokenCli, CreateListRevoke) {
   const std::string db = (store.dir() / "fleetward.db").string();  // the CLI opens it beside us (WAL)
   using testing::run_cli;
   using testing::shell_quote;
-  auto c = run_cli("token create --db " + shell_quote(db) + " --name 'CI bot' --role auditor --expires 7d");
+  auto c = run_cli("token create --lang en --db " + shell_quote(db) + " --name 'CI bot' --role auditor --expires 7d");
   ASSERT_EQ(c.code, 0) << c.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(c.out, m, std::regex("Created token (tok-[0-9a-f]+)"))) << c.out;
@@ -159,7 +159,7 @@ TEST(TokenCli, CreateListRevoke) {
   ASSERT_TRUE(std::regex_search(c.out, m, std::regex("(fw_[0-9a-f]{64})"))) << c.out;
   const std::string secret = m[1].str();
 
-  auto l = run_cli("token list --db " + shell_quote(db));
+  auto l = run_cli("token list --lang en --db " + shell_quote(db));
   ASSERT_EQ(l.code, 0) << l.out;
   EXPECT_NE(l.out.find(id + "\tCI bot\tauditor\t-\t"), std::string::npos) << l.out;
   EXPECT_NE(l.out.find("\tactive\n"), std::string::npos) << l.out;
@@ -168,10 +168,10 @@ TEST(TokenCli, CreateListRevoke) {
   ASSERT_EQ(j.code, 0) << j.out;
   EXPECT_EQ(json::parse(j.out).at("items").as_array().size(), 1u);
 
-  auto r = run_cli("token revoke " + id + " --db " + shell_quote(db));
+  auto r = run_cli("token revoke " + id + " --lang en --db " + shell_quote(db));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("Revoked token " + id), std::string::npos);
-  l = run_cli("token list --db " + shell_quote(db));
+  l = run_cli("token list --lang en --db " + shell_quote(db));
   EXPECT_NE(l.out.find("\trevoked\n"), std::string::npos) << l.out;
 
   // The secret no longer authenticates against this database.

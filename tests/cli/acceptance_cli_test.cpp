@@ -58,7 +58,7 @@ class AcceptanceCli : public ::testing::Test {
 };
 
 TEST_F(AcceptanceCli, OrgSettingsReachTheReportAndAreAudited) {
-  auto show = run_cli("org show" + db());
+  auto show = run_cli("org show --lang en" + db());
   ASSERT_EQ(show.code, 0) << show.out;
   EXPECT_EQ(show.out, "timezone\tEurope/Moscow\t(default)\nlang\tru\t(default)\n");
 
@@ -125,9 +125,9 @@ TEST_F(AcceptanceCli, OrgSettingsReachTheReportAndAreAudited) {
 
 TEST_F(AcceptanceCli, DatabaseCommandsTakeFleetwardDbFromTheEnvironment) {
   auto org = dir_.write("org-units.csv", "path,name\n/hq,Head office\n");
-  auto imp = run_cli_with_env("import " + org);
+  auto imp = run_cli_with_env("import --lang en " + org);
   EXPECT_EQ(imp.code, 0) << imp.out;
-  EXPECT_NE(imp.out.find("imported 1 org units"), std::string::npos) << imp.out;
+  EXPECT_NE(imp.out.find("imported 1 org unit,"), std::string::npos) << imp.out;
   auto secret = run_cli_with_env("agent secret create --org-unit /hq");
   EXPECT_EQ(secret.code, 0) << secret.out;
   EXPECT_NE(secret.out.find("enrolment secret for /hq"), std::string::npos) << secret.out;
@@ -251,7 +251,7 @@ TEST_F(AcceptanceCli, SecondInitNamesTheTokenCommand) {
 TEST_F(AcceptanceCli, MalformedJsonImportNamesLineColumnAndByte) {
   // Line 2 is `  {"id": "j1",, ...`: the second comma is column 15, byte 28 of the file.
   auto f = dir_.write("devices.json", "{\"devices\": [\n  {\"id\": \"j1\",, \"os_family\": \"iOS\"}]}\n");
-  auto r = run_cli("import" + db() + " " + f);
+  auto r = run_cli("import --lang en" + db() + " " + f);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find(f + ":2: malformed JSON: syntax error (column 15, byte 28)"), std::string::npos) << r.out;
 }

@@ -162,7 +162,7 @@ TEST_F(CliTest, ImportLoadsFilesInDependencyOrder) {
   {"id": "j1", "owner_id": "p1", "os_family": "HarmonyOS", "os_version": "3.0.0", "type": "phone"}
 ]})");
   // Given in the "wrong" order on purpose.
-  auto r = run({"import", "--db", db, devices, extra, people, units});
+  auto r = run({"import", "--db", db, "--lang", "en", devices, extra, people, units});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("imported 2 org units"), std::string::npos) << r.out;
   EXPECT_EQ(count(db, "devices"), 4);

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -160,11 +161,14 @@ TEST_F(LangCli, DemoNamesFollowTheOrganisationsLanguage) {
       << report_ru.out.substr(0, 600);
   EXPECT_NE(report_ru.out.find("Центральный аппарат"), std::string::npos);
   EXPECT_NE(report_ru.out.find("По подразделениям"), std::string::npos);
+  // Rules by the titles the policy stores in the organisation's language, the id beside them.
+  EXPECT_NE(report_ru.out.find("\nБез iPhone и iPad (no-ios)  "), std::string::npos);
   auto report_en = run("report --campaign replace-ios --db " + shell_quote(en_db));
   ASSERT_EQ(report_en.code, 0) << report_en.out;
   EXPECT_NE(report_en.out.find("Replace iPhones with approved platforms by 31 March"), std::string::npos);
   EXPECT_NE(report_en.out.find("Central Administration"), std::string::npos);
   EXPECT_NE(report_en.out.find("By org unit"), std::string::npos);
+  EXPECT_NE(report_en.out.find("\nNo iPhones or iPads (no-ios)  "), std::string::npos);
   EXPECT_FALSE(has_cyrillic(report_en.out)) << report_en.out.substr(0, 600);
   // The translated policy has the same rules: the same numbers in both demos' JSON reports.
   auto json_ru = run("report --campaign replace-ios --format json --db " + shell_quote(ru_db));
@@ -204,6 +208,23 @@ TEST_F(LangCli, ErrorsAreInTheReadersLanguageWithNoEnglishLeft) {
       {"discover --format apache x.log --db {db}", 2, "discover", "cli.discover.format", {"apache"}},
       {"discover --format nginx x.log --db {db}", 2, "discover", "cli.discover.nginx_needs_format", {}},
       {"discover x.log", 2, "discover", "cli.discover.no_db", {}},
+      // Operator commands: usage errors and "not found".
+      {"exemption remove nope --db {db}", 1, "exemption", "cli.exemption.not_found", {"nope"}},
+      {"exemption add --policy replace-ios --reason r --approver a --for 1d --db {db}", 2, "exemption",
+       "cli.exemption.person_or_device", {}},
+      {"exemption add --person x --policy replace-ios --reason r --approver a --for soon --db {db}", 2, "exemption",
+       "cli.exemption.for", {"soon"}},
+      {"exemption add --person x --policy nope --reason r --approver a --for 1d --db {db}", 1, "exemption",
+       "cli.no_policy", {"nope"}},
+      {"exemption add --person nobody --policy replace-ios --reason r --approver a --for 1d --db {db}", 1,
+       "exemption", "cli.no_person", {"nobody"}},
+      {"exemption list --format xml --db {db}", 2, "exemption", "cli.table_or_json", {"xml"}},
+      {"device show nope --db {db}", 1, "device", "cli.device.not_found", {"nope"}},
+      {"device set-unit nope --db {db}", 2, "device", "cli.device.path_or_clear", {}},
+      {"token revoke tok-nope --db {db}", 1, "token", "cli.token.not_found", {"tok-nope"}},
+      {"token create --name x --role wizard --db {db}", 2, "token", "cli.token.role", {"wizard"}},
+      {"token create --name x --role auditor --expires never --db {db}", 2, "token", "cli.token.expires", {"never"}},
+      {"policy evaluate --policy nope --db {db}", 1, "policy", "cli.no_policy", {"nope"}},
   };
   auto fill = [&](std::string s) {
     for (auto [k, v] : {std::pair{"{db}", shell_quote(db)}, std::pair{"{empty}", shell_quote(empty)}})
@@ -225,6 +246,83 @@ TEST_F(LangCli, ErrorsAreInTheReadersLanguageWithNoEnglishLeft) {
         EXPECT_TRUE(has_cyrillic(r.out)) << args << "\n" << r.out;
       }
     }
+  }
+}
+
+// The operator commands' confirmations in Russian (the organisation's language, or
+// $FLEETWARD_LANG) and in English (--lang en): exemption add/list/remove, token create/list/
+// revoke, policy evaluate, import and org show; no English words left in the Russian ones but
+// ids, flags and the zone's name.
+TEST_F(LangCli, OperatorCommandsAnswerInTheReadersLanguage) {
+  const auto db = demo("ru", "");
+  const auto q = shell_quote(db);
+  const auto person = read_org(db).people.at(0).id;
+  auto ok = [&](const std::string& args, const Env& env = {}) {
+    auto r = run(args, env);
+    EXPECT_EQ(r.code, 0) << args << "\n" << r.out;
+    return r.out;
+  };
+  const Env ru_env{{{"FLEETWARD_LANG", "ru"}}};
+
+  auto add = ok("exemption add --person " + person + " --policy replace-ios --reason r --approver a --for 30d --id ex-ru --db " + q);
+  EXPECT_EQ(add.rfind("добавлено исключение ex-ru: сотрудник " + person + " — replace-ios, до ", 0), 0u) << add;
+  EXPECT_NE(add.find("\nперепроверено replace-ios: "), std::string::npos) << add;
+  EXPECT_TRUE(std::regex_search(add, std::regex("перепроверено replace-ios: [0-9]+ устройств(о|а)?, [0-9]+ изменени")))
+      << add;
+  auto list = ok("exemption list --db " + q);
+  EXPECT_NE(list.find("КТО/ЧТО"), std::string::npos) << list;
+  EXPECT_NE(list.find("ИСТЕКАЕТ (Europe/Moscow)"), std::string::npos) << list;
+  EXPECT_NE(list.find("действует"), std::string::npos) << list;
+  auto list_en = ok("exemption list --lang en --db " + q);
+  EXPECT_NE(list_en.find("SUBJECT"), std::string::npos) << list_en;
+  EXPECT_NE(list_en.find("person " + person), std::string::npos) << list_en;
+  EXPECT_NE(list_en.find("active"), std::string::npos) << list_en;
+  EXPECT_EQ(ok("exemption remove ex-ru --db " + q).rfind("исключение ex-ru удалено\n", 0), 0u);
+  EXPECT_EQ(ok("exemption list --policy replace-ios --db " + q), "исключений для replace-ios нет\n");
+  EXPECT_EQ(ok("exemption list --lang en --db " + q), "no exemptions\n");
+
+  auto created = ok("token create --name ci --role auditor --db " + q);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(created, m, std::regex("^Создан токен (tok-[0-9a-f]+) \\(ci, auditor\\)\\.\n"
+                                                       "Секрет \\(показывается один раз, сохраните его\\): fw_")))
+      << created;
+  const std::string tok = m[1].str();
+  EXPECT_NE(ok("token list --db " + q).find("\tИМЯ\t"), std::string::npos);
+  EXPECT_EQ(ok("token revoke " + tok + " --db " + q), "Токен " + tok + " отозван (завершено: 0 сеансов панели).\n");
+  auto created_en = ok("token create --name ci2 --role auditor --lang en --db " + q);
+  EXPECT_EQ(created_en.rfind("Created token tok-", 0), 0u) << created_en;
+
+  auto evaluated = ok("policy evaluate --policy replace-ios --db " + q);
+  EXPECT_EQ(evaluated.rfind("проверено: ", 0), 0u) << evaluated;
+  EXPECT_EQ(ok("policy evaluate --policy replace-ios --lang en --db " + q).rfind("evaluated ", 0), 0u);
+
+  // A database without org.lang: the locale decides before it is opened, then Russian (the
+  // organisation's default) unless --lang or $FLEETWARD_LANG chose.
+  const auto empty = (dir_ / "empty.db").string();
+  ASSERT_EQ(run("init --db " + shell_quote(empty)).code, 0);
+  const auto units = (dir_ / "org-units.csv").string();
+  {
+    std::ofstream f(units);
+    f << "path,name\n/hq,Head office\n/hq/it,IT\n";
+  }
+  EXPECT_EQ(ok("import --db " + shell_quote(empty) + " " + shell_quote(units), ru_env),
+            units + ": импортировано: 2 подразделения, 0 сотрудников, 0 устройств\n");
+  EXPECT_EQ(ok("import --lang en --db " + shell_quote(empty) + " " + shell_quote(units)),
+            units + ": imported 2 org units, 0 people, 0 devices\n");
+  EXPECT_EQ(ok("org show --db " + shell_quote(empty)),
+            "timezone\tEurope/Moscow\t(по умолчанию)\nlang\tru\t(по умолчанию)\n");
+  EXPECT_EQ(ok("org show --lang en --db " + shell_quote(empty)),
+            "timezone\tEurope/Moscow\t(default)\nlang\tru\t(default)\n");
+  auto nothing = run("org set --db " + shell_quote(empty), ru_env);
+  EXPECT_EQ(nothing.code, 2);
+  EXPECT_EQ(nothing.out, "fleetward org: " + text(Lang::ru, "cli.org.nothing") + "\n");
+
+  // No English left in the Russian confirmations but ids, flags and names.
+  for (std::string out : {add, list, created, evaluated}) {
+    for (std::string_view allowed : {"replace-ios", "Europe/Moscow", "auditor", "ci", "ex-ru", "fw_", "tok-", "ID"})
+      for (size_t p; (p = out.find(allowed)) != std::string::npos;) out.erase(p, allowed.size());
+    out = std::regex_replace(out, std::regex("p-[0-9]+|[0-9a-f]{8,}|\\b[ra]\\b"), "");
+    EXPECT_FALSE(has_ascii_letter(out)) << out;
   }
 }
 
@@ -299,7 +397,7 @@ TEST_F(LangCli, TheDemosNotificationTextsInBothLanguages) {
                         "2023 г., 23:59 (Europe/Moscow)\n"),
             std::string::npos)
       << ru.out.substr(0, 600);
-  EXPECT_NE(ru.out.find("Срок: 31 марта 2023 г., 23:59 (Europe/Moscow); до срока 30 дней.\n"), std::string::npos);
+  EXPECT_NE(ru.out.find("Срок: 31 марта 2023 г., 23:59 (Europe/Moscow); до срока 31 день.\n"), std::string::npos);
   EXPECT_NE(ru.out.find("  - Без iPhone и iPad. Что сделать: Сдайте устройство"), std::string::npos);
   EXPECT_NE(ru.out.find("Сообщение fleetward от 1 марта 2023 г., 09:00 (Europe/Moscow)"), std::string::npos);
   for (const char* english : {"Reminder", "Dear", "Deadline", "What to do", "Sent by", "notices due", "To:"})

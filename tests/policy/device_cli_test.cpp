@@ -43,7 +43,7 @@ class DeviceCli : public ::testing::Test {
     ASSERT_EQ(apply.code, 0) << apply.out;
   }
 
-  std::string db() const { return fw::testing::db_flag(db_); }
+  std::string db() const { return fw::testing::db_flag(db_) + " --lang en"; }  // English messages
   std::string zoom_status() { return fw::testing::finding_status(db_, "rfon-1", "hq-no-zoom/zoom"); }
 
   fw::testing::TestDir dir_;

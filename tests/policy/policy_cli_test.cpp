@@ -157,7 +157,7 @@ TEST_F(PolicyCli, DemoReportAndActions) {
   auto missing = run_cli("report --campaign nope" + db);
   EXPECT_EQ(missing.code, 1);
   // Applying again stores version 2 and re-evaluates.
-  auto apply = run_cli("policy apply " + std::string(FW_SOURCE_DIR) + "/examples/replace-ios.yaml" + db);
+  auto apply = run_cli("policy apply " + std::string(FW_SOURCE_DIR) + "/examples/replace-ios.yaml --lang en" + db);
   EXPECT_EQ(apply.code, 0) << apply.out;
   EXPECT_NE(apply.out.find("applied campaign replace-ios version 2"), std::string::npos) << apply.out;
 }

@@ -86,7 +86,7 @@ TEST_F(ReportCsvApi, OneTablePerRequest) {
   } cases[] = {
       {"", "Org unit,Path,Level,People,Non-compliant people,Unknown,Devices,Non-compliant devices,Compliance", 9},
       {"&table=units", "Org unit,Path,Level,", 9},
-      {"&table=rules", "Rule,Severity,Pass,Fail,Exempt,Unknown,N/A", 7},
+      {"&table=rules", "Rule,Title,Severity,Pass,Fail,Exempt,Unknown,N/A", 8},
       {"&table=platforms", "Platform,Devices,Non-compliant", 3},
       {"&table=burndown", "Date,People,Devices", 3},
       {"&table=overdue", "Person,E-mail,Org unit,Manager,Device,Failing rules,Days overdue", 7},
@@ -113,8 +113,8 @@ TEST_F(ReportCsvApi, ByteOrderMarkOnlyWhenAsked) {
   EXPECT_EQ(plain.body.rfind("Подразделение,Путь,", 0), 0u) << plain.body;
   auto bom = srv_.send(verb::get, "/api/v1/reports/replace-ios?format=csv&lang=ru&bom=1&table=rules");
   ASSERT_EQ(bom.status, 200) << bom.body;
-  EXPECT_EQ(bom.body.rfind("\xEF\xBB\xBFПравило,Важность,", 0), 0u) << bom.body;
-  EXPECT_NE(bom.body.find("no-ios,критическая,"), std::string::npos) << bom.body;
+  EXPECT_EQ(bom.body.rfind("\xEF\xBB\xBFПравило,Название,Важность,", 0), 0u) << bom.body;
+  EXPECT_NE(bom.body.find("no-ios,,критическая,"), std::string::npos) << bom.body;
   auto off = srv_.send(verb::get, "/api/v1/reports/replace-ios?format=csv&bom=0");
   EXPECT_EQ(off.body, plain.body);
 }
