@@ -40,6 +40,14 @@ std::string count(int64_t n, std::string_view key);
 // flag parses there; init_ui_lang() has already read its value from argv.
 void add_lang_option(CLI::App* cmd);
 
+// `--help` in the reader's language: when ui_lang() is Russian (as known before parsing:
+// --lang in argv, $FLEETWARD_LANG, the locale; not org.lang), replaces the descriptions of
+// every command and option of `app` that help_ru() knows, and CLI11's labels. Call once, after
+// every command is added and before parsing (help_ru.cpp).
+void translate_help(CLI::App& app);
+// The Russian description of an English one registered by a command; "" when there is none.
+std::string_view help_ru(std::string_view en) noexcept;
+
 // An error from a lower layer, framed for the reader: in Russian its kind is said in Russian
 // ("не найдено", "ошибка разбора"...) before its place and its (English) detail; in English
 // it is Error::to_string() as before.

@@ -1,8 +1,8 @@
 // The `fleetward` executable: parses the command line and runs one subcommand.
 // Subcommands live in cmd_*.cpp and register themselves (see command.h). Exit status: 0
 // done, 1 failed (the reason on stderr), 2 a bad command line. Messages on stderr are in the
-// reader's language (cli_text.h); CLI11's own descriptions of a bad command line stay English
-// inside a translated frame.
+// reader's language (cli_text.h), and so is --help (help_ru.cpp); CLI11's own descriptions of a
+// bad command line stay English inside a translated frame.
 #include <cstdio>
 #include <vector>
 
@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "fleetward 0.1.0");
   for (auto fn : fw::cli::registry()) fn(app);
+  fw::cli::translate_help(app);  // --help in Russian when the language known now is Russian
   // CLI11 answers an unknown command with "A subcommand is required": name it instead.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

@@ -15,6 +15,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "policy/policy.h"
 #include "store/store.h"
@@ -324,6 +325,61 @@ TEST_F(LangCli, OperatorCommandsAnswerInTheReadersLanguage) {
     out = std::regex_replace(out, std::regex("p-[0-9]+|[0-9a-f]{8,}|\\b[ra]\\b"), "");
     EXPECT_FALSE(has_ascii_letter(out)) << out;
   }
+}
+
+// --help in Russian when the language known before parsing is Russian (--lang ru in argv,
+// $FLEETWARD_LANG, the locale): every command's and option's description and CLI11's labels,
+// for every command and subcommand; English with --lang en. A description without a Russian
+// text is named.
+TEST_F(LangCli, HelpIsInRussian) {
+  // The description column starts at 30; a longer name puts it on the next line.
+  auto untranslated = [](const std::string& help) {
+    std::vector<std::string> bad;
+    std::istringstream in(help);
+    std::string line, first;
+    std::getline(in, first);
+    if (!has_cyrillic(first)) bad.push_back(first);
+    while (std::getline(in, line)) {
+      if (!line.starts_with("  ")) continue;
+      if (line.size() > 30 && line.compare(28, 2, "  ") == 0 && line[30] != ' ') line = line.substr(30);
+      else if (line.starts_with(std::string(30, ' '))) line = line.substr(30);
+      else continue;  // a long name: its description follows
+      if (!has_cyrillic(line)) bad.push_back(line);
+    }
+    return bad;
+  };
+  auto subcommands = [](const std::string& help) {
+    std::vector<std::string> out;
+    const std::string head = "\nКоманды:\n";
+    const auto p = help.find(head);
+    if (p == std::string::npos) return out;
+    std::istringstream in(help.substr(p + head.size()));
+    std::string line;
+    while (std::getline(in, line) && line.starts_with("  ")) out.push_back(line.substr(2, line.find(' ', 2) - 2));
+    return out;
+  };
+  std::vector<std::string> todo = {""};
+  size_t seen = 0;
+  while (!todo.empty()) {
+    const std::string cmd = todo.back();
+    todo.pop_back();
+    ++seen;
+    // The flag for some, the environment for the others.
+    auto r = seen % 2 ? run(cmd + " --help --lang ru") : run(cmd + " --help", Env{{{"FLEETWARD_LANG", "ru"}}});
+    EXPECT_EQ(r.code, 0) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("Использование: fleetward" + (cmd.empty() ? "" : " " + cmd)), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  -h,--help                   Показать эту справку и выйти\n"), std::string::npos) << r.out;
+    for (const auto& line : untranslated(r.out)) ADD_FAILURE() << "fleetward " << cmd << " --help: untranslated: " << line;
+    for (const auto& sub : subcommands(r.out)) todo.push_back(cmd.empty() ? sub : cmd + " " + sub);
+  }
+  EXPECT_GE(seen, 35u);  // every command and subcommand
+  auto en = run("exemption add --help --lang en");
+  EXPECT_EQ(en.code, 0);
+  EXPECT_NE(en.out.find("Exempt a person or a device (audited; re-evaluates the policy)\nUsage: "), std::string::npos)
+      << en.out;
+  EXPECT_NE(en.out.find("Print this help message and exit"), std::string::npos);
+  EXPECT_FALSE(has_cyrillic(en.out)) << en.out;
+  EXPECT_FALSE(has_cyrillic(run("--help").out));  // no language chosen, no Russian locale: English
 }
 
 TEST_F(LangCli, TheLanguageComesFromTheFlagTheEnvironmentOrTheLocale) {
