@@ -88,33 +88,71 @@ std::optional<Time> parse_iso(std::string_view s) {
 
 // ---- request line -----------------------------------------------------------------------
 
-// "METHOD TARGET PROTOCOL": byte loops for the short method and protocol (scanned from
-// each end), one 16-byte scan for the '?' of the target; the same split as find(' '),
-// rfind(' ') and find('?') on the parts.
-void split_request(std::string_view req, LogRecord& r) {
+// The positions of the ' ' bytes of an 8-byte word (little-endian): 0x80 in each byte that
+// is ' ', exactly (no borrow from one byte into the next).
+inline uint64_t space_bytes(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  uint64_t x = w ^ 0x2020202020202020ull;  // ' ' -> 0
+  constexpr uint64_t k7f = 0x7f7f7f7f7f7f7f7full;
+  return ~(((x & k7f) + k7f) | x | k7f);
+}
+
+// "METHOD TARGET PROTOCOL": the method's ' ' among the first 8 bytes in one word, the
+// protocol's among the last 16 in one 16-byte compare (byte loops when they are not there),
+// 16-byte scans for the '?' of the target; the same split as find(' '), rfind(' ') and
+// find('?') on the parts. `readable`: how many bytes from req.data() may be loaded (>= req.size(); the fast path
+// passes the rest of its line, so that the last scan of a short target needs no byte loop).
+void split_request(std::string_view req, LogRecord& r, size_t readable = 0) {
   const char* d = req.data();
   size_t n = req.size();
+  if (readable < n) readable = n;
   size_t sp = 0;
-  while (sp < n && d[sp] != ' ') ++sp;
+  if (uint64_t m = n >= 8 ? space_bytes(d) : 0) {
+    sp = static_cast<size_t>(__builtin_ctzll(m)) >> 3;
+  } else {
+    while (sp < n && d[sp] != ' ') ++sp;
+  }
   if (sp == n) {
     r.path = req;
     return;
   }
   r.method = std::string_view(d, sp);
   size_t b = sp + 1;  // the target starts here and ends at the last ' ' (or the end)
-  size_t e = n;
-  while (e > b && d[e - 1] != ' ') --e;
-  e = e > b ? e - 1 : n;
+  size_t e;
+#if defined(__SSE2__)
+  unsigned last = 0;  // the ' ' bytes among the last 16 of the request at or after b
+  if (n >= 16) {
+    last = static_cast<unsigned>(_mm_movemask_epi8(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + n - 16)), _mm_set1_epi8(' '))));
+    if (b > n - 16) last &= ~0u << (b - (n - 16));
+  }
+  if (last) {
+    e = n - 16 + static_cast<size_t>(31 - __builtin_clz(last));
+  } else if (n >= 16 && b <= n - 16) {  // none in the last 16 bytes: look further back
+    e = n - 16;
+    while (e > b && d[e - 1] != ' ') --e;
+    e = e > b ? e - 1 : n;
+  } else
+#endif
+  {
+    e = n;
+    while (e > b && d[e - 1] != ' ') --e;
+    e = e > b ? e - 1 : n;
+  }
   size_t q = b;
 #if defined(__SSE2__)
   const __m128i vq = _mm_set1_epi8('?');
-  for (; q + 16 <= e; q += 16) {
-    int m = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + q)), vq));
+  for (; q < e && q + 16 <= readable; q += 16) {
+    auto m = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + q)), vq)));
+    if (e - q < 16) m &= (1u << (e - q)) - 1;  // bytes past the target do not count
     if (m) {
-      q += static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+      q += static_cast<size_t>(__builtin_ctz(m));
       goto found;
     }
   }
+  if (q > e) q = e;
 #endif
   while (q < e && d[q] != '?') ++q;
 #if defined(__SSE2__)
@@ -515,7 +553,10 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   bool cached_time = false;
   // The same time text as the last line, followed by the separator: the scan would stop
   // right after it (the cached text came from such a scan, so holds no '\n' nor "] \"").
-  if (tc.len > 0 && ts + tc.len + 2 < line.size() && std::memcmp(line.data() + ts, tc.text, tc.len) == 0 &&
+  // Mostly 26 bytes ("10/Oct/2000:13:55:36 -0700"): compared inline.
+  if (tc.len > 0 && ts + tc.len + 2 < line.size() &&
+      (tc.len == 26 ? std::memcmp(line.data() + ts, tc.text, 26) == 0
+                    : std::memcmp(line.data() + ts, tc.text, tc.len) == 0) &&
       line[ts + tc.len] == ']' && line[ts + tc.len + 1] == ' ' && line[ts + tc.len + 2] == '"') {
     p4 = ts + tc.len;
     cached_time = true;
@@ -574,7 +615,7 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   size_t user_len = p3 - p2 - 1, ua_len = p9 - ua;
   r.user = user_len == 1 && d[p2 + 1] == '-' ? std::string_view() : std::string_view(d + p2 + 1, user_len);
   r.user_agent = ua_len == 1 && d[ua] == '-' ? std::string_view() : std::string_view(d + ua, ua_len);
-  split_request(std::string_view(d + rq, p5 - rq), r);
+  split_request(std::string_view(d + rq, p5 - rq), r, p9 + 1 - rq);
   return p9 + 1;
 }
 

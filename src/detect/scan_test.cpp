@@ -73,6 +73,18 @@ std::vector<std::string> tricky_lines() {
       " ",
       std::string(kMaxLogLine + 1, 'x'),
   };
+  // Requests of every shape around the word and 16-byte scans of split_request: methods of
+  // 0-9 bytes, protocols of 0-20, spaces in and at the ends of the target, a '?' before, at
+  // and after the 16th byte of the target, requests shorter than 8 and 16 bytes.
+  for (const char* req : {"G", "GET", "GET ", " GET", "GET /", "GET /?", "GET /a?b", "GET ?", "GET  ", "GET / ",
+                          "GET / H", "OPTIONS * HTTP/1.1", "PROPFIND /x HTTP/1.1", "GETGETGET /x HTTP/1.1",
+                          "GET /0123456789abcde?q HTTP/1.1", "GET /0123456789abcdef?q HTTP/1.1",
+                          "GET /0123456789abcdefg?q HTTP/1.1", "GET /0123456789abcdefghijklmnopqrstuvwxyz HTTP/1.1",
+                          "GET /0123456789abcdefghijklmnopqrstuvwxyz?x=1 HTTP/1.1", "GET /a b c HTTP/1.1",
+                          "GET /a HTTP/1.1 extra-long-protocol-name", "GET /a HTTP/1.1x0123456789abcdef",
+                          "GET /0123456789abcdefghijklmnop?", "GET /a?b?c HTTP/2.0", "GET /a HTTP/1.1 ",
+                          "GET 0123456789abcdef", "GET /x?0123456789abcdefghij", "  ", " ", "a b", "ab c d e f g"})
+    v.push_back(std::string(R"(1.2.3.4 - u [01/Mar/2023:12:00:01 +0000] ")") + req + R"(" 200 5 "-" "ua")");
   // Every prefix of a good line (truncation anywhere).
   std::string good = v[0];
   for (size_t n = 0; n < good.size(); n += 7) v.push_back(good.substr(0, n));
@@ -427,7 +439,13 @@ TEST_F(ScanTest, ManyPairsGrowTheTablesAndStayExact) {
            std::to_string(10 + rng() % 10) + ":00:00 +0000] \"" + (as ? "POST /Microsoft-Server-ActiveSync?Cmd=Sync&DeviceId=D" +
            std::to_string(u % 5) + "&DeviceType=iPhone" : std::string("GET /owa/")) + " HTTP/1.1\" 200 5 \"-\" \"" + ua + "\"\n";
   }
-  check({write("pairs.log", log)}, LogFormat::combined);
+  auto path = write("pairs.log", log);
+  check({path}, LogFormat::combined);
+  // Enough sightings and distinct clients that sightings() classifies and builds them on two
+  // threads (compared above with the reference).
+  auto got = scan_logs({path}, ScanOptions{});
+  ASSERT_TRUE(got) << got.error().to_string();
+  EXPECT_GE(got->sighting_count(), 8192u);
 }
 
 TEST_F(ScanTest, FileTruncatedWhileMappedIsReadAgainNotACrash) {

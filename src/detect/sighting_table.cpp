@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <new>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -376,46 +377,89 @@ void SightingTable::merge_from(const SightingTable& later, bool by_unit) {
 }
 
 std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifier) const {
-  // One classification per distinct (User-Agent, DeviceType): all the classifier looks at.
-  std::unordered_map<uint64_t, Classification> memo;
-  std::vector<model::Sighting> out;
-  out.reserve(entries_.size());
-  for (size_t i = 0; i < entries_.size(); ++i) {
+  // The order first, on views (user as shown, fingerprint; ties, which only a fingerprint
+  // collision makes, by entry), then the sightings built in place in that order: sorting
+  // the finished sightings moved 11 strings per swap. A fingerprint is made once per
+  // User-Agent or device id, a classification once per (User-Agent, DeviceType): all the
+  // classifier looks at. The classifications and the filling of a large table are shared
+  // with a second thread (Classifier::classify is thread-safe).
+  const size_t n = entries_.size();
+  std::vector<std::string> ua_fp(uas_.size()), dev_fp(device_ids_.size());
+  std::vector<std::string_view> users(n), fps(n);
+  for (size_t i = 0; i < n; ++i) {
     const Entry& e = entries_[i];
-    model::Sighting s;
-    const Hot& h = hot_[i];
     auto client = static_cast<uint32_t>(e.key);
     std::string_view raw = raw_users_.get(e.raw_user);
-    s.user = std::string(raw == "-" ? std::string_view() : raw);
-    std::string_view ua = uas_.get(e.ua);
-    if (client & kActiveSync) {
-      s.activesync_id = std::string(device_ids_.get(client & ~kActiveSync));
-      s.fingerprint = "as:" + s.activesync_id;
-    } else {
-      s.fingerprint = fingerprint(ua, {});
-    }
-    s.user_agent = std::string(ua);
-    s.client_ip = ip_of(h, e);
-    auto [it, fresh] = memo.try_emplace(uint64_t{e.ua} << 32 | e.device_type);
-    if (fresh) {
-      ActiveSyncHints h;
-      h.device_type = std::string(device_types_.get(e.device_type));
-      it->second = classifier.classify(ua, h);
-    }
-    const Classification& c = it->second;
-    s.os_family = c.os_family;
-    s.os_version = c.os_version;
-    s.vendor = c.vendor;
-    s.model = c.model;
-    s.type = c.device_type();
-    s.first_seen = e.first_seen;
-    s.last_seen = h.last_seen;
-    s.count = count_of(h, e);
-    out.push_back(std::move(s));
+    users[i] = raw == "-" ? std::string_view() : raw;
+    std::string& fp = (client & kActiveSync) ? dev_fp[client & ~kActiveSync] : ua_fp[e.ua];
+    if (fp.empty())
+      fp = (client & kActiveSync) ? fingerprint({}, device_ids_.get(client & ~kActiveSync)) : fingerprint(uas_.get(e.ua), {});
+    fps[i] = fp;
   }
-  std::sort(out.begin(), out.end(), [](const model::Sighting& a, const model::Sighting& b) {
-    return std::tie(a.user, a.fingerprint) < std::tie(b.user, b.fingerprint);
+  std::vector<uint32_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    if (int c = users[a].compare(users[b])) return c < 0;
+    if (int c = fps[a].compare(fps[b])) return c < 0;
+    return a < b;
   });
+  // The distinct (User-Agent, DeviceType) pairs, classified on two threads when there are
+  // many (a rule's RE2 is compiled on its first use: tens of milliseconds for a large log).
+  std::unordered_map<uint64_t, uint32_t> memo;
+  std::vector<uint32_t> cls_of(n);
+  std::vector<uint64_t> distinct;
+  for (size_t i = 0; i < n; ++i) {
+    const Entry& e = entries_[i];
+    auto [it, fresh] = memo.try_emplace(uint64_t{e.ua} << 32 | e.device_type, static_cast<uint32_t>(distinct.size()));
+    if (fresh) distinct.push_back(it->first);
+    cls_of[i] = it->second;
+  }
+  std::vector<Classification> cls(distinct.size());
+  auto classify = [&](size_t first, size_t step) {
+    for (size_t j = first; j < distinct.size(); j += step) {
+      ActiveSyncHints h;
+      h.device_type = std::string(device_types_.get(static_cast<uint32_t>(distinct[j])));
+      cls[j] = classifier.classify(uas_.get(static_cast<uint32_t>(distinct[j] >> 32)), h);
+    }
+  };
+  if (distinct.size() >= 8) {
+    std::thread other([&] { classify(1, 2); });
+    classify(0, 2);
+    other.join();
+  } else {
+    classify(0, 1);
+  }
+  std::vector<model::Sighting> out(n);
+  auto fill = [&](size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k) {
+      uint32_t i = order[k];
+      const Entry& e = entries_[i];
+      const Hot& h = hot_[i];
+      const Classification& c = cls[cls_of[i]];
+      model::Sighting& s = out[k];
+      auto client = static_cast<uint32_t>(e.key);
+      s.user = std::string(users[i]);
+      if (client & kActiveSync) s.activesync_id = std::string(device_ids_.get(client & ~kActiveSync));
+      s.fingerprint = std::string(fps[i]);
+      s.user_agent = std::string(uas_.get(e.ua));
+      s.client_ip = ip_of(h, e);
+      s.os_family = c.os_family;
+      s.os_version = c.os_version;
+      s.vendor = c.vendor;
+      s.model = c.model;
+      s.type = c.device_type();
+      s.first_seen = e.first_seen;
+      s.last_seen = h.last_seen;
+      s.count = count_of(h, e);
+    }
+  };
+  if (n >= 8192) {
+    std::thread other([&] { fill(n / 2, n); });
+    fill(0, n / 2);
+    other.join();
+  } else {
+    fill(0, n);
+  }
   return out;
 }
 
