@@ -289,7 +289,9 @@ int hex_digit(char c) {
 
 void url_decode_into(std::string_view s, std::string& out) {
   out.clear();
-  if (s.find('%') == std::string_view::npos) {
+  size_t pct = 0;  // values are short: a byte loop rather than a call
+  while (pct < s.size() && s[pct] != '%') ++pct;
+  if (pct == s.size()) {
     out.assign(s);
     return;
   }
@@ -408,19 +410,51 @@ void parse_activesync_query_into(std::string_view q, ActiveSyncHints& h) {
   h.user.clear();
   h.command.clear();
   if (q.empty() || q.size() > 8192) return;
-  if (q.find('=') != std::string_view::npos && q.find('=') < q.size() - 2) {
-    // Plain form: walked in place (no vector of parts), decoded into the reused strings.
-    while (!q.empty()) {
-      size_t amp = q.find('&');
-      std::string_view part = q.substr(0, amp);
-      q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-      auto eq = part.find('=');
-      if (eq == std::string_view::npos) continue;
-      std::string_view k = part.substr(0, eq), v = part.substr(eq + 1);
-      if (iequals_ascii(k, "DeviceId")) url_decode_into(v, h.device_id);
-      else if (iequals_ascii(k, "DeviceType")) url_decode_into(v, h.device_type);
-      else if (iequals_ascii(k, "User")) url_decode_into(v, h.user);
-      else if (iequals_ascii(k, "Cmd")) url_decode_into(v, h.command);
+  if (size_t first_eq = q.find('='); first_eq != std::string_view::npos && first_eq < q.size() - 2) {
+    // Plain form: walked in place in one pass (each part cut at its first '=' and at the
+    // '&' after it; a part without '=' is skipped), the keys told apart by their length
+    // first, the values decoded into the reused strings.
+    const char* d = q.data();
+    const size_t n = q.size();
+    // The first a or b at or after i, or n: 16 bytes at a time while they are in q.
+    auto find2 = [d, n](size_t i, char a, char b) {
+#if defined(__SSE2__)
+      const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+      for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+        if (int m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb))))
+          return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(m)));
+      }
+#endif
+      while (i < n && d[i] != a && d[i] != b) ++i;
+      return i;
+    };
+    size_t i = 0;
+    while (i < n) {
+      size_t ks = i;
+      i = find2(i, '=', '&');
+      if (i == n || d[i] == '&') {  // no '=' in this part
+        ++i;
+        continue;
+      }
+      std::string_view k(d + ks, i - ks);
+      size_t vs = ++i;
+      i = find2(i, '&', '&');
+      std::string_view v(d + vs, i - vs);
+      ++i;
+      // The usual spelling in one inline compare, any other case through iequals_ascii.
+      auto is = [&k](std::string_view name) {
+        return std::memcmp(k.data(), name.data(), name.size()) == 0 || iequals_ascii(k, name);
+      };
+      std::string* out = nullptr;
+      switch (k.size()) {
+        case 8: out = is("DeviceId") ? &h.device_id : nullptr; break;
+        case 10: out = is("DeviceType") ? &h.device_type : nullptr; break;
+        case 4: out = is("User") ? &h.user : nullptr; break;
+        case 3: out = is("Cmd") ? &h.command : nullptr; break;
+        default: break;
+      }
+      if (out) url_decode_into(v, *out);
     }
     return;
   }

@@ -143,6 +143,34 @@ TEST(ActiveSync, PlainQuery) {
   EXPECT_EQ(h.device_type, "iPad");
 }
 
+TEST(ActiveSync, PlainQueryPartsOfEveryShape) {
+  // Keys in any case, parts without '=', '=' inside a value, empty values and parts, keys of
+  // the right length but another name, the last part without '&', and queries long enough
+  // for the 16-byte scans with the separators at every offset.
+  struct Case {
+    const char* q;
+    const char *cmd, *user, *id, *type;
+  } cases[] = {
+      {"cmd=Sync&USER=bob&deviceid=X1&DEVICETYPE=iPhone", "Sync", "bob", "X1", "iPhone"},
+      {"Cmd=Sync&&User=&DeviceId=a=b&Junk&DeviceType=", "Sync", "", "a=b", ""},
+      {"DeviceIx=no&DeviceTypo=no&Usr=no&Cm=no&DeviceId=yes", "", "", "yes", ""},
+      {"Cmd=Sync&User=user00195@example.org&DeviceId=D1382&DeviceType=iPhone", "Sync", "user00195@example.org",
+       "D1382", "iPhone"},
+      {"AttachmentName=0123456789abcdef0123&Cmd=GetAttachment&User=a%40b&DeviceId=ABCDEF0123456789&DeviceType=SP",
+       "GetAttachment", "a@b", "ABCDEF0123456789", "SP"},
+      {"x=0123456789abcdefghij&DeviceType=iPad", "", "", "", "iPad"},
+      {"0123456789abcdefghij&DeviceType=iPad", "", "", "", "iPad"},
+      {"DeviceId=A&DeviceId=B", "", "", "B", ""},
+  };
+  for (const auto& c : cases) {
+    auto h = parse_activesync_query(c.q);
+    EXPECT_EQ(h.command, c.cmd) << c.q;
+    EXPECT_EQ(h.user, c.user) << c.q;
+    EXPECT_EQ(h.device_id, c.id) << c.q;
+    EXPECT_EQ(h.device_type, c.type) << c.q;
+  }
+}
+
 TEST(ActiveSync, Base64Query) {
   // version 141, Sync (0), locale 0x0409, device id 4 bytes, no policy key, type "iPhone",
   // User parameter (tag 8) "ivanov".
