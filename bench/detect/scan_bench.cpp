@@ -1,6 +1,8 @@
 // The read-and-aggregate half of `fleetward discover --dry-run` on its own, for profiling
 // scan_logs without the CLI (docs/PERFORMANCE.md, "Detection"): prints lines, wall and CPU
-// seconds, lines/s and sightings. Usage: fw_scan_bench FILE [THREADS]. Single command.
+// seconds, lines/s and sightings, then the wall and CPU time of ScanResult::sightings() (the
+// classification and the sorted list that discover builds after the scan, with the
+// classifier loaded before). Usage: fw_scan_bench FILE [THREADS]. Single command.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -39,5 +41,16 @@ int main(int argc, char** argv) {
               o.threads, static_cast<unsigned long long>(r->lines), static_cast<unsigned long long>(r->unparsed),
               r->sighting_count(), wall, static_cast<double>(r->lines) / wall / 1e6, cpu,
               static_cast<double>(r->lines) / cpu / 1e6);
+  auto cl = fw::detect::Classifier::load({});
+  if (!cl) {
+    std::fprintf(stderr, "%s\n", cl.error().to_string().c_str());
+    return 1;
+  }
+  c0 = cpu_seconds();
+  t0 = std::chrono::steady_clock::now();
+  auto list = r->sightings(**cl);
+  wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  cpu = cpu_seconds() - c0;
+  std::printf("sightings(): %zu in %.1f ms wall, %.1f ms CPU\n", list.size(), wall * 1e3, cpu * 1e3);
   return 0;
 }
