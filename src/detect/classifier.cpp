@@ -230,14 +230,21 @@ UapResult Classifier::parse_uap(std::string_view ua) const {
 }
 
 Classification Classifier::classify(std::string_view ua_in, const ActiveSyncHints& hints) const {
-  std::string ua(trim(ua_in.substr(0, kMaxUserAgent)));
+  // The string in a per-thread buffer (no allocation per call once it has grown).
+  thread_local std::string ua_buf;
+  ua_buf.assign(trim(ua_in.substr(0, kMaxUserAgent)));
+  const std::string& ua = ua_buf;
   // IIS writes spaces as '+': a UA with pluses and no space is such a string.
   if (ua.find(' ') == std::string::npos && ua.find('+') != std::string::npos)
-    std::replace(ua.begin(), ua.end(), '+', ' ');
-  std::string key = ua;
-  key.push_back('\x1f');
-  key += to_lower_ascii(hints.device_type);
-  if (auto hit = impl_->cache->get(key)) return *hit;
+    std::replace(ua_buf.begin(), ua_buf.end(), '+', ' ');
+  std::string key;  // built only when the cache is on
+  if (impl_->cache->enabled()) {
+    key.reserve(ua.size() + 1 + hints.device_type.size());
+    key = ua;
+    key.push_back('\x1f');
+    key += to_lower_ascii(hints.device_type);
+    if (auto hit = impl_->cache->get(key)) return *hit;
+  }
 
   const Impl& im = *impl_;
   auto m = im.matcher->match(ua, true);
@@ -332,7 +339,7 @@ Classification Classifier::classify(std::string_view ua_in, const ActiveSyncHint
       c.type = "phone";
     }
   }
-  im.cache->put(key, c);
+  if (im.cache->enabled()) im.cache->put(key, c);
   return c;
 }
 

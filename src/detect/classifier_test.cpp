@@ -2,7 +2,11 @@
 // Uses the real rules (uap-core 0.18.0 + data/detect/rules.yaml).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "detect/detect.h"
@@ -27,6 +31,40 @@ TEST(Classifier, LoadsAndCountsEngines) {
   EXPECT_GT(s.own_rules, 20u);
   EXPECT_EQ(s.rules, s.hyperscan_exact + s.hyperscan_prefilter + s.re2_only + s.rejected);
   EXPECT_LT(s.re2_only, 10u);
+}
+
+// A rule Hyperscan rejects as written (embedded '^' anchors, like uap-core's generic Spider
+// device rule) runs as a relaxed superset in Hyperscan and RE2 decides: the anchors still
+// hold, and nothing is left to RE2 alone.
+TEST(Classifier, EmbeddedAnchorsStillHold) {
+  auto dir = std::filesystem::temp_directory_path() / ("fw-classifier-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto own = dir / "rules.yaml";
+  {
+    std::ofstream out(own);
+    out << "user_agent_parsers:\n"
+           "  - regex: '^.{0,20}(ZqBrowser|^ZqStart)/(\\d+)'\n"
+           "    family_replacement: 'Zq'\n"
+           "  - regex: '(?:^|; )(ZqApp) ?(\\d+)$'\n";
+  }
+  ClassifierOptions o;
+  o.own_rules_path = own.string();
+  o.cache_entries = 0;
+  auto r = Classifier::load(o);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(r) << r.error().to_string();
+  const auto& c = *r;
+  EXPECT_EQ(c->stats().re2_only, 0u);
+  EXPECT_GE(c->stats().hyperscan_prefilter, 2u);
+  EXPECT_EQ(c->classify("ZqStart/7").client, "Zq");
+  EXPECT_EQ(c->classify("ZqStart/7").client_version, "7");
+  EXPECT_EQ(c->classify("abc ZqBrowser/8").client_version, "8");
+  EXPECT_NE(c->classify("abc ZqStart/9").client, "Zq");                       // '^' inside holds
+  EXPECT_NE(c->classify("abcdefghijklmnopqrstuvwxyz ZqBrowser/8").client, "Zq");  // so does {0,20}
+  EXPECT_EQ(c->classify("Foo; ZqApp 5").client, "ZqApp");
+  EXPECT_EQ(c->classify("ZqApp 6").client_version, "6");
+  EXPECT_NE(c->classify("Foo;ZqApp 5").client, "ZqApp");
+  EXPECT_NE(c->classify("Foo; ZqApp 5 x").client, "ZqApp");                   // '$' inside holds
 }
 
 TEST(Classifier, MissingRulesFileIsAnError) {

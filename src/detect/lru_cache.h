@@ -19,6 +19,8 @@ class LruCache {
  public:
   explicit LruCache(size_t capacity) : per_shard_(capacity == 0 ? 0 : (capacity + kShards - 1) / kShards) {}
 
+  bool enabled() const { return per_shard_ != 0; }
+
   std::optional<V> get(std::string_view key) {
     if (per_shard_ == 0) return std::nullopt;
     Shard& s = shard(key);

@@ -2,7 +2,10 @@
 // one scan of the string yields the candidate rules; RE2 then confirms candidates in rule
 // order and extracts captures from the first real match of each kind. Patterns Hyperscan
 // cannot take exactly are compiled with HS_FLAG_PREFILTER (a superset match that RE2
-// confirms); those it cannot take at all are tried with RE2 on every string (counted).
+// confirms); a pattern Hyperscan rejects as written goes in relaxed (relaxed_pattern(): no
+// embedded anchors, no leading "^.{m,n}"; a superset that RE2 confirms); those it cannot
+// take at all are tried with RE2 on every string (counted). RE2 extracts only the capture
+// groups a rule's fields read (none: its DFA alone answers).
 // A rule's RE2 is compiled the first time it is a candidate (most rules never are in one
 // run; compiling all ~1,200 up front cost most of a warm start).
 // Thread-safety: immutable after build() but for the RE2s compiled on first use (under a
@@ -27,6 +30,8 @@
 
 namespace fw::detect {
 
+constexpr int64_t kRe2MaxMem = int64_t{32} << 20;
+
 struct Matcher::Impl {
   struct LazyRe2 {
     std::once_flag once;
@@ -34,7 +39,9 @@ struct Matcher::Impl {
   };
   const RuleSet* set = nullptr;
   std::vector<Rule> rules;                  // copy: the matcher owns what it runs
+  std::vector<std::string> relaxed;         // per rule: relaxed_pattern(), or ""
   std::vector<char> re2_ok;                 // 0: RE2 rejects the rule (it is skipped)
+  std::vector<int> groups_used;             // per rule: highest capture group its fields read
   std::unique_ptr<LazyRe2[]> re2;           // compiled on first use (re2_of)
   std::vector<int> always;                  // re2-only rule ids, ascending
   hs_database_t* db = nullptr;
@@ -50,6 +57,12 @@ struct Matcher::Impl {
     o.set_encoding(RE2::Options::EncodingLatin1);
     o.set_case_sensitive(!r.caseless);
     o.set_log_errors(false);
+    // RE2's default budget (8 MiB, most of it for the lazy DFAs) is too small for a few
+    // uap-core rules: the generic Spider rule ("^.{0,100}(...150 caseless words...)")
+    // refilled its DFA state cache on nearly every string (0.3-0.5 M cycles a call; 0.1
+    // M with 32 MiB). A budget only bounds what a rule's DFAs may grow to; most use a few
+    // KiB of it (peak RSS of a `classify` over the whole corpus is unchanged).
+    o.set_max_mem(kRe2MaxMem);
     auto re = std::make_unique<RE2>(r.regex, o);
     if (!re->ok()) re.reset();
     return re;
@@ -95,6 +108,101 @@ std::string substitute(std::string_view tmpl, const re2::StringPiece* g, int ng)
     }
   }
   return out;
+}
+
+// The highest capture group that extract() reads for rule r (0: none): the default group
+// of each field without a replacement, and every $N of the replacements.
+int groups_used(const Rule& r) {
+  int top = 0;
+  auto scan = [&](std::string_view t) {
+    for (size_t i = 0; i + 1 < t.size(); ++i)
+      if (t[i] == '$' && t[i + 1] >= '1' && t[i + 1] <= '9') top = std::max(top, t[i + 1] - '0'), ++i;
+  };
+  auto field = [&](size_t slot, int default_group) {
+    if (r.repl[slot]) scan(*r.repl[slot]);
+    else top = std::max(top, default_group);
+  };
+  switch (r.kind) {
+    case RuleKind::ua:
+    case RuleKind::os:
+      for (size_t s = 0; s < 5; ++s) field(s, static_cast<int>(s) + 1);
+      break;
+    case RuleKind::device:
+      field(0, 1), field(1, 0), field(2, 1);
+      break;
+  }
+  scan(r.device_type);
+  return top;
+}
+
+// Hyperscan modes of a rule, in the order they are tried (kept in the modes cache file):
+// as written, exactly or as a prefilter; without its embedded anchors (a superset, see
+// below), exactly or as a prefilter; else RE2 on every string. kRejected: RE2 rejects it.
+constexpr int kExact = 0, kPrefilter = 1, kRe2Only = 2, kRejected = 3, kRelaxed = 4, kRelaxedPrefilter = 5;
+int next_mode(int m) {
+  switch (m) {
+    case kExact: return kPrefilter;
+    case kPrefilter: return kRelaxed;
+    case kRelaxed: return kRelaxedPrefilter;
+    default: return kRe2Only;
+  }
+}
+
+// A superset of a pattern that Hyperscan may take when it rejects the pattern itself: its
+// embedded '^' and '$' anchors (all but a leading '^' and a trailing '$') dropped, and a
+// leading "^.{m,n}" or "^.{m,n}?" too. uap-core's generic Spider device rule,
+// "^.{0,100}(bot|...|^NING|^Java/|...)", is rejected for its embedded anchors, and its
+// prefilter form (".{0,100}" before 150 caseless words is "too large" to take exactly) is
+// so loose that it matched every string; so the rule ran through RE2 on every string that
+// reached it, ~40% of the classifier's RE2 time. Dropping an assertion or a leading
+// "^.{m,n}" only adds matches, and RE2 confirms each candidate of a superset.
+// Returns "" when there is nothing to drop or the pattern is not plainly parsed here.
+std::string relaxed_pattern(std::string_view re) {
+  if (re.find("\\Q") != std::string_view::npos) return {};  // \Q...\E quoting: left alone
+  std::string out;
+  out.reserve(re.size());
+  bool changed = false;
+  size_t start = 0;
+  if (re.starts_with("^.{")) {  // "^.{m,n}" or "^.{m,n}?"
+    size_t i = 3;
+    while (i < re.size() && ((re[i] >= '0' && re[i] <= '9') || re[i] == ',')) ++i;
+    if (i > 3 && i < re.size() && re[i] == '}') {
+      start = i + 1 < re.size() && re[i + 1] == '?' ? i + 2 : i + 1;
+      changed = true;
+    }
+  }
+  for (size_t i = start; i < re.size(); ++i) {
+    char c = re[i];
+    if (c == '\\') {
+      if (i + 1 >= re.size()) return {};
+      out += c;
+      out += re[++i];
+      continue;
+    }
+    if (c == '[') {  // a class: copied as is ("[^...]" is no anchor); ']' first is literal
+      size_t j = i + 1;
+      if (j < re.size() && re[j] == '^') ++j;
+      if (j < re.size() && re[j] == ']') ++j;
+      for (; j < re.size() && re[j] != ']'; ++j) {
+        if (re[j] == '\\') ++j;
+        else if (re[j] == '[' && j + 1 < re.size() && re[j + 1] == ':') {
+          size_t e = re.find(":]", j + 2);
+          if (e == std::string_view::npos) return {};
+          j = e + 1;
+        }
+      }
+      if (j >= re.size()) return {};
+      out.append(re.substr(i, j - i + 1));
+      i = j;
+      continue;
+    }
+    if ((c == '^' && i != 0) || (c == '$' && i + 1 != re.size())) {  // an embedded anchor
+      changed = true;
+      continue;
+    }
+    out += c;
+  }
+  return changed ? out : std::string();
 }
 
 std::string trimmed(std::string s) {
@@ -182,8 +290,18 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
   const size_t n = impl->rules.size();
   impl->re2 = std::make_unique<Impl::LazyRe2[]>(n);
   impl->re2_ok.assign(n, 1);
-  // mode per rule: 0 exact, 1 prefilter, 2 re2-only, 3 rejected by RE2 (skipped)
-  std::vector<int> mode(n, 0);
+  impl->groups_used.resize(n);
+  for (size_t i = 0; i < n; ++i) impl->groups_used[i] = groups_used(impl->rules[i]);
+  // mode per rule: kExact, kPrefilter, kRelaxed, kRelaxedPrefilter, kRe2Only, kRejected
+  std::vector<int> mode(n, kExact);
+  impl->relaxed.resize(n);
+  for (size_t i = 0; i < n; ++i) impl->relaxed[i] = relaxed_pattern(impl->rules[i].regex);
+  // The pattern Hyperscan gets in a mode (null: none in that mode).
+  auto hs_pattern = [&](size_t i, int m) -> const char* {
+    if (m == kRelaxed || m == kRelaxedPrefilter)
+      return impl->relaxed[i].empty() ? nullptr : impl->relaxed[i].c_str();
+    return impl->rules[i].regex.c_str();
+  };
   // Cheap per-pattern check first (parses only), so the full compile rarely fails.
   auto base_flags = [&](size_t i) {
     unsigned f = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY;
@@ -196,7 +314,7 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
   // most of the start-up time. A missing or stale file only costs time (the compile loop
   // below still corrects a mode that does not compile; an RE2 that fails on first use
   // counts as no match, as a rejected rule does).
-  uint64_t modes_key = fnv1a64(std::string("modes v2 ") + hs_version());
+  uint64_t modes_key = fnv1a64(std::string("modes v5 ") + hs_version());
   for (size_t i = 0; i < n; ++i)
     modes_key = fnv1a64(impl->rules[i].regex + "\x01" + std::to_string(base_flags(i)), modes_key);
   std::string modes_path;
@@ -210,7 +328,7 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     std::ifstream in(modes_path, std::ios::binary);
     std::string line;
     if (in && std::getline(in, line) && line.size() == n &&
-        line.find_first_not_of("0123") == std::string::npos) {
+        line.find_first_not_of("012345") == std::string::npos) {
       for (size_t i = 0; i < n; ++i) mode[i] = line[i] - '0';
       modes_cached = true;
     }
@@ -219,38 +337,51 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     // Which rules RE2 takes: compiled now (and kept, so they are not compiled again).
     for (size_t i = 0; i < n; ++i) {
       auto re = Impl::compile(impl->rules[i]);
-      if (!re) mode[i] = 3;
+      if (!re) mode[i] = kRejected;
       else std::call_once(impl->re2[i].once, [&] { impl->re2[i].re = std::move(re); });
     }
   }
   for (size_t i = 0; i < n; ++i)
-    if (mode[i] == 3) impl->re2_ok[i] = 0;
+    if (mode[i] == kRejected) impl->re2_ok[i] = 0;
   const std::vector<int> modes_read = mode;
   for (size_t i = 0; i < n && !modes_cached; ++i) {
-    if (mode[i] >= 2) continue;
-    for (; mode[i] < 2; ++mode[i]) {
+    if (mode[i] == kRe2Only || mode[i] == kRejected) continue;
+    for (; mode[i] != kRe2Only; mode[i] = next_mode(mode[i])) {
+      const char* pattern = hs_pattern(i, mode[i]);
+      if (!pattern) continue;
       hs_expr_info_t* info = nullptr;
       hs_compile_error_t* err = nullptr;
-      unsigned f = base_flags(i) | (mode[i] == 1 ? HS_FLAG_PREFILTER : 0u);
-      hs_error_t rc = hs_expression_info(impl->rules[i].regex.c_str(), f, &info, &err);
+      unsigned f = base_flags(i) | (mode[i] == kPrefilter || mode[i] == kRelaxedPrefilter ? HS_FLAG_PREFILTER : 0u);
+      hs_error_t rc = hs_expression_info(pattern, f, &info, &err);
       if (info) std::free(info);
       if (err) hs_free_compile_error(err);
       if (rc == HS_SUCCESS) break;
     }
   }
+  // The database is compiled for this CPU (hs_compile_multi with no platform): the cache key
+  // names the CPU features it was compiled for, so that a database compiled under valgrind
+  // (no AVX-512: Hyperscan falls back to its AVX2 code) is not the one native runs load.
+  std::string platform;
+  if (hs_platform_info_t p{}; hs_populate_platform(&p) == HS_SUCCESS)
+    platform = " tune " + std::to_string(p.tune) + " features " + std::to_string(p.cpu_features);
   for (int attempt = 0; attempt < 200; ++attempt) {
     std::vector<const char*> exprs;
     std::vector<unsigned> flags, ids;
     for (size_t i = 0; i < n; ++i) {
-      if (mode[i] >= 2) continue;
-      exprs.push_back(impl->rules[i].regex.c_str());
+      if (mode[i] == kRe2Only || mode[i] == kRejected) continue;
+      const char* pattern = hs_pattern(i, mode[i]);
+      if (!pattern) {  // a stale modes file
+        mode[i] = kRe2Only;
+        continue;
+      }
+      exprs.push_back(pattern);
       unsigned f = base_flags(i);
-      if (mode[i] == 1) f |= HS_FLAG_PREFILTER;
+      if (mode[i] == kPrefilter || mode[i] == kRelaxedPrefilter) f |= HS_FLAG_PREFILTER;
       flags.push_back(f);
       ids.push_back(static_cast<unsigned>(i));
     }
     if (exprs.empty()) break;
-    uint64_t key = fnv1a64(hs_version());
+    uint64_t key = fnv1a64(hs_version() + platform);
     for (size_t k = 0; k < exprs.size(); ++k)
       key = fnv1a64(std::string(exprs[k]) + "\x01" + std::to_string(flags[k]) + "\x01" + std::to_string(ids[k]), key);
     std::string dir = cache_dir();
@@ -277,7 +408,8 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     if (err) hs_free_compile_error(err);
     if (bad < 0) return fail(Errc::internal, "Hyperscan could not compile the rule database: " + msg);
     size_t rid = ids[static_cast<size_t>(bad)];
-    mode[rid] = mode[rid] == 0 ? 1 : 2;
+    mode[rid] = next_mode(mode[rid]);
+    if (mode[rid] == kRelaxed && !hs_pattern(rid, kRelaxed)) mode[rid] = kRe2Only;  // nothing to relax
   }
   if (impl->db && !modes_path.empty() && (!modes_cached || mode != modes_read)) {
     std::string line;
@@ -296,15 +428,15 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
   if (!impl->db) {
     // Nothing compiled (or too many failures): every rule goes through RE2.
     for (size_t i = 0; i < n; ++i)
-      if (mode[i] != 3) mode[i] = 2;
+      if (mode[i] != kRejected) mode[i] = kRe2Only;
   }
   for (size_t i = 0; i < n; ++i) {
-    if (mode[i] == 3) {
+    if (mode[i] == kRejected) {
       ++st.rejected;
       continue;
     }
-    if (mode[i] == 0) ++st.hyperscan_exact;
-    else if (mode[i] == 1) ++st.hyperscan_prefilter;
+    if (mode[i] == kExact) ++st.hyperscan_exact;
+    else if (mode[i] != kRe2Only) ++st.hyperscan_prefilter;  // a superset: RE2 confirms
     else {
       ++st.re2_only;
       impl->always.push_back(static_cast<int>(i));
@@ -339,8 +471,10 @@ MatchResult Matcher::match(std::string_view s, bool include_own) const {
     if (done[k] || (!include_own && r.own)) continue;
     const RE2* re = im.re2_of(static_cast<size_t>(id));
     if (!re) continue;
-    int ng = std::min(re->NumberOfCapturingGroups(), 9);
-    if (!re->Match(text, 0, text.size(), RE2::UNANCHORED, g, ng + 1)) continue;
+    // Only the groups the rule's fields read: with none, RE2 answers from its DFA alone
+    // (no reverse DFA for the start, no capture pass).
+    int ng = std::min({re->NumberOfCapturingGroups(), 9, im.groups_used[static_cast<size_t>(id)]});
+    if (!re->Match(text, 0, text.size(), RE2::UNANCHORED, g, ng == 0 ? 0 : ng + 1)) continue;
     res.kind[k].rule = id;
     extract(r, g, ng, res.kind[k]);
     done[k] = true;
