@@ -397,18 +397,24 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
     // takes fewer units, and no thread waits for another. Unit 0 has the requested format
     // (auto-detection happens there as it would on one thread); the others start with the
     // format unit 0 settles on.
+    // The last two units' worth per thread are cut in quarters, so that the threads finish
+    // within a quarter unit (~4 ms) of each other rather than a whole one.
     std::vector<uint64_t> cuts{0};
     if (n > 1) {
-      uint64_t unit = std::max({min_part, std::min<uint64_t>(kUnitBytes, size / (n * 8)), size / kMaxUnits + 1});
-      for (uint64_t at = unit; at < size; at += unit) {
-        auto c = line_start_after(fd, file, std::max(at, cuts.back() + 1), size);
+      uint64_t smallest = std::max(min_part, size / kMaxUnits + 1);
+      uint64_t unit = std::max(smallest, std::min<uint64_t>(kUnitBytes, size / (n * 8)));
+      uint64_t tail = 2 * unit * n, quarter = std::max(smallest, unit / 4);
+      for (uint64_t from = 0;;) {
+        uint64_t at = from + (size - from > tail ? unit : quarter);
+        if (at >= size) break;
+        auto c = line_start_after(fd, file, at, size);
         if (!c) {
           ::close(fd);
           return std::unexpected(c.error());
         }
         if (*c >= size) break;
         cuts.push_back(*c);
-        at = *c;
+        from = *c;
       }
     }
     cuts.push_back(size);
