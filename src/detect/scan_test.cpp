@@ -138,6 +138,37 @@ TEST(FastPath, LineAtSameAsParseIntoOverTheBuffer) {
   EXPECT_GT(taken, 20);
 }
 
+// The User-Agent's closing quote is searched 32 bytes at a time where the processor has AVX2
+// (16 otherwise): User-Agents of 0-100 bytes, each with a '"', '\\' or '\n' at every
+// position (and none), fast against general, line by line and over a buffer.
+TEST(FastPath, UserAgentOfEveryLengthWithAStopByteAnywhere) {
+  auto fast = LineParser::make(LogFormat::combined);
+  auto slow = LineParser::make(LogFormat::combined);
+  ASSERT_TRUE(fast && slow);
+  slow->set_fast_path(false);
+  const std::string head = R"(10.0.0.1 - u [01/Mar/2023:12:00:01 +0000] "GET /a?b HTTP/1.1" 200 5 "-" ")";
+  int taken = 0, cases = 0;
+  for (size_t len = 0; len <= 100; ++len)
+    for (char stop : {'"', '\\', '\n', 'x'})
+      for (size_t at = 0; at <= len; at += (stop == 'x' ? len + 1 : 1)) {
+        std::string ua(len, 'a');
+        for (size_t i = 0; i < len; ++i) ua[i] = static_cast<char>('a' + i % 26);
+        if (stop != 'x' && at < len) ua[at] = stop;
+        std::string line = head + ua + "\"";
+        std::string_view first = std::string_view(line).substr(0, line.find('\n'));
+        EXPECT_EQ(outcome(*fast, first), outcome(*slow, first)) << line;
+        std::string text = line + "\n" + line + "\n";
+        LogRecord r;
+        size_t n = fast->parse_line_at(text, r);
+        ++cases;
+        if (n == 0) continue;
+        ++taken;
+        EXPECT_EQ(n, first.size() + 1) << line;
+        EXPECT_EQ(describe(r), outcome(*slow, first)) << line;
+      }
+  EXPECT_GT(taken, cases / 3);
+}
+
 TEST(FastPath, TimeCacheFollowsTheText) {
   auto p = LineParser::make(LogFormat::combined);
   const char* lines[] = {
