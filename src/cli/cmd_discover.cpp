@@ -14,8 +14,8 @@
 #include <future>
 #include <iostream>
 #include <map>
-#include <set>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "cli/cli_db.h"
@@ -146,8 +146,9 @@ void run(const Options& o) {
 
   auto sightings = scan->sightings(**cl);
   // Summary: platforms by distinct users.
-  std::map<std::string, std::set<std::string>> users_by_os;
-  std::set<std::string> no_user_clients;
+  // Only the sizes are printed (rows sorted below): hashed sets, not ordered ones.
+  std::map<std::string, std::unordered_set<std::string>> users_by_os;
+  std::unordered_set<std::string> no_user_clients;
   for (const auto& s : sightings) {
     std::string user = detect::normalize_user(s.user, o.strip_domains);
     std::string os = s.os_family.empty() ? t("discover.unknown_os") : s.os_family;
