@@ -4,7 +4,9 @@
 // service/sightings.h. Progress bar on a terminal; summary table at the end, in --lang (default:
 // the organisation's setting; Russian for a --dry-run, which opens no database).
 // Runs on the main thread; detect::scan_logs reads a large file with up to --threads
-// threads, and the classifier loads on a thread of its own meanwhile.
+// threads, and the classifier loads on a thread of its own meanwhile (then classifies the
+// clients of the first MiB of each file: warm_classifier).
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -92,6 +94,42 @@ struct BadLine {
   throw CLI::RuntimeError(code);
 }
 
+// Classifies the clients of the first MiB of each plain log file (at most 512 distinct ones),
+// on the classifier's thread once it is loaded, while the scan runs: the rules they need have
+// their RE2 compiled (on first use) and the results are in the classifier's cache when the
+// sightings are classified after the scan, on the critical path. Only a warm-up: any problem
+// (gzip, stdin, unreadable, another format) is left to the scan to report.
+void warm_classifier(const detect::Classifier& cl, const std::vector<std::string>& files, detect::LogFormat format,
+                     const std::string& nginx_format) {
+  constexpr size_t kBytes = 1 << 20, kClients = 512;
+  std::unordered_set<std::string> seen;
+  std::string buf(kBytes, '\0');
+  for (const auto& f : files) {
+    if (f == "-") continue;
+    int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+    ::close(fd);
+    if (n < 2 || (static_cast<unsigned char>(buf[0]) == 0x1f && static_cast<unsigned char>(buf[1]) == 0x8b)) continue;
+    auto parser = detect::LineParser::make(format, nginx_format);
+    if (!parser) return;
+    std::string_view text(buf.data(), static_cast<size_t>(n));
+    detect::LogRecord rec;
+    for (size_t nl; (nl = text.find('\n')) != std::string_view::npos; text.remove_prefix(nl + 1)) {
+      auto got = parser->parse_into(text.substr(0, nl), rec);
+      if (!got || !*got) continue;
+      std::string key(rec.user_agent);
+      key += '\x1f';
+      key += rec.activesync.device_type;
+      if (!seen.insert(std::move(key)).second) continue;
+      detect::ActiveSyncHints h;
+      h.device_type = rec.activesync.device_type;
+      (void)cl.classify(rec.user_agent, h);
+      if (seen.size() >= kClients) return;
+    }
+  }
+}
+
 void run(const Options& o) {
   auto fmt = detect::parse_log_format(o.format);
   if (!fmt) die(cli::msg("cli.discover.format", o.format), 2);
@@ -111,8 +149,13 @@ void run(const Options& o) {
   auto t = [&](std::string_view key) { return std::string(policy::tr(lang, key)); };
   auto tn = [&](std::string_view key, uint64_t n) { return policy::tr_n(lang, key, static_cast<int64_t>(n)); };
   // The classifier (rules compiled into Hyperscan/RE2) loads on its own thread while the
-  // logs are read: it is needed only for the distinct clients at the end.
-  auto classifier = std::async(std::launch::async, [] { return detect::Classifier::load({}); });
+  // logs are read: it is needed only for the distinct clients at the end (warmed up on
+  // the first clients of each file meanwhile).
+  auto classifier = std::async(std::launch::async, [&o, format = *fmt] {
+    auto cl = detect::Classifier::load({});
+    if (cl) warm_classifier(**cl, o.files, format, o.nginx_format);
+    return cl;
+  });
 
   Progress prog;
   prog.enabled = !o.no_progress && ::isatty(2);
