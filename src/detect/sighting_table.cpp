@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <new>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -395,6 +396,25 @@ void SightingTable::merge_from(const SightingTable& later, bool by_unit) {
   }
 }
 
+namespace {
+// a() on a new thread beside b() on this one; when no thread can be started, `whole` here.
+template <class A, class B, class W>
+void on_two_threads(A&& a, B&& b, W&& whole) {
+  std::thread other;
+  try {
+    other = std::thread(std::forward<A>(a));
+  } catch (const std::system_error&) {
+    whole();
+    return;
+  }
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }  // also when b() throws
+  } join{other};
+  b();
+}
+}  // namespace
+
 std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifier) const {
   // The order first, on views (user as shown, fingerprint; ties, which only a fingerprint
   // collision makes, by entry), then the sightings built in place in that order: sorting
@@ -441,13 +461,8 @@ std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifi
       cls[j] = classifier.classify(uas_.get(static_cast<uint32_t>(distinct[j] >> 32)), h);
     }
   };
-  if (distinct.size() >= 8) {
-    std::thread other([&] { classify(1, 2); });
-    classify(0, 2);
-    other.join();
-  } else {
-    classify(0, 1);
-  }
+  if (distinct.size() >= 8) on_two_threads([&] { classify(1, 2); }, [&] { classify(0, 2); }, [&] { classify(0, 1); });
+  else classify(0, 1);
   std::vector<model::Sighting> out(n);
   auto fill = [&](size_t from, size_t to) {
     for (size_t k = from; k < to; ++k) {
@@ -472,13 +487,8 @@ std::vector<model::Sighting> SightingTable::sightings(const Classifier& classifi
       s.count = count_of(h, e);
     }
   };
-  if (n >= 8192) {
-    std::thread other([&] { fill(n / 2, n); });
-    fill(0, n / 2);
-    other.join();
-  } else {
-    fill(0, n);
-  }
+  if (n >= 8192) on_two_threads([&] { fill(n / 2, n); }, [&] { fill(0, n / 2); }, [&] { fill(0, n); });
+  else fill(0, n);
   return out;
 }
 
