@@ -96,8 +96,7 @@ int on_match(unsigned int id, unsigned long long, unsigned long long, unsigned i
 }
 
 std::string substitute(std::string_view tmpl, const re2::StringPiece* g, int ng) {
-  std::string out;
-  out.reserve(tmpl.size() + 16);
+  std::string out;  // no reserve: most results fit the string's inline buffer (no malloc)
   for (size_t i = 0; i < tmpl.size(); ++i) {
     if (tmpl[i] == '$' && i + 1 < tmpl.size() && tmpl[i + 1] >= '1' && tmpl[i + 1] <= '9') {
       int k = tmpl[i + 1] - '0';
@@ -209,7 +208,9 @@ std::string trimmed(std::string s) {
   size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
   while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return s.substr(b, e - b);
+  s.erase(e);  // in place: no second string
+  s.erase(0, b);
+  return s;
 }
 
 std::string group(const re2::StringPiece* g, int ng, int k) {
