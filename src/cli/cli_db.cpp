@@ -47,13 +47,18 @@ TimeZone org_zone(store::Store& store) {
 
 policy::Lang org_lang(store::Store* store, std::string_view lang) {
   if (auto l = policy::parse_lang(lang)) return *l;
+  if (ui_lang_explicit() || !store) return ui_lang();  // $FLEETWARD_LANG; no organisation: the locale
   policy::Lang l = policy::Lang::ru;
-  if (store)
-    (void)store->read([&](store::Tx& tx) -> Status {
-      l = service::org_lang(tx);
-      return {};
-    });
+  (void)store->read([&](store::Tx& tx) -> Status {
+    l = service::org_lang(tx);
+    return {};
+  });
   return l;
+}
+
+std::string lang_option(std::string_view lang) {
+  if (!lang.empty() || !ui_lang_explicit()) return std::string(lang);
+  return ui_lang() == policy::Lang::en ? "en" : "ru";
 }
 
 }  // namespace fw::cli

@@ -32,8 +32,13 @@ void adopt_org_lang(store::Store& store);
 // tables for people show times; Europe/Moscow when unset or unreadable.
 TimeZone org_zone(store::Store& store);
 
-// The language of a command's text for people: `lang` (--lang ru|en) when given, else the
-// organisation's setting (org.lang, `fleetward org set`) when `store` is given, else Russian.
+// The language of a command's text for people: `lang` (--lang ru|en) when given, else
+// $FLEETWARD_LANG, else the organisation's setting (org.lang, `fleetward org set`, Russian
+// by default) when `store` is given, else the locale (cli_text.h).
 policy::Lang org_lang(store::Store* store, std::string_view lang = "");
+
+// For services that take the language as a string and fall back to org.lang themselves:
+// `lang` when given, else "ru"/"en" when $FLEETWARD_LANG chose it, else "" (the organisation's).
+std::string lang_option(std::string_view lang);
 
 }  // namespace fw::cli

@@ -225,7 +225,7 @@ void add_campaign(CLI::App& app) {
   a->add_option("--window", args->window, "what counts as due now: points in (now - window, now]")
       ->capture_default_str();
   a->add_flag("--json", args->json, "JSON output (names and times as stored, not translated)");
-  a->add_option("--lang", args->lang, "ru|en (default: the organisation's setting, Russian)")
+  a->add_option("--lang", args->lang, "ru|en (default: $FLEETWARD_LANG, else the organisation's setting, Russian)")
       ->check(CLI::IsMember({"ru", "en"}));
   a->callback([args] { actions(*args); });
   auto* n = cmd->add_subcommand("notices", "The notification texts due now (reminders, escalations); not sent");
@@ -235,7 +235,7 @@ void add_campaign(CLI::App& app) {
       ->capture_default_str();
   n->add_option("--person", args->person, "only the notices about this person id");
   n->add_option("--limit", args->limit, "print at most N notices (all are counted)")->capture_default_str();
-  n->add_option("--lang", args->lang, "ru|en (default: the organisation's setting, Russian)")
+  n->add_option("--lang", args->lang, "ru|en (default: $FLEETWARD_LANG, else the organisation's setting, Russian)")
       ->check(CLI::IsMember({"ru", "en"}));
   n->callback([args] { notices(*args); });
 }

@@ -2,7 +2,8 @@
 // (plain, gzip, or "-" for stdin), classifies every client, aggregates sightings per
 // (user, device) and, unless --dry-run, records them in the inventory through
 // service/sightings.h. Progress bar on a terminal; summary table at the end, in --lang (default:
-// the organisation's setting; Russian for a --dry-run, which opens no database).
+// $FLEETWARD_LANG, else the organisation's setting; the locale for a --dry-run, which opens
+// no database).
 // Runs on the main thread; detect::scan_logs reads a large file with up to --threads
 // threads, and the classifier loads on a thread of its own meanwhile (then classifies the
 // clients of the first MiB of each file: warm_classifier).
@@ -243,7 +244,7 @@ void add_discover(CLI::App& app) {
   cmd->add_option("--strip-domain", o->strip_domains, "e-mail domain to strip from user names (* = any); repeatable")->allow_extra_args(false);
   cmd->add_flag("--no-progress", o->no_progress, "no progress bar even on a terminal");
   cmd->add_option("--threads", o->threads, "threads per uncompressed log file (0 = up to 2; same results)");
-  cmd->add_option("--lang", o->lang, "ru|en (default: the organisation's setting; Russian with --dry-run)")
+  cmd->add_option("--lang", o->lang, "ru|en (default: $FLEETWARD_LANG, else the organisation's setting; with --dry-run the locale)")
       ->check(CLI::IsMember({"ru", "en"}));
   cmd->add_option("files", o->files, "log files (.gz allowed; '-' = stdin)")->required();
   cmd->callback([o] { run(*o); });

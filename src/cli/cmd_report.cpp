@@ -32,7 +32,7 @@ void run(const ReportArgs& a) {
   csv.bom = a.bom;
   auto store = fw::cli::open_db("report", a.db);
   fw::SystemClock clock;
-  auto r = fw::service::report(*store, clock, a.campaign, a.format, a.lang, csv);
+  auto r = fw::service::report(*store, clock, a.campaign, a.format, fw::cli::lang_option(a.lang), csv);
   if (!r) {
     // What the reader asked for, in their words; other failures framed (cli_text.h).
     if (r.error().code == fw::Errc::not_found)
@@ -56,7 +56,7 @@ void add_report(CLI::App& app) {
   cmd->add_option("--format", args->format, "table|json|csv|html")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "csv", "html"}));
-  cmd->add_option("--lang", args->lang, "ru|en (default: the organisation's setting, Russian)")
+  cmd->add_option("--lang", args->lang, "ru|en (default: $FLEETWARD_LANG, else the organisation's setting, Russian)")
       ->check(CLI::IsMember({"ru", "en"}));
   cmd->add_option("--table", args->table,
                   "with --format csv: the one table the CSV holds: units (per org unit, the default), rules, "

@@ -407,6 +407,35 @@ TEST_F(LangCli, TheLanguageComesFromTheFlagTheEnvironmentOrTheLocale) {
   }
 }
 
+TEST_F(LangCli, TheEnvironmentOutranksTheOrganisationForReportsNoticesAndDiscover) {
+  // A Russian organisation read by someone who set FLEETWARD_LANG=en: the report, the notices
+  // and discover's summary are English, as README's order says (--lang, $FLEETWARD_LANG,
+  // org.lang, the locale). A dry run has no organisation: the locale decides.
+  const auto db = demo("ru", "", 80);
+  const Env en_env{{{"FLEETWARD_LANG", "en"}, {"LANG", "ru_RU.UTF-8"}}};
+  auto report = run("report --campaign replace-ios --db " + shell_quote(db), en_env);
+  ASSERT_EQ(report.code, 0) << report.out;
+  EXPECT_EQ(report.out.rfind("Campaign: replace-ios", 0), 0u) << report.out.substr(0, 200);
+  auto notices = run("campaign notices replace-ios --window 7d --limit 1 --db " + shell_quote(db), en_env);
+  ASSERT_EQ(notices.code, 0) << notices.out;
+  EXPECT_EQ(notices.out.rfind("To: ", 0), 0u) << notices.out.substr(0, 200);
+  EXPECT_EQ(run("report --campaign replace-ios --db " + shell_quote(db)).out.rfind("Кампания: replace-ios", 0), 0u);
+
+  const auto log = (dir_ / "a.log").string();
+  {
+    std::ofstream f(log);
+    f << "10.0.0.1 - ivanov [01/Mar/2023:08:00:01 +0300] \"GET / HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (iPhone; "
+         "CPU iPhone OS 16_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.3 Mobile/15E148\"\n";
+  }
+  auto disc = run("discover --no-progress --db " + shell_quote(db) + " " + shell_quote(log), en_env);
+  ASSERT_EQ(disc.code, 0) << disc.out;
+  EXPECT_NE(disc.out.find("lines 1, requests 1, unparsed 0"), std::string::npos) << disc.out;
+  auto dry_c = run("discover --no-progress --dry-run " + shell_quote(log), Env{{{"LC_ALL", "C.UTF-8"}}});
+  EXPECT_NE(dry_c.out.find("lines 1, requests 1, unparsed 0"), std::string::npos) << dry_c.out;
+  auto dry_ru = run("discover --no-progress --dry-run " + shell_quote(log), Env{{{"LANG", "ru_RU.UTF-8"}}});
+  EXPECT_NE(dry_ru.out.find("строк: 1, запросов: 1, не разобрано: 0"), std::string::npos) << dry_ru.out;
+}
+
 TEST_F(LangCli, ABadCommandLineIsFramedInRussian) {
   // CLI11's own description stays English inside a Russian frame that names the command and
   // its help; the status is 2 like every bad command line.
