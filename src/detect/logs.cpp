@@ -79,7 +79,21 @@ struct TimeCache {
   char text[40] = {};
   size_t len = 0;
   Time value{};
+  int hms = -1;  // the clock part of a 26-byte text (h * 3600 + m * 60 + s), else -1
 };
+
+// The clock part "hh:mm:ss" at s[0..8) in seconds as parse_clf_time reads it, or -1 when
+// it would reject it; the ':' between are required here (parse_clf_time does not look at
+// them: a line with other bytes there just takes the full parse).
+inline int clock_seconds(const char* s) {
+  unsigned d[6] = {static_cast<unsigned char>(s[0]) - 48u, static_cast<unsigned char>(s[1]) - 48u,
+                   static_cast<unsigned char>(s[3]) - 48u, static_cast<unsigned char>(s[4]) - 48u,
+                   static_cast<unsigned char>(s[6]) - 48u, static_cast<unsigned char>(s[7]) - 48u};
+  if (d[0] > 9 || d[1] > 9 || d[2] > 9 || d[3] > 9 || d[4] > 9 || d[5] > 9 || s[2] != ':' || s[5] != ':') return -1;
+  unsigned h = d[0] * 10 + d[1], m = d[2] * 10 + d[3], se = d[4] * 10 + d[5];
+  if (h > 23 || m > 59 || se > 60) return -1;
+  return static_cast<int>(h * 3600 + m * 60 + se);
+}
 
 std::optional<Time> parse_iso(std::string_view s) {
   if (s.size() < 19 || (s[10] != 'T' && s[10] != ' ')) return std::nullopt;
@@ -625,7 +639,22 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
       line[ts + tc.len] == ']' && line[ts + tc.len + 1] == ' ' && line[ts + tc.len + 2] == '"') {
     p4 = ts + tc.len;
     cached_time = true;
-  } else {
+  } else if (tc.hms >= 0 && ts + 28 < line.size() && std::memcmp(line.data() + ts, tc.text, 12) == 0 &&
+             std::memcmp(line.data() + ts + 20, tc.text + 20, 6) == 0 && line[ts + 26] == ']' &&
+             line[ts + 27] == ' ' && line[ts + 28] == '"') {
+    // The same day and zone as the last time text, another second of the day (most changes
+    // of the time text): the value moves by the difference of the clock parts. The clock
+    // bytes are digits and ':' (checked), so the scan below would stop at the same ']'.
+    int hms = clock_seconds(line.data() + ts + 12);
+    if (hms >= 0) {
+      p4 = ts + 26;
+      tc.value += std::chrono::seconds(hms - tc.hms);
+      tc.hms = hms;
+      std::memcpy(tc.text + 12, line.data() + ts + 12, 8);
+      cached_time = true;
+    }
+  }
+  if (!cached_time) {
     for (p4 = ts;; ++p4) {
       p4 = find_short(line, p4, ']');
       if (p4 == npos) return 0;
@@ -671,6 +700,7 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
       std::memcpy(tc.text, tt.data(), tt.size());
       tc.len = tt.size();
       tc.value = *tm;
+      tc.hms = tt.size() == 26 ? clock_seconds(tt.data() + 12) : -1;
     }
   }
   r.status = status;
@@ -873,7 +903,14 @@ Result<std::optional<LogRecord>> LineParser::parse(std::string_view line) {
 
 size_t LineParser::parse_line_at(std::string_view text, LogRecord& r) {
   if (format_ != LogFormat::combined || !st_->fast || text.empty() || text[0] == '#') return 0;
-  reset(r);
+  // Only what parse_combined_fast may leave unset (the request's method and query when it
+  // has no ' ') and the ActiveSync part are cleared: it sets every other field when it
+  // takes the line, and the caller's parse_into resets the whole record when it does not.
+  r.method = r.query = {};
+  r.activesync.device_id.clear();
+  r.activesync.device_type.clear();
+  r.activesync.user.clear();
+  r.activesync.command.clear();
   size_t end = parse_combined_fast(text.substr(0, std::min(text.size(), kMaxLogLine + 1)), r, st_->time_cache);
   if (end == 0) return 0;
   // The line ends at the first '\n' from `end` on (mostly right there, or after a '\r').

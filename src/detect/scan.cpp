@@ -271,7 +271,13 @@ Result<bool> read_mapped(int fd, const std::string& path, uint64_t begin, uint64
     uint64_t skip_to = 0;  // set when an over-long line ends beyond the mapping
     size_t pos = 0;
     while (pos < stop) {
-      for (size_t a = 0; a < 256; a += 64) __builtin_prefetch(base + std::min(have - 1, pos + 2048 + a));
+      if (pos + 2048 + 256 <= have) {  // (the last 2 KiB of a mapping are not prefetched)
+        const char* ahead = base + pos + 2048;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + 64);
+        __builtin_prefetch(ahead + 128);
+        __builtin_prefetch(ahead + 192);
+      }
       size_t took = part.on_text(std::string_view(base + pos, have - pos));
       if (took) {
         pos += took;

@@ -186,6 +186,52 @@ TEST(FastPath, TimeCacheFollowsTheText) {
   }
 }
 
+// A time text that differs from the last one only in its clock part takes the cache too
+// (the value moves by the difference): sequences of texts with clock parts of every kind
+// (forward, backward, second 60, hours and minutes out of range, other bytes in place of the
+// digits and the ':'), with day and zone changes between, fast against general, line by
+// line and over a buffer, in order.
+TEST(FastPath, TimeCacheClockPartOnly) {
+  auto fast = LineParser::make(LogFormat::combined);
+  auto at = LineParser::make(LogFormat::combined);
+  auto slow = LineParser::make(LogFormat::combined);
+  ASSERT_TRUE(fast && at && slow);
+  slow->set_fast_path(false);
+  std::vector<std::string> times = {"01/Mar/2023:12:00:01 +0300", "01/Mar/2023:12:00:02 +0300",
+                                    "01/Mar/2023:11:59:59 +0300", "01/Mar/2023:23:59:60 +0300",
+                                    "01/Mar/2023:24:00:00 +0300", "01/Mar/2023:00:60:00 +0300",
+                                    "01/Mar/2023:00:00:61 +0300", "01/Mar/2023:00:00:00 +0300",
+                                    "02/Mar/2023:00:00:00 +0300", "02/Mar/2023:00:00:01 -0500",
+                                    "02/Mar/2023:00x00:02 -0500", "02/Mar/2023:00:00]03 -0500",
+                                    "02/Mar/2023:0a:00:04 -0500", "02/Mar/2023:00:00:05 -0500",
+                                    "02/Mar/2023:00:00:05 -0500x", "02/Mar/2023:00:00:06 -0500",
+                                    "02/Mar/2023:00:00:0\n -0500"};
+  std::mt19937 rng(7);
+  const std::string bytes = "0123456789:] x/\n";
+  for (int i = 0; i < 3000; ++i) {  // random clock parts after a valid text
+    std::string t = times[rng() % 10];
+    for (int k = 0, n = static_cast<int>(rng() % 3); k < n; ++k) t[12 + rng() % 8] = bytes[rng() % bytes.size()];
+    times.push_back(t);
+  }
+  int taken = 0;
+  for (const auto& t : times) {
+    std::string line = "10.0.0.1 - u [" + t + R"(] "GET /a HTTP/1.1" 200 5 "-" "ua")";
+    EXPECT_EQ(outcome(*fast, line), outcome(*slow, line)) << line;
+    std::string text = line + "\n";
+    LogRecord r;
+    size_t n = at->parse_line_at(text, r);
+    std::string_view first = std::string_view(text).substr(0, text.find('\n'));
+    if (n == 0) {
+      EXPECT_EQ(outcome(*at, first), outcome(*slow, first)) << line;
+      continue;
+    }
+    ++taken;
+    EXPECT_EQ(n, first.size() + 1) << line;
+    EXPECT_EQ(describe(r), outcome(*slow, first)) << line;
+  }
+  EXPECT_GT(taken, 1000);
+}
+
 // ---- scan_logs against the reference loop --------------------------------------------------
 
 struct Reference {
