@@ -117,7 +117,10 @@ inline uint64_t space_bytes(const char* p) {
 // 16-byte scans for the '?' of the target; the same split as find(' '), rfind(' ') and
 // find('?') on the parts. `readable`: how many bytes from req.data() may be loaded (>= req.size(); the fast path
 // passes the rest of its line, so that the last scan of a short target needs no byte loop).
-void split_request(std::string_view req, LogRecord& r, size_t readable = 0) {
+// `before`: how many bytes before req.data() may be loaded (the fast path's line before the
+// request), so that the protocol's ' ' of a request shorter than 16 bytes is found with the
+// same one 16-byte compare.
+void split_request(std::string_view req, LogRecord& r, size_t readable = 0, size_t before = 0) {
   const char* d = req.data();
   size_t n = req.size();
   if (readable < n) readable = n;
@@ -135,11 +138,13 @@ void split_request(std::string_view req, LogRecord& r, size_t readable = 0) {
   size_t b = sp + 1;  // the target starts here and ends at the last ' ' (or the end)
   size_t e;
 #if defined(__SSE2__)
-  unsigned last = 0;  // the ' ' bytes among the last 16 of the request at or after b
-  if (n >= 16) {
+  unsigned last = 0;  // the ' ' bytes among the 16 that end the request, at or after b
+  bool looked = n >= 16 || before >= 16 - n;
+  if (looked) {
+    const char* lo = d + static_cast<ptrdiff_t>(n) - 16;  // before d when n < 16 (readable then)
     last = static_cast<unsigned>(_mm_movemask_epi8(
-        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + n - 16)), _mm_set1_epi8(' '))));
-    if (b > n - 16) last &= ~0u << (b - (n - 16));
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo)), _mm_set1_epi8(' '))));
+    if (b + 16 > n) last &= ~0u << (b + 16 - n);  // bit j is byte n - 16 + j; b + 16 - n <= 16
   }
   if (last) {
     e = n - 16 + static_cast<size_t>(31 - __builtin_clz(last));
@@ -147,6 +152,8 @@ void split_request(std::string_view req, LogRecord& r, size_t readable = 0) {
     e = n - 16;
     while (e > b && d[e - 1] != ' ') --e;
     e = e > b ? e - 1 : n;
+  } else if (looked) {  // the 16 bytes covered [b, n): no ' ' there
+    e = n;
   } else
 #endif
   {
@@ -710,7 +717,7 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   size_t user_len = p3 - p2 - 1, ua_len = p9 - ua;
   r.user = user_len == 1 && d[p2 + 1] == '-' ? std::string_view() : std::string_view(d + p2 + 1, user_len);
   r.user_agent = ua_len == 1 && d[ua] == '-' ? std::string_view() : std::string_view(d + ua, ua_len);
-  split_request(std::string_view(d + rq, p5 - rq), r, p9 + 1 - rq);
+  split_request(std::string_view(d + rq, p5 - rq), r, p9 + 1 - rq, rq);
   return p9 + 1;
 }
 
