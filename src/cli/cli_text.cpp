@@ -52,15 +52,7 @@ policy::Lang ui_lang() noexcept { return g_lang; }
 bool ui_lang_explicit() noexcept { return g_explicit; }
 void set_ui_lang(policy::Lang lang) noexcept { g_lang = lang; }
 
-std::string count(int64_t n, std::string_view key) {
-  const int64_t m = (n < 0 ? -n : n) % 100, d = m % 10;
-  std::string_view form = ".many";
-  if (g_lang == policy::Lang::en) form = n == 1 ? ".one" : ".many";
-  else if (!(m >= 11 && m <= 14)) form = d == 1 ? ".one" : (d >= 2 && d <= 4) ? ".few" : ".many";
-  std::string k(key);
-  k += form;
-  return std::to_string(n) + " " + std::string(policy::tr(g_lang, k));
-}
+std::string count(int64_t n, std::string_view key) { return policy::tr_count_of(g_lang, key, n); }
 
 void add_lang_option(CLI::App* cmd) {
   static std::string ignored;  // the value was read by init_ui_lang()

@@ -65,7 +65,7 @@ void set_unit(const DeviceArgs& a) {
             << (d->owner_id.empty() ? "" : " " + msg("cli.device.owner_decides", d->owner_id)) << "\n";
   auto ev = fw::service::evaluate_device(*store, clock, d->id);
   if (!ev) die(msg("cli.device.stored_eval_failed", fw::cli::error_text(ev.error())));
-  std::cout << msg("cli.device.reevaluated", fw::cli::count(ev->changes, "cli.n.change")) << "\n";
+  std::cout << msg("cli.device.reevaluated", fw::cli::count(ev->changes, "n.change")) << "\n";
 }
 
 void add_device(CLI::App& app) {

@@ -50,8 +50,8 @@ size_t columns(const std::string& s) {
 using fw::cli::msg;
 
 void print_stats(const std::string& policy_id, const fw::service::EvalStats& st) {
-  std::cout << msg("cli.reevaluated", policy_id, fw::cli::count(st.devices, "cli.n.device"),
-                   fw::cli::count(st.changes, "cli.n.change"))
+  std::cout << msg("cli.reevaluated", policy_id, fw::cli::count(st.devices, "n.device"),
+                   fw::cli::count(st.changes, "n.change"))
             << "\n";
 }
 

@@ -44,8 +44,8 @@ void run_import(ImportArgs a) {
       std::cerr << fw::cli::msg("cli.import.nothing", f) << "\n";
       continue;
     }
-    std::cout << fw::cli::msg("cli.import.done", f, fw::cli::count(rep.org_units, "cli.n.unit"),
-                              fw::cli::count(rep.people, "cli.n.person"), fw::cli::count(rep.devices, "cli.n.device"))
+    std::cout << fw::cli::msg("cli.import.done", f, fw::cli::count(rep.org_units, "n.unit"),
+                              fw::cli::count(rep.people, "n.person"), fw::cli::count(rep.devices, "n.device"))
               << "\n";
   }
   std::cout.flush();

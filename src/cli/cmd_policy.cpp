@@ -30,9 +30,9 @@ std::unique_ptr<fw::store::Store> open_db(const std::string& db) { return fw::cl
 using fw::cli::msg;
 
 void print_stats(const fw::service::EvalStats& st) {
-  std::cout << msg("cli.policy.evaluated", fw::cli::count(st.devices, "cli.n.device"),
-                   fw::cli::count(st.evaluations, "cli.n.result"), fw::cli::count(st.written, "cli.n.finding"),
-                   fw::cli::count(st.changes, "cli.n.change"), st.unknown)
+  std::cout << msg("cli.policy.evaluated", fw::cli::count(st.devices, "n.device"),
+                   fw::cli::count(st.evaluations, "n.result"), fw::cli::count(st.written, "n.finding"),
+                   fw::cli::count(st.changes, "n.change"), st.unknown)
             << "\n";
 }
 
@@ -54,7 +54,7 @@ void check(const PolicyArgs& a) {
     std::string docs;
     for (size_t i = 0; i < r.documents.size(); ++i)
       docs += (i ? ", " : "") + msg("cli.kind." + r.documents[i].kind) + " " + r.documents[i].id + ": " +
-              fw::cli::count(int64_t(r.documents[i].rules.size()), "cli.n.rule");
+              fw::cli::count(int64_t(r.documents[i].rules.size()), "n.rule");
     std::cout << msg("cli.policy.ok", f, docs) << "\n";
   }
   if (bad) throw CLI::RuntimeError(1);

@@ -120,7 +120,7 @@ void run_revoke(const TokenArgs& a) {
     if (st.error().code == fw::Errc::not_found) die(msg("cli.token.not_found", a.id));
     die_error(st.error());
   }
-  std::cout << msg("cli.token.revoked", a.id, fw::cli::count(ended, "cli.n.session")) << "\n";
+  std::cout << msg("cli.token.revoked", a.id, fw::cli::count(ended, "n.session")) << "\n";
 }
 
 void add_token(CLI::App& app) {

@@ -29,19 +29,9 @@ std::string address(const std::string& name, const std::string& email) {
 
 }  // namespace
 
-std::string days(int64_t n, policy::Lang lang) {
-  if (lang == policy::Lang::en) return std::to_string(n) + (n == 1 ? " day" : " days");
-  const int64_t m = (n < 0 ? -n : n) % 100, d = m % 10;
-  const char* word = (m >= 11 && m <= 14) ? "дней" : d == 1 ? "день" : (d >= 2 && d <= 4) ? "дня" : "дней";
-  return std::to_string(n) + " " + word;
-}
+std::string days(int64_t n, policy::Lang lang) { return policy::tr_count_of(lang, "n.day", n); }
 
-std::string hours(int64_t n, policy::Lang lang) {
-  if (lang == policy::Lang::en) return std::to_string(n) + (n == 1 ? " hour" : " hours");
-  const int64_t m = (n < 0 ? -n : n) % 100, d = m % 10;
-  const char* word = (m >= 11 && m <= 14) ? "часов" : d == 1 ? "час" : (d >= 2 && d <= 4) ? "часа" : "часов";
-  return std::to_string(n) + " " + word;
-}
+std::string hours(int64_t n, policy::Lang lang) { return policy::tr_count_of(lang, "n.hour", n); }
 
 std::string time_to_deadline(Time now, Time deadline, policy::Lang lang) {
   auto t = [&](std::string_view key) { return policy::tr(lang, key); };

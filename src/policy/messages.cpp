@@ -193,30 +193,37 @@ constexpr std::array kMessages{
     Msg{"cli.discover.nginx_needs_format", "для --format nginx нужен --log-format СТРОКА",
         "--format nginx needs --log-format STRING"},
     // Operator commands (exemption, device, token, org, import, policy): "{}" filled in order.
-    Msg{"cli.n.device.one", "устройство", "device"},
-    Msg{"cli.n.device.few", "устройства", "devices"},
-    Msg{"cli.n.device.many", "устройств", "devices"},
-    Msg{"cli.n.person.one", "сотрудник", "person"},
-    Msg{"cli.n.person.few", "сотрудника", "people"},
-    Msg{"cli.n.person.many", "сотрудников", "people"},
-    Msg{"cli.n.unit.one", "подразделение", "org unit"},
-    Msg{"cli.n.unit.few", "подразделения", "org units"},
-    Msg{"cli.n.unit.many", "подразделений", "org units"},
-    Msg{"cli.n.change.one", "изменение статуса", "status change"},
-    Msg{"cli.n.change.few", "изменения статуса", "status changes"},
-    Msg{"cli.n.change.many", "изменений статуса", "status changes"},
-    Msg{"cli.n.session.one", "сеанс панели", "dashboard session"},
-    Msg{"cli.n.session.few", "сеанса панели", "dashboard sessions"},
-    Msg{"cli.n.session.many", "сеансов панели", "dashboard sessions"},
-    Msg{"cli.n.rule.one", "правило", "rule"},
-    Msg{"cli.n.rule.few", "правила", "rules"},
-    Msg{"cli.n.rule.many", "правил", "rules"},
-    Msg{"cli.n.result.one", "результат правила", "rule result"},
-    Msg{"cli.n.result.few", "результата правил", "rule results"},
-    Msg{"cli.n.result.many", "результатов правил", "rule results"},
-    Msg{"cli.n.finding.one", "результат записан", "finding written"},
-    Msg{"cli.n.finding.few", "результата записано", "findings written"},
-    Msg{"cli.n.finding.many", "результатов записано", "findings written"},
+    // Nouns counted by tr_count_of(): key.one / .few / .many (Russian: 1, 21...; 2-4, 22-24...; the rest).
+    Msg{"n.day.one", "день", "day"},
+    Msg{"n.day.few", "дня", "days"},
+    Msg{"n.day.many", "дней", "days"},
+    Msg{"n.hour.one", "час", "hour"},
+    Msg{"n.hour.few", "часа", "hours"},
+    Msg{"n.hour.many", "часов", "hours"},
+    Msg{"n.device.one", "устройство", "device"},
+    Msg{"n.device.few", "устройства", "devices"},
+    Msg{"n.device.many", "устройств", "devices"},
+    Msg{"n.person.one", "сотрудник", "person"},
+    Msg{"n.person.few", "сотрудника", "people"},
+    Msg{"n.person.many", "сотрудников", "people"},
+    Msg{"n.unit.one", "подразделение", "org unit"},
+    Msg{"n.unit.few", "подразделения", "org units"},
+    Msg{"n.unit.many", "подразделений", "org units"},
+    Msg{"n.change.one", "изменение статуса", "status change"},
+    Msg{"n.change.few", "изменения статуса", "status changes"},
+    Msg{"n.change.many", "изменений статуса", "status changes"},
+    Msg{"n.session.one", "сеанс панели", "dashboard session"},
+    Msg{"n.session.few", "сеанса панели", "dashboard sessions"},
+    Msg{"n.session.many", "сеансов панели", "dashboard sessions"},
+    Msg{"n.rule.one", "правило", "rule"},
+    Msg{"n.rule.few", "правила", "rules"},
+    Msg{"n.rule.many", "правил", "rules"},
+    Msg{"n.result.one", "результат правила", "rule result"},
+    Msg{"n.result.few", "результата правил", "rule results"},
+    Msg{"n.result.many", "результатов правил", "rule results"},
+    Msg{"n.finding.one", "результат записан", "finding written"},
+    Msg{"n.finding.few", "результата записано", "findings written"},
+    Msg{"n.finding.many", "результатов записано", "findings written"},
     Msg{"cli.kind.campaign", "кампания", "campaign"},
     Msg{"cli.kind.policy", "политика", "policy"},
     Msg{"cli.state.active", "действует", "active"},
@@ -321,20 +328,19 @@ bool has_message(std::string_view key) noexcept {
   return false;
 }
 
+std::string tr_count_of(Lang lang, std::string_view key, int64_t n) {
+  // Russian: 1, 21, 31... one form; 2-4, 22-24... another; 0, 5-20, 25-30... the third.
+  const int64_t m = (n < 0 ? -n : n) % 100, d = m % 10;
+  std::string_view form = ".many";
+  if (lang == Lang::en) form = n == 1 ? ".one" : ".many";
+  else if (!(m >= 11 && m <= 14)) form = d == 1 ? ".one" : (d >= 2 && d <= 4) ? ".few" : ".many";
+  std::string k(key);
+  k += form;
+  return std::to_string(n) + " " + std::string(tr(lang, k));
+}
+
 std::string tr_count(Lang lang, std::string_view noun, int64_t n) {
-  const bool people = noun == "people";
-  std::string_view word;
-  if (lang == Lang::en) {
-    word = people ? (n == 1 ? "person" : "people") : (n == 1 ? "device" : "devices");
-  } else {
-    // Russian: 1, 21, 31... one form; 2-4, 22-24... another; 0, 5-20, 25-30... the third.
-    const int64_t m = (n < 0 ? -n : n) % 100, d = m % 10;
-    const int form = (m >= 11 && m <= 14) ? 2 : d == 1 ? 0 : (d >= 2 && d <= 4) ? 1 : 2;
-    static constexpr std::string_view kPeople[] = {"сотрудник", "сотрудника", "сотрудников"};
-    static constexpr std::string_view kDevices[] = {"устройство", "устройства", "устройств"};
-    word = people ? kPeople[form] : kDevices[form];
-  }
-  return std::to_string(n) + " " + std::string(word);
+  return tr_count_of(lang, noun == "people" ? "n.person" : "n.device", n);
 }
 
 std::string_view tr_severity(Lang lang, Severity s) noexcept {

@@ -465,7 +465,10 @@ std::string_view tr(Lang lang, std::string_view key) noexcept;
 std::string tr_n(Lang lang, std::string_view key, int64_t n);
 bool has_message(std::string_view key) noexcept;
 // "N <noun>" with the noun in the form the number takes ("1 сотрудник", "3 сотрудника",
-// "5 сотрудников"; "1 person", "2 people"); `noun` is "people" or "devices".
+// "5 сотрудников"; "1 person", "2 people"): the catalogue's `key`.one / .few / .many
+// (e.g. "n.day", "n.person"; English uses .one and .many).
+std::string tr_count_of(Lang lang, std::string_view key, int64_t n);
+// tr_count_of() for `noun` "people" or "devices".
 std::string tr_count(Lang lang, std::string_view noun, int64_t n);
 // A rule's severity as the reader's language names it ("critical" / "критическая").
 std::string_view tr_severity(Lang lang, Severity s) noexcept;
