@@ -3,11 +3,16 @@
 # log, beside `wc -l` over the same file in the same run, with peak memory. Runs wc -l,
 # discover on one thread, discover on two threads (the default), and wc -l again; prints
 # wall and CPU time of each, the rates, the ratios to wc -l and the load average.
-# Usage: bench/detect/run_discover_bench.sh BUILD_DIR [BYTES]
+# Then ROUNDS (default 5) paired rounds of `wc -l` and 2-thread discover back to back, in
+# alternating order, wall time by clock_gettime: this VM's own speed moves by up to ~25%
+# from one second to the next, so a ratio of two runs is only fair when they ran together;
+# prints each round's ratio and their median and worst.
+# Usage: bench/detect/run_discover_bench.sh BUILD_DIR [BYTES] [ROUNDS]
 #   BUILD_DIR holds src/cli/fleetward and bench/detect/fw_gen_log (a Release build).
 set -euo pipefail
 build=${1:?usage: run_discover_bench.sh BUILD_DIR [BYTES]}
 bytes=${2:-1073741824}
+rounds=${3:-5}
 log=${TMPDIR:-/tmp}/fw-bench-$bytes.log
 out=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-discover.XXXXXX")
 trap 'rm -rf "$out"' EXIT
@@ -44,3 +49,30 @@ for name, label in (("one", "discover, 1 thread"), ("two", "discover, 2 threads"
     print(f"{label:24} {w:7.2f} {c:7.2f} {lines/w/1e6:15.2f} {lines/c/1e6:14.2f} {size/w/1e6:10.0f} {w/wc_wall:10.2f} {c/wc_cpu:9.2f} {rss/1024:12.0f}")
 PY
 tail -3 "$out/two.out"
+# Paired rounds: "wc disc" then "disc wc", alternating; start and end times of each run.
+now() { date +%s.%N; }
+pairs=()
+for ((r = 1; r <= rounds; ++r)); do
+  for what in $( ((r % 2)) && echo "wc disc" || echo "disc wc"); do
+    t0=$(now)
+    if [ "$what" = wc ]; then wc -l "$log" > /dev/null
+    else "$build/src/cli/fleetward" discover --dry-run --no-progress "$log" > /dev/null 2>&1; fi
+    t1=$(now)
+    printf -v "t_$what" '%s' "$t0,$t1"
+  done
+  pairs+=("$t_wc $t_disc")
+done
+python3 - "$(cut -d' ' -f1-3 /proc/loadavg)" "${pairs[@]}" <<'PY'
+import statistics, sys
+def span(t):
+    a, b = map(float, t.split(","))
+    return b - a
+load, pairs = sys.argv[1], [tuple(span(t) for t in p.split()) for p in sys.argv[2:]]
+if not pairs: sys.exit(0)
+print(f"paired rounds (wc -l and discover 2 threads back to back, alternating order), wall s; load average after {load}")
+ratios = []
+for i, (w, d) in enumerate(pairs, 1):
+    ratios.append(d / w)
+    print(f"  round {i}: wc -l {w:.3f}  discover {d:.3f}  ratio {d / w:.2f}x")
+print(f"PAIRED RATIO (discover / wc -l, wall): median {statistics.median(ratios):.2f}x, worst {max(ratios):.2f}x, best {min(ratios):.2f}x over {len(ratios)} rounds")
+PY
