@@ -8,6 +8,7 @@
 // threads, and the classifier loads on a thread of its own meanwhile (then classifies the
 // clients of the first MiB of each file: warm_classifier).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -107,9 +108,12 @@ void warm_classifier(const detect::Classifier& cl, const std::vector<std::string
   std::string buf(kBytes, '\0');
   for (const auto& f : files) {
     if (f == "-") continue;
-    int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+    // Regular files only, opened without blocking: a named pipe must neither block this
+    // thread (no writer left) nor lose bytes that the scan reads.
+    int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;
-    ssize_t n = ::pread(fd, buf.data(), buf.size(), 0);
+    struct stat st {};
+    ssize_t n = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ::pread(fd, buf.data(), buf.size(), 0) : 0;
     ::close(fd);
     if (n < 2 || (static_cast<unsigned char>(buf[0]) == 0x1f && static_cast<unsigned char>(buf[1]) == 0x8b)) continue;
     auto parser = detect::LineParser::make(format, nginx_format);
