@@ -108,11 +108,14 @@ void warm_classifier(const detect::Classifier& cl, const std::vector<std::string
   std::string buf(kBytes, '\0');
   for (const auto& f : files) {
     if (f == "-") continue;
-    // Regular files only, opened without blocking: a named pipe must neither block this
-    // thread (no writer left) nor lose bytes that the scan reads.
+    // Regular files only, and a named pipe is not even opened: that open would block this
+    // thread (no writer left), or let a waiting writer start, and then see the reader it met
+    // go away (SIGPIPE) if the scan has not opened the pipe yet. The non-blocking open and
+    // fstat cover a file replaced by a pipe between stat and open.
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) continue;
-    struct stat st {};
     ssize_t n = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ::pread(fd, buf.data(), buf.size(), 0) : 0;
     ::close(fd);
     if (n < 2 || (static_cast<unsigned char>(buf[0]) == 0x1f && static_cast<unsigned char>(buf[1]) == 0x8b)) continue;

@@ -190,6 +190,11 @@ void parse_activesync_query_into(std::string_view query, ActiveSyncHints& out);
 // them as too long). io_error naming the path when it cannot be opened or read.
 Status read_log_lines(const std::string& path, const std::function<void(std::string_view)>& on_line,
                       const std::function<void(uint64_t)>& on_progress = {});
+// The same from a file already open, which it takes over (closes): a named pipe must be
+// opened only once, since a second open() blocks when its writer has already finished.
+// on_progress only for a regular file. `path` names the file in errors.
+Status read_log_fd(int fd, const std::string& path, const std::function<void(std::string_view)>& on_line,
+                   const std::function<void(uint64_t)>& on_progress = {});
 
 // Percent-decoding ('+' kept); invalid escapes are kept as written.
 std::string url_decode(std::string_view s);

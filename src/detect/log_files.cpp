@@ -1,8 +1,11 @@
 // Reading log files line by line: plain or gzip-compressed (zlib reads both), or "-" for
 // standard input. The I/O layer above the pure parsers in logs.cpp. One call per thread.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -12,8 +15,25 @@ namespace fw::detect {
 
 Status read_log_lines(const std::string& path, const std::function<void(std::string_view)>& on_line,
                       const std::function<void(uint64_t)>& on_progress) {
-  gzFile gz = path == "-" ? gzdopen(::dup(0), "rb") : gzopen(path.c_str(), "rb");
-  if (!gz) return fail(Errc::io_error, "cannot open", path);
+  int fd;
+  if (path == "-") fd = ::dup(0);
+  else
+    do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), path);
+  return read_log_fd(fd, path, on_line, on_progress);
+}
+
+Status read_log_fd(int fd, const std::string& path, const std::function<void(std::string_view)>& on_line,
+                   const std::function<void(uint64_t)>& on_progress) {
+  // Progress in file bytes only where there is an offset to ask for: not from a pipe.
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  gzFile gz = gzdopen(fd, "rb");
+  if (!gz) {
+    ::close(fd);
+    return fail(Errc::io_error, "cannot open", path);
+  }
   gzbuffer(gz, 1 << 18);
   std::vector<char> buf(1 << 20);
   std::string carry;
@@ -57,7 +77,7 @@ Status read_log_lines(const std::string& path, const std::function<void(std::str
       carry.assign(chunk.substr(pos, std::min(chunk.size() - pos, kMaxLogLine + 1)));
       carry_too_long = chunk.size() - pos > kMaxLogLine;
     }
-    if (on_progress && path != "-") {
+    if (on_progress && regular) {
       auto off = static_cast<uint64_t>(gzoffset(gz));
       if (off > last_offset) {
         on_progress(off - last_offset);

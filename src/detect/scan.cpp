@@ -370,19 +370,26 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
 
   for (const auto& file : files) {
     int fd = file == "-" ? -1 : open_file(file);
-    if (file != "-" && fd < 0) return fail(Errc::io_error, "cannot open", file);
+    if (file != "-" && fd < 0) return fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), file);
     struct stat stt {};
     unsigned char magic[2] = {0, 0};
     bool plain = fd >= 0 && ::fstat(fd, &stt) == 0 && S_ISREG(stt.st_mode) &&
                  !(::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
     if (!plain) {
-      // gzip, standard input, pipes: zlib streams it on this thread.
-      if (fd >= 0) ::close(fd);
-      FW_TRY(auto part, make_part(opts.format, res.table.get()));
+      // gzip, standard input, pipes: zlib streams it on this thread, from the descriptor
+      // already open (a named pipe opened twice would block on its second open).
+      if (fd < 0 && (fd = ::dup(0)) < 0)
+        return fail(Errc::io_error, std::string("cannot read standard input: ") + std::strerror(errno), file);
+      auto made = make_part(opts.format, res.table.get());
+      if (!made) {
+        ::close(fd);
+        return std::unexpected(made.error());
+      }
+      auto part = std::move(*made);
       part->batching = false;
       uint64_t lines_seen = 0;
-      auto st = read_log_lines(
-          file, [&](std::string_view line) { part->on_line(line); },
+      auto st = read_log_fd(
+          fd, file, [&](std::string_view line) { part->on_line(line); },
           [&](uint64_t bytes) {
             prog.bytes.fetch_add(bytes, std::memory_order_relaxed);
             prog.lines.fetch_add(part->lines - lines_seen, std::memory_order_relaxed);

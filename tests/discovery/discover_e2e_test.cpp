@@ -7,6 +7,7 @@
 // discover. People are picked from the demo database through the store. Single-threaded.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <boost/json.hpp>
 #include <map>
@@ -290,6 +291,25 @@ TEST_F(DiscoverEndToEnd, IphoneUsersAreReportedAndOutlookIsResolvedByExchange) {
   EXPECT_NE(d4.out.find("inventory: 0 devices created"), std::string::npos) << d4.out;
   EXPECT_NE(d4.out.find("2 resolved by the Exchange export"), std::string::npos) << d4.out;
   EXPECT_EQ(log_devices(outlook_ios.id).at(0).os_family, "iOS");
+}
+
+// A named pipe whose writer has finished by the time the classifier is loaded: discover
+// reads it to its end and exits (the classifier's warm-up once opened it again, blocking
+// forever with no writer left). `timeout` turns a hang into a failure.
+TEST_F(DiscoverEndToEnd, ANamedPipeIsReadToItsEndAndDiscoverExits) {
+  const auto log = dir_.write("small.log",
+                              "10.0.0.1 - ivanov [01/Mar/2023:08:00:01 +0300] \"GET / HTTP/1.1\" 200 5 \"-\" "
+                              "\"Mozilla/5.0 (iPhone; CPU iPhone OS 16_3 like Mac OS X) AppleWebKit/605.1.15\"\n"
+                              "10.0.0.2 - petrov [01/Mar/2023:08:00:02 +0300] \"GET / HTTP/1.1\" 200 5 \"-\" "
+                              "\"Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 Chrome/116.0 Mobile\"\n");
+  const auto fifo = dir_.file("pipe.log");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string script = "cat " + shell_quote(log) + " 2>/dev/null >" + shell_quote(fifo) + " & w=$!; timeout 60 " +
+                             shell_quote(FW_CLI_BIN) + " discover --dry-run --no-progress --lang en " +
+                             shell_quote(fifo) + "; status=$?; kill $w 2>/dev/null; exit $status";
+  auto r = testing::run_program("sh", "-c " + shell_quote(script));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("lines 2, requests 2, unparsed 0, sightings 2"), std::string::npos) << r.out;
 }
 
 }  // namespace
