@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "policy/policy.h"
 #include "util/strings.h"
@@ -547,12 +548,25 @@ std::string render_html(const Report& r, Lang lang, const TimeZone& tz) {
     o += "<h2>" + t("overdue") + " (" + std::to_string(r.overdue.size()) + ")</h2>\n<table><tr><th>" + t("person") +
          "</th><th>" + t("unit") + "</th><th>" + t("manager") + "</th><th>" + t("device") + "</th><th>" +
          t("failing_rules") + "</th><th>" + t("days_overdue") + "</th></tr>\n";
+    // Failing rules by their titles (the id on hover); the terminal and CSV lists keep the
+    // short ids, which the rule table beside them names.
+    std::map<std::string_view, std::string> rule_html;
+    for (const auto& x : r.rules)
+      rule_html[x.id] = x.title.empty() || x.title == x.id
+                            ? xml(x.id)
+                            : "<span title=\"" + xml(x.id) + "\">" + xml(x.title) + "</span>";
     size_t shown = 0;
     for (const auto& x : r.overdue) {
       if (++shown > 500) break;
+      std::string rules;
+      for (const auto& id : x.rules) {
+        if (!rules.empty()) rules += ", ";
+        auto it = rule_html.find(id);
+        rules += it != rule_html.end() ? it->second : xml(id);
+      }
       o += "<tr><td>" + xml(x.name) + "</td><td>" + xml(x.unit) + "</td><td>" + xml(x.manager_name) + "</td><td>" +
-           xml(join(x.devices, "; ")) + "</td><td>" + xml(join(x.rules, ", ")) + "</td><td class=n>" +
-           std::to_string(x.days_overdue) + "</td></tr>\n";
+           xml(join(x.devices, "; ")) + "</td><td>" + rules + "</td><td class=n>" + std::to_string(x.days_overdue) +
+           "</td></tr>\n";
     }
     o += "</table>\n";
   }

@@ -305,6 +305,11 @@ TEST(Render, RulesAreNamedByTheirTitles) {
     auto html = render_html(*c.r, c.lang, tz);
     EXPECT_NE(html.find("<td>" + std::string(c.r->rules[0].title) + " <span class=\"meta\">(no-ios)</span></td>"),
               std::string::npos);
+    // The overdue list in HTML names failing rules by their titles too (the id on hover).
+    const auto overdue = html.substr(html.find("<h2>" + std::string(tr(c.lang, "overdue"))));
+    EXPECT_NE(overdue.find("<span title=\"no-ios\">" + std::string(c.r->rules[0].title) + "</span>"),
+              std::string::npos)
+        << overdue;
     auto csv = render_csv(*c.r, c.lang, tz, {CsvTable::rules});
     EXPECT_NE(csv.find("\r\nno-ios," + std::string(c.r->rules[0].title) + ","), std::string::npos) << csv;
     EXPECT_NE(csv.find("\r\nandroid-min,,"), std::string::npos) << csv;
