@@ -97,6 +97,32 @@ try {
     await shot(page, '02-overview');
   });
 
+  await step('the overdue list names failing rules by their titles, the id on hover', async () => {
+    // The demo's campaign is before its deadline (nobody overdue): the report the page reads
+    // gets one overdue person, failing the first rule, on its way from the server.
+    const rule = report.rules[0];
+    assert.ok(rule.title && rule.title !== rule.id, 'the demo names its rules');
+    const pattern = /\/api\/v1\/reports\/[^?]+(\?.*)?$/;
+    await page.route(pattern, async (route) => {
+      const res = await route.fetch();
+      if (!(res.headers()['content-type'] || '').includes('json')) return route.fulfill({ response: res });
+      const body = await res.json();
+      body.overdue = [{ person_id: 'p-test', name: 'Test Person', unit: 'Test unit', manager: '', devices: ['d-test'],
+        rules: [rule.id, 'no-such-rule'], days_overdue: 3 }];
+      await route.fulfill({ response: res, json: body });
+    });
+    try {
+      await visit(page, '#/overview');
+      await page.reload();
+      await page.waitForSelector('[data-testid=overdue] tbody td span[title]');
+      const cell = page.locator('[data-testid=overdue] tbody tr').first().locator('td').nth(4);
+      assert.equal(await cell.textContent(), `${rule.title}, no-such-rule`);
+      assert.equal(await cell.locator('span').getAttribute('title'), rule.id);
+    } finally {
+      await page.unroute(pattern);
+    }
+  });
+
   await step('the devices list filters to iOS on the server', async () => {
     await visit(page, '#/devices');
     await page.selectOption('select[name=os_family]', 'iOS');

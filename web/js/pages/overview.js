@@ -68,7 +68,7 @@ export async function render(root, route) {
   if (report) {
     cards.push(h('section.card.wide#overdue', { 'aria-labelledby': 'overdue-title' },
       h('h2#overdue-title', t('overview.overdue_people'), ' ', h('span.muted', `(${num((report.overdue || []).length)})`)),
-      overdueTable(report.overdue || [])));
+      overdueTable(report.overdue || [], report.rules || [])));
   }
 
   clear(root).append(h('h1', t('overview.title')), h('div.grid', cards));
@@ -124,7 +124,13 @@ function unitTree(units) {
   return rootList;
 }
 
-function overdueTable(rows) {
+// Failing rules by their titles (the id on hover), as the report's rule table names them.
+function overdueTable(rows, rules) {
+  const titles = new Map(rules.map((x) => [x.id, x.title]));
+  const ruleName = (id) => {
+    const title = titles.get(id);
+    return title && title !== id ? h('span', { title: id }, title) : id;
+  };
   const shown = rows.slice(0, 50);
   return h('div.table-wrap', h('table.list', { 'data-testid': 'overdue' },
     h('thead', h('tr', [t('person.name'), t('common.org_unit'), t('person.manager'), t('person.devices'), t('finding.rule'), t('overview.days_overdue')]
@@ -134,6 +140,6 @@ function overdueTable(rows) {
       h('td', { 'data-label': t('common.org_unit') }, r.unit),
       h('td', { 'data-label': t('person.manager') }, r.manager || '—'),
       h('td', { 'data-label': t('person.devices') }, (r.devices || []).join(', ')),
-      h('td', { 'data-label': t('finding.rule') }, (r.rules || []).join(', ')),
+      h('td', { 'data-label': t('finding.rule') }, (r.rules || []).map((id, i) => [i ? ', ' : null, ruleName(id)])),
       h('td.num', { 'data-label': t('overview.days_overdue') }, num(r.days_overdue)))) : h('tr', h('td.empty', { colspan: 6 }, t('list.empty'))))));
 }
