@@ -196,10 +196,9 @@ Result<std::shared_ptr<const Classifier>> Classifier::load(const ClassifierOptio
                 "uap-core regexes.yaml not found (run scripts/install-deps.sh or set FW_UAP_REGEXES)");
   if (own.empty()) return fail(Errc::not_found, "data/detect/rules.yaml not found (set FW_DETECT_RULES)");
   auto impl = std::make_unique<Impl>();
-  FW_TRY_STATUS(load_rules_file(own, true, impl->set));
-  size_t own_count = impl->set.rules.size();
-  FW_TRY_STATUS(load_rules_file(uap, false, impl->set));
-  order_rules(impl->set);
+  FW_TRY_STATUS(load_rule_set(own, uap, detect_cache_dir(), impl->set));
+  size_t own_count = static_cast<size_t>(
+      std::count_if(impl->set.rules.begin(), impl->set.rules.end(), [](const Rule& r) { return r.own; }));
   FW_TRY(impl->matcher, Matcher::build(impl->set));
   const auto& ms = impl->matcher->stats();
   impl->stats = ClassifierStats{impl->set.rules.size(), own_count, ms.hyperscan_exact,

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "detect/detect.h"
+#include "detect/rules.h"
+#include "util/strings.h"
 
 namespace fw::detect {
 namespace {
@@ -287,6 +289,229 @@ TEST(Classifier, ThreadSafe) {
     });
   for (auto& t : ts) t.join();
   EXPECT_EQ(bad.load(), 0);
+}
+
+// ---- the parsed-rules cache (load_rule_set) -------------------------------------------
+
+// A private cache directory and copies of the real rule files, removed at the end.
+struct RulesCacheDir {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("fw-rules-cache-test-" + std::to_string(::getpid()) + "-" +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::string own = (dir / "rules.yaml").string(), uap = (dir / "regexes.yaml").string();
+  std::string cache = (dir / "cache").string();
+  RulesCacheDir() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::filesystem::copy_file(find_own_rules(), own);
+    std::filesystem::copy_file(find_uap_regexes(), uap);
+  }
+  ~RulesCacheDir() { std::filesystem::remove_all(dir); }
+  std::vector<std::filesystem::path> cache_files() const {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::directory_iterator(cache)) out.push_back(e.path());
+    return out;
+  }
+  RuleSet parsed() const {  // without any cache
+    RuleSet set;
+    EXPECT_TRUE(load_rules_file(own, true, set));
+    EXPECT_TRUE(load_rules_file(uap, false, set));
+    order_rules(set);
+    return set;
+  }
+};
+
+std::string read_all(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void write_all(const std::filesystem::path& p, std::string_view bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(RulesCache, SecondLoadReadsTheCacheAndGetsTheSameRules) {
+  RulesCacheDir d;
+  const RuleSet want = d.parsed();
+  ASSERT_GT(want.rules.size(), 1100u);
+  ASSERT_FALSE(want.ios_builds.empty());
+  for (bool expect_cached : {false, true, true}) {
+    RuleSet got;
+    bool cached = !expect_cached;
+    ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, got, &cached));
+    EXPECT_EQ(cached, expect_cached);
+    EXPECT_TRUE(got == want);
+  }
+  EXPECT_EQ(d.cache_files().size(), 1u);
+}
+
+TEST(RulesCache, NoDirectoryMeansNoCache) {
+  RulesCacheDir d;
+  RuleSet got;
+  bool cached = true;
+  ASSERT_TRUE(load_rule_set(d.own, d.uap, "", got, &cached));
+  EXPECT_FALSE(cached);
+  EXPECT_TRUE(got == d.parsed());
+  EXPECT_FALSE(std::filesystem::exists(d.cache));
+}
+
+// A changed rules file is a new key: the old cache is not read, and is replaced.
+TEST(RulesCache, StaleWhenARulesFileChanges) {
+  RulesCacheDir d;
+  RuleSet first;
+  ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, first));
+  auto old_file = d.cache_files().at(0);
+  {
+    std::ofstream out(d.own, std::ios::app);
+    out << "\n# a comment changes the key too\n";
+  }
+  {
+    RuleSet probe;
+    bool cached = true;
+    ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, probe, &cached));
+    EXPECT_FALSE(cached);
+    auto files = d.cache_files();
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_NE(files[0], old_file);
+    // A file under the new key's name with another key inside is stale too.
+    auto bytes = read_all(files[0]);
+    write_all(files[0], encode_rule_set(first, 12345));
+    RuleSet again;
+    ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, again, &cached));
+    EXPECT_FALSE(cached);
+    EXPECT_EQ(read_all(files[0]), bytes);  // written again
+  }
+  // A rule added to the file is seen.
+  {
+    std::ofstream out(d.own, std::ios::app);
+    out << "\n";
+  }
+  std::string text = read_all(d.own);
+  auto at = text.find("user_agent_parsers:\n");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at + 20, "  - regex: '(ZqStaleTest)/(\\d+)'\n");
+  write_all(d.own, text);
+  RuleSet changed;
+  bool cached = true;
+  ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, changed, &cached));
+  EXPECT_FALSE(cached);
+  EXPECT_EQ(changed.rules.size(), first.rules.size() + 1);
+  EXPECT_TRUE(std::any_of(changed.rules.begin(), changed.rules.end(),
+                          [](const Rule& r) { return r.regex == "(ZqStaleTest)/(\\d+)"; }));
+  EXPECT_TRUE(changed == d.parsed());
+}
+
+// Truncated, corrupt or foreign cache files are parsed again from the YAML and rewritten.
+TEST(RulesCache, TruncatedOrCorruptFilesAreRebuilt) {
+  RulesCacheDir d;
+  const RuleSet want = d.parsed();
+  RuleSet first;
+  ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, first));
+  const auto file = d.cache_files().at(0);
+  const std::string good = read_all(file);
+  struct Damage {
+    const char* name;
+    std::string bytes;
+  };
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x20;
+  std::string last_byte = good;
+  last_byte.back() ^= 1;
+  std::vector<Damage> damages = {
+      {"empty", ""},
+      {"magic only", good.substr(0, 8)},
+      {"half", good.substr(0, good.size() / 2)},
+      {"one byte short", good.substr(0, good.size() - 1)},
+      {"one byte more", good + "x"},
+      {"byte flipped in a regex", flipped},
+      {"checksum flipped", last_byte},
+      {"text", "user_agent_parsers: []\n"},
+  };
+  for (const auto& dmg : damages) {
+    SCOPED_TRACE(dmg.name);
+    write_all(file, dmg.bytes);
+    RuleSet got;
+    bool cached = true;
+    ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, got, &cached));
+    EXPECT_FALSE(cached);
+    EXPECT_TRUE(got == want);
+    EXPECT_EQ(read_all(file), good);  // rewritten
+  }
+}
+
+// decode_rule_set over damaged bytes whose checksum is made right, so that the checks
+// behind it are reached: every one fails cleanly, naming a byte offset.
+TEST(RulesCache, DecodeRejectsDamageBehindAValidChecksum) {
+  RuleSet set;
+  set.rules.push_back(Rule{.kind = RuleKind::ua, .regex = "(Zq)/(\\d+)", .own = true, .may_be = {"iOS"},
+                           .device_type = "phone", .transform = "apple_build", .where = "own.yaml:2:5"});
+  set.rules.back().repl[0] = "Zq $1";
+  set.rules.push_back(Rule{.kind = RuleKind::os, .regex = "(Zq) OS", .caseless = true, .where = "uap.yaml:9:3"});
+  set.ios_builds = {{"20D67", "16.3.1"}, {"21A329", "17.0"}};
+  const std::string good = encode_rule_set(set, 77);
+  {
+    RuleSet back;
+    ASSERT_TRUE(decode_rule_set(good, 77, back));
+    EXPECT_TRUE(back == set);
+    auto stale = decode_rule_set(good, 78, back);
+    ASSERT_FALSE(stale);
+    EXPECT_NE(stale.error().message.find("stale"), std::string::npos);
+  }
+  auto resealed = [](std::string b) {  // the checksum made right for the damaged bytes
+    if (b.size() < 8) return b;
+    uint64_t sum = fnv1a64(std::string_view(b).substr(0, b.size() - 8));
+    for (int i = 0; i < 8; ++i) b[b.size() - 8 + static_cast<size_t>(i)] = static_cast<char>(sum >> (8 * i));
+    return b;
+  };
+  // Every truncation, resealed.
+  for (size_t n = 0; n + 1 < good.size(); ++n) {
+    RuleSet back;
+    auto r = decode_rule_set(resealed(good.substr(0, n)), 77, back);
+    ASSERT_FALSE(r) << n;
+    EXPECT_NE(r.error().message.find("at byte"), std::string::npos) << r.error().message;
+  }
+  // Every single byte changed, resealed: a clean error or (where the byte is free text) a
+  // rule set that differs; never a crash.
+  for (size_t i = 0; i + 8 < good.size(); ++i) {
+    for (unsigned char x : {0x01u, 0x80u, 0xffu}) {
+      std::string b = good;
+      b[i] = static_cast<char>(static_cast<unsigned char>(b[i]) ^ x);
+      RuleSet back;
+      if (decode_rule_set(resealed(b), 77, back)) EXPECT_FALSE(back == set) << i;
+    }
+  }
+  // Specific damage behind a valid checksum.
+  const size_t first_rule = 8 + 4 + 8 + 4;
+  struct Case {
+    const char* name;
+    size_t at;
+    char byte;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"kind 7", first_rule, 7, "bad kind or flags"},
+      {"unknown flag", first_rule + 1, static_cast<char>(0x80), "bad kind or flags"},
+      {"huge rule count", first_rule - 1, 0x7f, "more than the limit"},
+      {"huge string", first_rule + 5, 0x7f, "more than"},
+  };
+  for (const auto& c : cases) {
+    std::string b = good;
+    b[c.at] = c.byte;
+    RuleSet back;
+    auto r = decode_rule_set(resealed(b), 77, back);
+    ASSERT_FALSE(r) << c.name;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << c.name << ": " << r.error().message;
+  }
+  // A uap-core rule with our extensions, and rules out of order_rules' order, are refused.
+  for (int variant = 0; variant < 2; ++variant) {
+    RuleSet bad = set;
+    if (variant == 0) bad.rules[1].device_type = "phone";
+    else std::swap(bad.rules[0], bad.rules[1]);
+    RuleSet back;
+    auto r = decode_rule_set(encode_rule_set(bad, 77), 77, back);
+    ASSERT_FALSE(r) << variant;
+    EXPECT_NE(r.error().message.find("not a rule"), std::string::npos) << r.error().message;
+  }
 }
 
 }  // namespace

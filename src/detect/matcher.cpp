@@ -241,24 +241,23 @@ void extract(const Rule& r, const re2::StringPiece* g, int ng, KindMatch& km) {
 
 
 // Compiling ~1,200 uap-core patterns takes Hyperscan several seconds, so the compiled
-// database is kept in a cache directory ($FW_DETECT_CACHE_DIR, else
-// $XDG_CACHE_HOME/fleetward, else ~/.cache/fleetward), keyed by a hash of every pattern,
-// flag and the Hyperscan version. A missing, stale or unreadable cache only costs time.
-std::string cache_dir() {
-  if (const char* d = std::getenv("FW_DETECT_CACHE_DIR")) return d;  // "" disables
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/fleetward";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/fleetward";
-  return {};
-}
+// database is kept in the cache directory (detect_cache_dir()), keyed by a hash of every
+// pattern, flag and the Hyperscan version. A missing, stale or unreadable cache only costs
+// time.
+std::string cache_dir() { return detect_cache_dir(); }
 
 hs_database_t* load_cached(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  // Read straight into a buffer of the file's size (a stringstream copied the 2.5 MB twice).
+  constexpr std::streamoff kMaxDatabase = std::streamoff{256} << 20;
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return nullptr;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string bytes = ss.str();
+  std::streamoff size = in.tellg();
+  if (size <= 0 || size > kMaxDatabase) return nullptr;
+  std::unique_ptr<char[]> bytes(new char[static_cast<size_t>(size)]);  // not zeroed first
+  in.seekg(0);
+  if (!in.read(bytes.get(), size)) return nullptr;
   hs_database_t* db = nullptr;
-  if (hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) return nullptr;
+  if (hs_deserialize_database(bytes.get(), static_cast<size_t>(size), &db) != HS_SUCCESS) return nullptr;
   return db;
 }
 
