@@ -82,7 +82,7 @@ inline size_t mix(uint64_t k) {
 }  // namespace
 
 SightingTable::SightingTable(std::vector<std::string> strip_domains)
-    : strip_domains_(std::move(strip_domains)), raw_slots_(1024), keys_(1024), pairs_(1024) {
+    : strip_domains_(std::move(strip_domains)), raw_slots_(1024), keys_(1024), pairs_(1024), front_(kFront) {
   device_types_.intern("");  // id 0 = no DeviceType
 }
 
@@ -205,27 +205,92 @@ inline bool same_bytes(const char* a, const char* b, size_t n) {
 inline uint64_t pair_hash(uint64_t user_hash, uint64_t client_hash, bool by_device) {
   return user_hash ^ (client_hash * (by_device ? 0xc2b2ae3d27d4eb4full : 0x9e3779b97f4a7c15ull));
 }
+
+inline uint64_t load8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+// The 128-bit product of a and b folded to 64 bits (one multiply).
+__extension__ typedef unsigned __int128 u128;
+inline uint64_t fold_mul(uint64_t a, uint64_t b) {
+  u128 m = static_cast<u128>(a) * b;
+  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
+}
+// A few words of s mixed with its length: its first and last 8 bytes, and three words in
+// between when it has 32 bytes or more (the User-Agents). Only the front cache's index.
+inline uint64_t quick_words(std::string_view s, uint64_t seed) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t a, b;
+  if (n >= 8) {
+    a = load8(p);
+    b = load8(p + n - 8);
+    if (n >= 32) {
+      a ^= fold_mul(load8(p + n / 4) ^ 0x243f6a8885a308d3ull, load8(p + n / 2 - 4) ^ 0x13198a2e03707344ull);
+      b ^= load8(p + 3 * n / 4 - 8);
+    }
+  } else if (n >= 4) {
+    uint32_t x, y;
+    std::memcpy(&x, p, 4);
+    std::memcpy(&y, p + n - 4, 4);
+    a = x;
+    b = y;
+  } else {
+    a = n ? static_cast<unsigned char>(p[0]) | uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+                uint64_t{static_cast<unsigned char>(p[n - 1])} << 16
+          : 0;
+    b = 0;
+  }
+  return fold_mul(a ^ seed ^ n, b ^ 0x9e3779b97f4a7c15ull);
+}
+// The front cache's hash of a pair (see SightingTable::kFront).
+inline uint64_t quick_hash(std::string_view user, std::string_view client, bool by_device) {
+  return fold_mul(quick_words(user, 0xa0761d6478bd642full) ^ (by_device ? 0xe7037ed1a0b428dbull : 0),
+                  quick_words(client, 0x8ebc6af09c88c6e3ull) | 1);
+}
 }  // namespace
 
+// The bytes of p's pair are user's and client's (by_device: client is a device id).
+inline __attribute__((always_inline)) bool SightingTable::same_pair(const PairSlot& p, std::string_view user,
+                                                                    std::string_view client, bool by_device) const {
+  return p.user_len == user.size() && p.by_device == by_device &&
+         same_bytes(raw_users_.arena() + p.user_off, user.data(), user.size()) &&
+         (by_device ? device_ids_ : uas_).get(p.client) == client;
+}
+
 // Inlined into add_batch, its only caller (the call was ~18 instructions a line).
-inline __attribute__((always_inline)) uint32_t SightingTable::find_pair(uint64_t hash, std::string_view user,
-                                                                        std::string_view client, bool by_device) const {
+inline __attribute__((always_inline)) const SightingTable::PairSlot* SightingTable::find_pair(
+    uint64_t hash, std::string_view user, std::string_view client, bool by_device) const {
   size_t mask = pairs_.size() - 1;
   auto tag = static_cast<uint32_t>(hash >> 32);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     const PairSlot& p = pairs_[i];
-    if (p.entry_plus1 == 0) return kNoEntry;
-    if (p.tag == tag && p.user_len == user.size() && p.by_device == by_device &&
-        same_bytes(raw_users_.arena() + p.user_off, user.data(), user.size()) &&
-        (by_device ? device_ids_ : uas_).get(p.client) == client)
-      return p.entry_plus1 - 1;
+    if (p.entry_plus1 == 0) return nullptr;
+    if (p.tag == tag && same_pair(p, user, client, by_device)) return &p;
   }
 }
 
-void SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client, bool by_device) {
+inline __attribute__((always_inline)) uint32_t SightingTable::find_front(uint64_t quick, std::string_view user,
+                                                                         std::string_view client,
+                                                                         bool by_device) const {
+  const PairSlot& p = front_[quick & (kFront - 1)];
+  if (p.entry_plus1 != 0 && p.tag == static_cast<uint32_t>(quick >> 32) && same_pair(p, user, client, by_device))
+    return p.entry_plus1 - 1;
+  return kNoEntry;
+}
+
+inline void SightingTable::set_front(uint64_t quick, const PairSlot& p) {
+  PairSlot& f = front_[quick & (kFront - 1)];
+  f = p;
+  f.tag = static_cast<uint32_t>(quick >> 32);
+}
+
+const SightingTable::PairSlot* SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client,
+                                                       bool by_device) {
   size_t user_len = raw_users_.get(raw).size();
   uint64_t user_off = raw_users_.offset(raw);
-  if (user_len > 0xff || client > 0xffff || user_off > 0xffffffffu) return;  // not cached: such records take the interners
+  if (user_len > 0xff || client > 0xffff || user_off > 0xffffffffu) return nullptr;  // not cached: such records take the interners
   size_t mask = pairs_.size() - 1;
   auto tag = static_cast<uint32_t>(hash >> 32);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -237,11 +302,16 @@ void SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32
       p.client = static_cast<uint16_t>(client);
       p.user_len = static_cast<uint8_t>(user_len);
       p.by_device = by_device;
-      if (++pairs_used_ * 4 > pairs_.size() * 3) grow_pairs();
-      return;
+      if (++pairs_used_ * 4 > pairs_.size() * 3) {
+        PairSlot copy = p;
+        grow_pairs();
+        front_scratch_ = copy;
+        return &front_scratch_;
+      }
+      return &p;
     }
     if (p.user_off == user_off && p.client == client && p.user_len == user_len && p.by_device == by_device)
-      return;  // already there (the pair came twice in one batch)
+      return &p;  // already there (the pair came twice in one batch)
   }
 }
 
@@ -298,29 +368,39 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
   // each record's pair (user name and User-Agent, or user name and ActiveSync device id) and
   // prefetch its slot; resolve the pairs (or, for a new pair, the user and client ids) and
   // prefetch the sightings; then update the sightings in order.
-  std::string_view users[kBatch];
-  uint64_t hashes[kBatch], pair_hashes[kBatch], keys[kBatch];
+  // A record whose pair is in its front cache slot has its sighting after the first pass.
+  std::string_view users[kBatch], cls[kBatch];
+  uint64_t quicks[kBatch], hashes[kBatch], pair_hashes[kBatch], keys[kBatch];
   uint32_t entries[kBatch], raws[kBatch], uas[kBatch], clients[kBatch];
   bool by_device[kBatch];  // an ActiveSync device id names the client
+  bool front_hit[kBatch];
   if (n > kBatch) n = kBatch;
   for (size_t i = 0; i < n; ++i) {
     const LogRecord& rec = *recs[i];
     users[i] = trim_user(rec.user.empty() ? std::string_view(rec.activesync.user) : rec.user);
-    hashes[i] = hash_bytes(users[i]);
     by_device[i] = !rec.activesync.device_id.empty();
-    pair_hashes[i] =
-        pair_hash(hashes[i], hash_bytes(by_device[i] ? std::string_view(rec.activesync.device_id) : rec.user_agent),
-                  by_device[i]);
-    __builtin_prefetch(&pairs_[pair_hashes[i] & (pairs_.size() - 1)]);
-  }
-  for (size_t i = 0; i < n; ++i) {
-    const LogRecord& rec = *recs[i];
-    entries[i] = find_pair(pair_hashes[i], users[i],
-                           by_device[i] ? std::string_view(rec.activesync.device_id) : rec.user_agent, by_device[i]);
-    if (entries[i] != kNoEntry) {
+    cls[i] = by_device[i] ? std::string_view(rec.activesync.device_id) : rec.user_agent;
+    quicks[i] = quick_hash(users[i], cls[i], by_device[i]);
+    entries[i] = find_front(quicks[i], users[i], cls[i], by_device[i]);
+    front_hit[i] = entries[i] != kNoEntry;
+    if (front_hit[i]) {
       __builtin_prefetch(&hot_[entries[i]]);
       continue;
     }
+    hashes[i] = hash_bytes(users[i]);
+    pair_hashes[i] = pair_hash(hashes[i], hash_bytes(cls[i]), by_device[i]);
+    __builtin_prefetch(&pairs_[pair_hashes[i] & (pairs_.size() - 1)]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (front_hit[i]) continue;
+    const LogRecord& rec = *recs[i];
+    if (const PairSlot* p = find_pair(pair_hashes[i], users[i], cls[i], by_device[i])) {
+      entries[i] = p->entry_plus1 - 1;
+      set_front(quicks[i], *p);
+      __builtin_prefetch(&hot_[entries[i]]);
+      continue;
+    }
+    entries[i] = kNoEntry;
     uint32_t user = user_id(users[i], hashes[i], raws[i]);
     uas[i] = uas_.intern(rec.user_agent);
     clients[i] = by_device[i] ? device_ids_.intern(rec.activesync.device_id) : uas[i];
@@ -333,7 +413,7 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
     if (ei == kNoEntry) {
       bool inserted = false;
       ei = entry_for(keys[i], inserted);
-      add_pair(pair_hashes[i], ei, raws[i], clients[i], by_device[i]);
+      if (const PairSlot* p = add_pair(pair_hashes[i], ei, raws[i], clients[i], by_device[i])) set_front(quicks[i], *p);
       if (inserted) {
         Hot& h = hot_.emplace_back();
         h.last_seen = rec.time;

@@ -140,6 +140,11 @@ class SightingTable {
     uint8_t by_device = 0;
   };
   static_assert(sizeof(PairSlot) == 16);
+  // A direct-mapped cache in front of the pair table, indexed by quick_hash() (a few words
+  // of the bytes, not all of them): a line whose pair sits in its slot (bytes compared as in
+  // the pair table) skips the full hashes and the pair probe; any other line takes the pair
+  // table. One probe and no chains, so bytes chosen to collide only cost that probe.
+  static constexpr size_t kFront = 16384;
   // A raw user name (as written, up to 43 bytes) -> its ids, in one cache line.
   struct alignas(64) RawSlot {
     uint64_t hash = 0;
@@ -164,8 +169,12 @@ class SightingTable {
   // The entries_ index of key; when new (inserted), the index of the entry that the caller
   // then appends to entries_ and hot_ at once.
   uint32_t entry_for(uint64_t key, bool& inserted);
-  uint32_t find_pair(uint64_t hash, std::string_view user, std::string_view client, bool by_device) const;
-  void add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client, bool by_device);
+  const PairSlot* find_pair(uint64_t hash, std::string_view user, std::string_view client, bool by_device) const;
+  uint32_t find_front(uint64_t quick, std::string_view user, std::string_view client, bool by_device) const;
+  void set_front(uint64_t quick, const PairSlot& p);
+  bool same_pair(const PairSlot& p, std::string_view user, std::string_view client, bool by_device) const;
+  // The pair's slot (or a copy of it), or nullptr when such a pair is not cached.
+  const PairSlot* add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client, bool by_device);
   static void set_ip(Hot& h, Entry& e, std::string_view ip);
   static std::string ip_of(const Hot& h, const Entry& e);
   static int64_t count_of(const Hot& h, const Entry& e) { return static_cast<int64_t>(uint64_t{e.count_hi} << 32 | h.count); }
@@ -182,6 +191,8 @@ class SightingTable {
   TableVector<KeySlot> keys_;          // power of two, at most 3/4 full
   TableVector<PairSlot> pairs_;        // power of two, at most 3/4 full
   size_t pairs_used_ = 0;
+  TableVector<PairSlot> front_;        // kFront slots; tag = the high half of the quick hash
+  PairSlot front_scratch_;             // add_pair's copy of a slot that grow_pairs() moved
   TableVector<Hot> hot_;               // hot_[i] belongs to entries_[i]
   std::vector<Entry> entries_;
   std::string scratch_;
