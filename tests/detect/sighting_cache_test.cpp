@@ -41,7 +41,7 @@ std::vector<std::string> reference(const std::string& file, std::shared_ptr<cons
 
 TEST(SightingCache, PairsThatShareTheirFrontCacheSlotStayApart) {
   // The front cache hashes only a few words of a pair (a User-Agent's length, its first and
-  // last 8 bytes and three words in between; a short name's first and last 8 bytes), so
+  // last 8 bytes and two words in between; a short name's first and last 8 bytes), so
   // User-Agents, user names and ActiveSync device ids that differ only elsewhere share one
   // slot: lines of such pairs interleaved must each still count for their own sighting.
   auto loaded = Classifier::load({});
@@ -49,7 +49,7 @@ TEST(SightingCache, PairsThatShareTheirFrontCacheSlotStayApart) {
   std::shared_ptr<const Classifier> cl = *loaded;
   std::vector<std::string> uas;
   for (int k = 0; k < 6; ++k) {
-    std::string ua(120, 'a');  // read: bytes 0-7, 30-37, 56-63, 82-89 and 112-119
+    std::string ua(120, 'a');  // read: bytes 0-7, 30-37, 56-63 and 112-119
     ua[9] = static_cast<char>('b' + k);
     ua[50] = static_cast<char>('b' + k);
     uas.push_back(ua);
