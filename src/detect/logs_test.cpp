@@ -63,6 +63,44 @@ TEST(Combined, BadLinesAreErrorsWithAPlace) {
   EXPECT_EQ(p->parse(std::string(kMaxLogLine + 1, 'x')).error().code, Errc::too_large);
 }
 
+// The record (or the error) as text, with the combined fast path on or off.
+std::string parsed(std::string_view line, bool fast) {
+  auto p = LineParser::make(LogFormat::combined);
+  p->set_fast_path(fast);
+  auto r = p->parse(line);
+  if (!r) return "error " + r.error().to_string();
+  if (!*r) return "none";
+  const LogRecord& x = **r;
+  return std::string(x.time_text) + '|' + std::to_string(x.time.time_since_epoch().count()) + '|' +
+         std::string(x.client_ip) + '|' + std::string(x.user) + '|' + std::string(x.method) + '|' +
+         std::string(x.path) + '|' + std::string(x.query) + '|' + std::to_string(x.status) + '|' +
+         std::string(x.user_agent) + '|' + x.activesync.device_id + '|' + x.activesync.user;
+}
+
+TEST(Combined, FastPathShortcutsAgreeWithTheGeneralParser) {
+  // The fast path takes ident "-", a three-digit status and referer "-" without a scan; every
+  // shape near those (and every prefix of each line) must give what the general parser gives.
+  const char* pre = "10.0.0.7 ";
+  const char* idents[] = {"- ", "-- ", "-x ", "x ", "-  ", "", "-"};
+  const char* statuses[] = {"200 ", "20 ", "2000 ", "2a0 ", "- ", "200  ", "200", "9999 ", "0x1 "};
+  const char* referers[] = {R"("-" "ua")", R"("-"  "ua")", R"("-"x"ua")", R"("-""ua")", R"("--" "ua")",
+                            R"("-" ")",    R"("-" "ua)",  R"("-" "-")",  R"("" "ua")",  R"("-" "ua")"};
+  int fast_taken = 0;
+  for (const char* id : idents)
+    for (const char* st : statuses)
+      for (const char* ref : referers) {
+        std::string line = std::string(pre) + id + "ivanov [01/Mar/2023:12:00:01 +0300] \"GET /owa/?a=b HTTP/1.1\" " +
+                           st + "512 " + ref;
+        for (size_t n = 0; n <= line.size(); ++n) {
+          std::string_view l(line.data(), n);
+          std::string want = parsed(l, false), got = parsed(l, true);
+          EXPECT_EQ(got, want) << l;
+          if (n == line.size() && want.rfind("error", 0) != 0) ++fast_taken;
+        }
+      }
+  EXPECT_GT(fast_taken, 20);
+}
+
 TEST(Common, NoUserAgent) {
   auto p = LineParser::make(LogFormat::common);
   auto r = p->parse(R"(1.2.3.4 - bob [01/Mar/2023:12:00:01 +0000] "GET / HTTP/1.0" 304 -)");
