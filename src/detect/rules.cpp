@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -267,7 +268,8 @@ std::string read_cache_file(const std::string& path) {
 void write_cache_file(const std::string& dir, const std::string& path, const std::string& bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  static std::atomic<unsigned> writes{0};  // two loads in one process use two names
+  std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(writes.fetch_add(1));
   {
     std::ofstream out(tmp, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
