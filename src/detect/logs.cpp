@@ -76,7 +76,7 @@ std::optional<Time> parse_iso_parts(std::string_view date, std::string_view time
 
 // The last time text parsed and its value: consecutive lines mostly share the second.
 struct TimeCache {
-  char text[40] = {};
+  char text[40] = {};  // the text, then the "] \"" that followed it in the line
   size_t len = 0;
   Time value{};
   int hms = -1;  // the clock part of a 26-byte text (h * 3600 + m * 60 + s), else -1
@@ -640,16 +640,30 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   bool cached_time = false;
   // The same time text as the last line, followed by the separator: the scan would stop
   // right after it (the cached text came from such a scan, so holds no '\n' nor "] \"").
-  // Mostly 26 bytes ("10/Oct/2000:13:55:36 -0700"): compared inline.
-  if (tc.len > 0 && ts + tc.len + 2 < line.size() &&
-      (tc.len == 26 ? std::memcmp(line.data() + ts, tc.text, 26) == 0
-                    : std::memcmp(line.data() + ts, tc.text, tc.len) == 0) &&
-      line[ts + tc.len] == ']' && line[ts + tc.len + 1] == ' ' && line[ts + tc.len + 2] == '"') {
+  // Mostly 26 bytes ("10/Oct/2000:13:55:36 -0700"): then the text and the separator, kept
+  // after it in tc.text, are compared in two 16-byte compares.
+  if (tc.len == 26 && ts + 28 < line.size()) {
+#if defined(__SSE2__)
+    const char* t = line.data() + ts;
+    __m128i eq = _mm_and_si128(
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(tc.text))),
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t + 13)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(tc.text + 13))));
+    cached_time = _mm_movemask_epi8(eq) == 0xffff;
+#else
+    cached_time = std::memcmp(line.data() + ts, tc.text, 29) == 0;
+#endif
+    if (cached_time) p4 = ts + 26;
+  } else if (tc.len > 0 && ts + tc.len + 2 < line.size() &&
+             std::memcmp(line.data() + ts, tc.text, tc.len) == 0 && line[ts + tc.len] == ']' &&
+             line[ts + tc.len + 1] == ' ' && line[ts + tc.len + 2] == '"') {
     p4 = ts + tc.len;
     cached_time = true;
-  } else if (tc.hms >= 0 && ts + 28 < line.size() && std::memcmp(line.data() + ts, tc.text, 12) == 0 &&
-             std::memcmp(line.data() + ts + 20, tc.text + 20, 6) == 0 && line[ts + 26] == ']' &&
-             line[ts + 27] == ' ' && line[ts + 28] == '"') {
+  }
+  if (!cached_time && tc.hms >= 0 && ts + 28 < line.size() && std::memcmp(line.data() + ts, tc.text, 12) == 0 &&
+      std::memcmp(line.data() + ts + 20, tc.text + 20, 6) == 0 && line[ts + 26] == ']' && line[ts + 27] == ' ' &&
+      line[ts + 28] == '"') {
     // The same day and zone as the last time text, another second of the day (most changes
     // of the time text): the value moves by the difference of the clock parts. The clock
     // bytes are digits and ':' (checked), so the scan below would stop at the same ']'.
@@ -672,14 +686,29 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   size_t rq = p4 + 3;
   size_t p5 = find_quoted_end(line, rq, ' ');  // $request "\" "
   if (p5 == npos) return 0;
-  // $status " ": mostly three digits, then the scan would stop at the ' ' right after them.
-  size_t p6;
-  if (p5 + 5 < line.size() && line[p5 + 5] == ' ' && static_cast<unsigned char>(line[p5 + 2] - '0') <= 9 &&
-      static_cast<unsigned char>(line[p5 + 3] - '0') <= 9 && static_cast<unsigned char>(line[p5 + 4] - '0') <= 9)
-    p6 = p5 + 5;
-  else
+  // $status " ": mostly three digits, then the scan would stop at the ' ' right after them
+  // (and the status is read here).
+  const char* d = line.data();
+  size_t p6 = npos;
+  int status = -1;
+  if (p5 + 5 < line.size() && d[p5 + 5] == ' ') {
+    unsigned a = static_cast<unsigned char>(d[p5 + 2]) - '0', b = static_cast<unsigned char>(d[p5 + 3]) - '0',
+             c = static_cast<unsigned char>(d[p5 + 4]) - '0';
+    if (a <= 9 && b <= 9 && c <= 9) {
+      p6 = p5 + 5;
+      status = static_cast<int>(a * 100 + b * 10 + c);
+    }
+  }
+  if (status < 0) {
     p6 = find_short(line, p5 + 2, ' ');
-  if (p6 == npos) return 0;
+    if (p6 == npos) return 0;
+    status = 0;
+    if (p6 - p5 - 2 == 3) {
+      unsigned a = static_cast<unsigned char>(d[p5 + 2]) - '0', b = static_cast<unsigned char>(d[p5 + 3]) - '0',
+               c = static_cast<unsigned char>(d[p5 + 4]) - '0';
+      if (a <= 9 && b <= 9 && c <= 9) status = static_cast<int>(a * 100 + b * 10 + c);
+    }
+  }
   size_t p7 = p6 + 1;  // $body_bytes_sent " \""
   for (;; ++p7) {
     p7 = find_short(line, p7, ' ');
@@ -698,13 +727,6 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
 
   // Fields are decided on locals and stored once (reading a view back right after storing
   // its two halves stalled on store forwarding).
-  const char* d = line.data();
-  int status = 0;
-  if (p6 - p5 - 2 == 3) {
-    unsigned a = static_cast<unsigned char>(d[p5 + 2]) - '0', b = static_cast<unsigned char>(d[p5 + 3]) - '0',
-             c = static_cast<unsigned char>(d[p5 + 4]) - '0';
-    if (a <= 9 && b <= 9 && c <= 9) status = static_cast<int>(a * 100 + b * 10 + c);
-  }
   if (status == 0 && !(p6 - p5 - 2 == 1 && d[p5 + 2] == '-')) return 0;
   std::string_view tt(d + ts, p4 - ts);
   Time time;
@@ -714,8 +736,8 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
     auto tm = parse_clf_time(tt);
     if (!tm) return 0;
     time = *tm;
-    if (tt.size() <= sizeof tc.text) {
-      std::memcpy(tc.text, tt.data(), tt.size());
+    if (tt.size() + 3 <= sizeof tc.text) {
+      std::memcpy(tc.text, tt.data(), tt.size() + 3);  // with the "] \"" after it
       tc.len = tt.size();
       tc.value = *tm;
       tc.hms = tt.size() == 26 ? clock_seconds(tt.data() + 12) : -1;
