@@ -7,8 +7,9 @@
 # alternating order, wall time by clock_gettime: this VM's own speed moves by up to ~25%
 # from one second to the next, so a ratio of two runs is only fair when they ran together;
 # prints each round's ratio and their median and worst.
-# Usage: bench/detect/run_discover_bench.sh BUILD_DIR [BYTES] [ROUNDS]
+# Usage: [REF_BUILD=DIR] bench/detect/run_discover_bench.sh BUILD_DIR [BYTES] [ROUNDS]
 #   BUILD_DIR holds src/cli/fleetward and bench/detect/fw_gen_log (a Release build).
+#   REF_BUILD: another build whose summary must be byte for byte the same (checked once).
 set -euo pipefail
 build=${1:?usage: run_discover_bench.sh BUILD_DIR [BYTES]}
 bytes=${2:-1073741824}
@@ -18,8 +19,8 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/fw-bench-discover.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 if [ ! -s "$log" ]; then "$build/bench/detect/fw_gen_log" "$bytes" > "$log"; fi
 cat "$log" > /dev/null  # warm the page cache for every run
-# The classifier's Hyperscan database and rule modes are cached in ~/.cache/fleetward on
-# first use; one small run makes sure that is not timed.
+# The classifier's parsed rules, Hyperscan database and rule modes are cached in
+# ~/.cache/fleetward on first use; one small run makes sure that is not timed.
 head -c 100000 "$log" | "$build/src/cli/fleetward" discover --dry-run --no-progress - > /dev/null
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 run() {  # name, command...: wall user sys maxrss_kb -> $out/name.time, stdout -> $out/name.out
@@ -32,6 +33,11 @@ run two "$build/src/cli/fleetward" discover --dry-run --no-progress "$log"
 run wc2 wc -l "$log"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 cmp -s "$out/one.out" "$out/two.out" || { echo "one and two threads disagree:"; diff "$out/one.out" "$out/two.out"; exit 1; }
+if [ -n "${REF_BUILD:-}" ]; then
+  "$REF_BUILD/src/cli/fleetward" discover --dry-run --no-progress "$log" > "$out/ref.out"
+  cmp -s "$out/ref.out" "$out/two.out" || { echo "$REF_BUILD's summary differs:"; diff "$out/ref.out" "$out/two.out"; exit 1; }
+  echo "summary byte for byte $REF_BUILD's"
+fi
 lines=$(cut -d' ' -f1 "$out/wc1.out")
 python3 - "$out" "$lines" "$(stat -c %s "$log")" "$load_before" "$load_after" <<'PY'
 import sys
