@@ -450,6 +450,8 @@ void parse_activesync_query_into(std::string_view q, ActiveSyncHints& h) {
       while (i < n && d[i] != a && d[i] != b) ++i;
       return i;
     };
+    // Values without a '%' (most queries have none) are copied as they are.
+    const bool pct = find2(0, '%', '%') < n;
     size_t i = 0;
     while (i < n) {
       size_t ks = i;
@@ -475,7 +477,10 @@ void parse_activesync_query_into(std::string_view q, ActiveSyncHints& h) {
         case 3: out = is("Cmd") ? &h.command : nullptr; break;
         default: break;
       }
-      if (out) url_decode_into(v, *out);
+      if (out) {
+        if (pct) url_decode_into(v, *out);
+        else out->assign(v);
+      }
     }
     return;
   }
@@ -688,7 +693,7 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
     }
   }
   size_t rq = p4 + 3;
-  size_t p5 = find_quoted_end(line, rq, ' ');  // $request "\" "
+  size_t p5 = find_quoted_end(line, rq, ' ', 0, /*lng=*/true);  // $request "\" " (mostly over 16 bytes)
   if (p5 == npos) return 0;
   // $status " ": mostly three digits, then the scan would stop at the ' ' right after them
   // (and the status is read here).
