@@ -525,7 +525,7 @@ Result<LineParser> LineParser::make(LogFormat format, std::string_view nginx_for
 
 namespace {
 
-void finish_activesync(LogRecord& r) {
+inline __attribute__((always_inline)) void finish_activesync(LogRecord& r) {
   if (is_activesync(r.path) && !r.query.empty()) parse_activesync_query_into(r.query, r.activesync);
 }
 

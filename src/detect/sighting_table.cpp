@@ -185,7 +185,10 @@ namespace {
 // Whitespace as trim() (util/strings.h) sees it: only such a first or last byte needs the call.
 inline bool edge_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 inline std::string_view trim_user(std::string_view s) {
-  return s.empty() || (!edge_space(s.front()) && !edge_space(s.back())) ? s : trim(s);
+  // Bytes above ' ' are never whitespace: one compare per end for almost every name.
+  if (s.empty() || (static_cast<unsigned char>(s.front()) > ' ' && static_cast<unsigned char>(s.back()) > ' '))
+    return s;
+  return !edge_space(s.front()) && !edge_space(s.back()) ? s : trim(s);
 }
 
 // a == b over n bytes; short names (most user names) without a call.
@@ -371,7 +374,12 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
   // prefetch its slot; resolve the pairs (or, for a new pair, the user and client ids) and
   // prefetch the sightings; then update the sightings in order.
   // A record whose pair is in its front cache slot has its sighting after the first pass.
-  std::string_view users[kBatch], cls[kBatch];
+  // (Views as pointer and length: an array of string_views would be zeroed on every batch.)
+  const char* user_p[kBatch];
+  const char* cl_p[kBatch];
+  size_t user_n[kBatch], cl_n[kBatch];
+  auto users = [&](size_t i) { return std::string_view(user_p[i], user_n[i]); };
+  auto cls = [&](size_t i) { return std::string_view(cl_p[i], cl_n[i]); };
   uint64_t quicks[kBatch], hashes[kBatch], pair_hashes[kBatch], keys[kBatch];
   uint32_t entries[kBatch], raws[kBatch], uas[kBatch], clients[kBatch];
   bool by_device[kBatch];  // an ActiveSync device id names the client
@@ -379,31 +387,35 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
   if (n > kBatch) n = kBatch;
   for (size_t i = 0; i < n; ++i) {
     const LogRecord& rec = *recs[i];
-    users[i] = trim_user(rec.user.empty() ? std::string_view(rec.activesync.user) : rec.user);
+    std::string_view u = trim_user(rec.user.empty() ? std::string_view(rec.activesync.user) : rec.user);
+    user_p[i] = u.data();
+    user_n[i] = u.size();
     by_device[i] = !rec.activesync.device_id.empty();
-    cls[i] = by_device[i] ? std::string_view(rec.activesync.device_id) : rec.user_agent;
-    quicks[i] = quick_hash(users[i], cls[i], by_device[i]);
-    entries[i] = find_front(quicks[i], users[i], cls[i], by_device[i]);
+    std::string_view c = by_device[i] ? std::string_view(rec.activesync.device_id) : rec.user_agent;
+    cl_p[i] = c.data();
+    cl_n[i] = c.size();
+    quicks[i] = quick_hash(users(i), cls(i), by_device[i]);
+    entries[i] = find_front(quicks[i], users(i), cls(i), by_device[i]);
     front_hit[i] = entries[i] != kNoEntry;
     if (front_hit[i]) {
       __builtin_prefetch(&hot_[entries[i]]);
       continue;
     }
-    hashes[i] = hash_bytes(users[i]);
-    pair_hashes[i] = pair_hash(hashes[i], hash_bytes(cls[i]), by_device[i]);
+    hashes[i] = hash_bytes(users(i));
+    pair_hashes[i] = pair_hash(hashes[i], hash_bytes(cls(i)), by_device[i]);
     __builtin_prefetch(&pairs_[pair_hashes[i] & (pairs_.size() - 1)]);
   }
   for (size_t i = 0; i < n; ++i) {
     if (front_hit[i]) continue;
     const LogRecord& rec = *recs[i];
-    if (const PairSlot* p = find_pair(pair_hashes[i], users[i], cls[i], by_device[i])) {
+    if (const PairSlot* p = find_pair(pair_hashes[i], users(i), cls(i), by_device[i])) {
       entries[i] = p->entry_plus1 - 1;
       set_front(quicks[i], *p);
       __builtin_prefetch(&hot_[entries[i]]);
       continue;
     }
     entries[i] = kNoEntry;
-    uint32_t user = user_id(users[i], hashes[i], raws[i]);
+    uint32_t user = user_id(users(i), hashes[i], raws[i]);
     uas[i] = uas_.intern(rec.user_agent);
     clients[i] = by_device[i] ? device_ids_.intern(rec.activesync.device_id) : uas[i];
     keys[i] = uint64_t{user} << 32 | (by_device[i] ? kActiveSync | clients[i] : clients[i]);
