@@ -64,6 +64,12 @@ struct Progress {
     bar.resize(static_cast<size_t>(width), '.');
     double eta = bps > 0 && total_bytes > done_bytes ? static_cast<double>(total_bytes - done_bytes) / bps : 0;
     auto t = [&](std::string_view key) { return std::string(policy::tr(lang, key)); };
+    if (total_bytes == 0) {  // standard input or pipes only: no size to measure against
+      std::fprintf(stderr, "\r%s %9.0f %s", policy::tr_n(lang, "discover.lines", static_cast<int64_t>(lines)).c_str(),
+                   rate, t("discover.lines_per_s").c_str());
+      if (final) std::fprintf(stderr, "\n");
+      return;
+    }
     std::fprintf(stderr, "\r[%s] %5.1f%% %7.1f/%.1f %s %9.0f %s %s %4.0f %s", bar.c_str(), frac * 100,
                  static_cast<double>(done_bytes) / 1e6, static_cast<double>(total_bytes) / 1e6, t("discover.mb").c_str(),
                  rate, t("discover.lines_per_s").c_str(), t("discover.eta").c_str(), eta, t("discover.s").c_str());

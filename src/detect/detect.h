@@ -185,14 +185,15 @@ ActiveSyncHints parse_activesync_query(std::string_view query);
 void parse_activesync_query_into(std::string_view query, ActiveSyncHints& out);
 
 // Streams the lines (without '\n') of a log file: plain or gzip, "-" = standard input.
-// on_progress(bytes) reports file bytes consumed since the last call (not for stdin).
+// on_progress(bytes) is called after each chunk read with the file bytes consumed since the
+// last call (0 from standard input and pipes, where there is no offset to ask for).
 // Lines longer than kMaxLogLine are cut to kMaxLogLine + 1 bytes (the parser then rejects
 // them as too long). io_error naming the path when it cannot be opened or read.
 Status read_log_lines(const std::string& path, const std::function<void(std::string_view)>& on_line,
                       const std::function<void(uint64_t)>& on_progress = {});
 // The same from a file already open, which it takes over (closes): a named pipe must be
 // opened only once, since a second open() blocks when its writer has already finished.
-// on_progress only for a regular file. `path` names the file in errors.
+// `path` names the file in errors.
 Status read_log_fd(int fd, const std::string& path, const std::function<void(std::string_view)>& on_line,
                    const std::function<void(uint64_t)>& on_progress = {});
 
@@ -239,8 +240,10 @@ struct ScanOptions {
   std::string nginx_format;                // with LogFormat::nginx
   std::vector<std::string> strip_domains;  // as for Aggregator
   // Threads per uncompressed regular file (it is cut at line boundaries into units of up to
-  // 16 MiB that the threads take in turn); 0 = min(2, hardware threads). gzip, standard input, and W3C logs (whose
-  // #Fields: lines make a line depend on the ones before it) are read by one thread.
+  // 16 MiB that the threads take in turn); 0 = min(2, hardware threads). A gzip file, standard
+  // input, a pipe and a W3C log (whose #Fields: lines make a line depend on the ones before
+  // it) are each read by one thread; two or more regular gzip files are read up to `threads`
+  // at a time, ahead of their turn (the result is the same).
   unsigned threads = 0;
   uint64_t min_part_bytes = 8 << 20;  // a file is not cut into units smaller than this
   // Read uncompressed regular files through mmap windows rather than pread copies (less

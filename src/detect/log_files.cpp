@@ -77,12 +77,13 @@ Status read_log_fd(int fd, const std::string& path, const std::function<void(std
       carry.assign(chunk.substr(pos, std::min(chunk.size() - pos, kMaxLogLine + 1)));
       carry_too_long = chunk.size() - pos > kMaxLogLine;
     }
-    if (on_progress && regular) {
-      auto off = static_cast<uint64_t>(gzoffset(gz));
-      if (off > last_offset) {
-        on_progress(off - last_offset);
-        last_offset = off;
+    if (on_progress) {
+      uint64_t bytes = 0;
+      if (regular) {
+        auto off = static_cast<uint64_t>(gzoffset(gz));
+        if (off > last_offset) bytes = off - last_offset, last_offset = off;
       }
+      on_progress(bytes);
     }
   }
   if (!carry.empty()) on_line(carry);

@@ -5,8 +5,10 @@
 // copied, and combined lines are parsed and cut in one pass by LineParser::parse_line_at.
 // Each thread has its own SightingTable (records tagged with their unit), each unit its own
 // LineParser and counts; the tables are merged by unit order and the counts folded in file
-// order at the end, so the result does not depend on the number of threads. gzip and
-// standard input go through read_log_lines on one thread.
+// order at the end, so the result does not depend on the number of threads. A gzip file,
+// standard input or a pipe is streamed by zlib on one thread; when there are several regular
+// gzip files (rotated logs), up to `threads` of them are read at a time, ahead of their turn,
+// each into its own table, folded in file order like the rest.
 // Thread-safety: scan_logs may be called from any thread; it starts and joins its own. The
 // first mapped read installs a process-wide SIGBUS handler that chains to the previous one.
 #include <fcntl.h>
@@ -19,6 +21,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -312,6 +316,113 @@ Result<bool> read_mapped(int fd, const std::string& path, uint64_t begin, uint64
   return true;
 }
 
+// Streams fd (taken over) into part with zlib on this thread: gzip files, standard input,
+// pipes. Every line is folded at once (the line buffer does not stay put).
+Status read_stream(int fd, const std::string& file, Part& part, Progress& prog, const std::function<void()>& tick) {
+  part.batching = false;
+  uint64_t lines_seen = 0;
+  return read_log_fd(
+      fd, file, [&](std::string_view line) { part.on_line(line); },
+      [&](uint64_t bytes) {
+        prog.bytes.fetch_add(bytes, std::memory_order_relaxed);
+        prog.lines.fetch_add(part.lines - lines_seen, std::memory_order_relaxed);
+        lines_seen = part.lines;
+        if (tick) tick();
+      });
+}
+
+// Whether path is a regular file that starts with gzip's magic bytes. A named pipe is not
+// opened (stat first): it is read only when its turn comes.
+bool regular_gzip(const std::string& path) {
+  struct stat st {};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
+  unsigned char magic[2] = {0, 0};
+  bool gz = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f &&
+            magic[1] == 0x8b;
+  ::close(fd);
+  return gz;
+}
+
+// Regular gzip files read ahead of their turn: zlib streams a file on one thread, so with
+// several of them (rotated logs) `threads` workers take them in file order, each into its own
+// table and Part; scan_logs waits for each when its turn comes and folds it in file order.
+// The destructor lets no new file start and joins (a file being read is read to its end).
+class GzipAhead {
+ public:
+  struct File {
+    std::string path;
+    std::unique_ptr<SightingTable> table;
+    std::unique_ptr<Part> part;
+    Status status;
+    bool done = false;  // under mu_
+  };
+  using MakePart = std::function<Result<std::unique_ptr<Part>>(SightingTable*)>;
+
+  GzipAhead(std::vector<std::string> paths, unsigned threads, const std::vector<std::string>& strip, MakePart make,
+            Progress& prog)
+      : make_(std::move(make)), prog_(prog) {
+    for (auto& p : paths) {
+      files_.push_back(std::make_unique<File>());
+      files_.back()->path = std::move(p);
+      files_.back()->table = std::make_unique<SightingTable>(strip);
+    }
+    for (unsigned k = 0; k < std::min<size_t>(threads, files_.size()); ++k) workers_.emplace_back([this] { work(); });
+  }
+  ~GzipAhead() {
+    cancel_ = true;
+    for (auto& w : workers_) w.join();
+  }
+  // File j once read; tick (the progress bar, on this thread) every 100 ms meanwhile.
+  File& wait(size_t j, const std::function<void()>& tick) {
+    std::unique_lock lock(mu_);
+    while (!files_[j]->done) {
+      done_.wait_for(lock, std::chrono::milliseconds(100));
+      if (tick) {
+        lock.unlock();
+        tick();
+        lock.lock();
+      }
+    }
+    return *files_[j];
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      size_t j = next_.fetch_add(1, std::memory_order_relaxed);
+      if (j >= files_.size() || cancel_) return;
+      File& f = *files_[j];
+      auto made = make_(f.table.get());
+      if (!made) {
+        f.status = std::unexpected(made.error());
+      } else {
+        f.part = std::move(*made);
+        int fd;
+        do fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
+        f.status = fd < 0 ? fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), f.path)
+                          : read_stream(fd, f.path, *f.part, prog_, {});
+      }
+      {
+        std::lock_guard lock(mu_);
+        f.done = true;
+      }
+      done_.notify_all();
+    }
+  }
+
+  MakePart make_;
+  Progress& prog_;
+  std::vector<std::unique_ptr<File>> files_;
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> cancel_{false};
+  std::mutex mu_;
+  std::condition_variable done_;
+  std::vector<std::thread> workers_;  // last: started after everything they use
+};
+
 // The format for the parts after the first: the requested one when later lines do not depend
 // on earlier ones (combined, common, nginx); with --format auto, the one the lines of the
 // first part (the first MiB of it at most) settle on when it is combined or common. nullopt:
@@ -368,7 +479,30 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
     return p;
   };
 
-  for (const auto& file : files) {
+  // With two or more regular gzip files, they are read ahead (GzipAhead), indexed here.
+  std::vector<size_t> ahead_index(files.size(), SIZE_MAX);
+  std::vector<std::string> ahead_paths;
+  for (size_t i = 0; i < files.size(); ++i)
+    if (regular_gzip(files[i])) {
+      ahead_index[i] = ahead_paths.size();
+      ahead_paths.push_back(files[i]);
+    }
+  std::optional<GzipAhead> ahead;
+  if (threads >= 2 && ahead_paths.size() >= 2)
+    ahead.emplace(std::move(ahead_paths), threads, opts.strip_domains,
+                  [&](SightingTable* t) { return make_part(opts.format, t); }, prog);
+
+  for (size_t fi = 0; fi < files.size(); ++fi) {
+    const std::string& file = files[fi];
+    if (ahead && ahead_index[fi] != SIZE_MAX) {
+      auto& got = ahead->wait(ahead_index[fi], tick);
+      if (!got.status) return std::unexpected(got.status.error());
+      if (res.table->size() == 0) res.table = std::move(got.table);
+      else res.table->merge_from(*got.table);
+      fold(file, *got.part, 0);
+      got.part.reset();
+      continue;
+    }
     int fd = file == "-" ? -1 : open_file(file);
     if (file != "-" && fd < 0) return fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), file);
     struct stat stt {};
@@ -386,16 +520,7 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
         return std::unexpected(made.error());
       }
       auto part = std::move(*made);
-      part->batching = false;
-      uint64_t lines_seen = 0;
-      auto st = read_log_fd(
-          fd, file, [&](std::string_view line) { part->on_line(line); },
-          [&](uint64_t bytes) {
-            prog.bytes.fetch_add(bytes, std::memory_order_relaxed);
-            prog.lines.fetch_add(part->lines - lines_seen, std::memory_order_relaxed);
-            lines_seen = part->lines;
-            if (tick) tick();
-          });
+      auto st = read_stream(fd, file, *part, prog, tick);
       if (!st) return std::unexpected(st.error());
       fold(file, *part, 0);
       continue;

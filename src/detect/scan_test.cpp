@@ -404,6 +404,47 @@ TEST_F(ScanTest, GzipStdinLikeAndSeveralFiles) {
   check({write_gz("a.log.gz", a), write("b.log", b), write("a.log", a)}, LogFormat::auto_detect, {"*"});
 }
 
+// Rotated logs: several gzip files, read ahead of their turn by the threads (two or more
+// of them), with a plain file and a bad line or two among them: the result is the one of
+// reading them in order.
+TEST_F(ScanTest, SeveralGzipFilesAreReadAheadAndFoldedInFileOrder) {
+  std::string all = synthetic_log(12000, 37);
+  std::vector<std::string> files;
+  size_t from = 0;
+  for (int i = 0; i < 6; ++i) {
+    size_t to = i == 5 ? all.size() : all.find('\n', all.size() * (i + 1) / 6) + 1;
+    std::string name = "access.log." + std::to_string(i + 1);
+    std::string chunk = all.substr(from, to - from);
+    files.push_back(i == 2 ? write(name, chunk) : write_gz(name + ".gz", chunk));
+    from = to;
+  }
+  check(files, LogFormat::auto_detect);
+  check({files[0], files[1]}, LogFormat::combined);
+}
+
+// A gzip file that cannot be read among several: the error names it, whatever the threads,
+// and the files being read ahead are waited for (no thread outlives the call).
+TEST_F(ScanTest, ABrokenGzipFileAmongSeveralIsAnIoErrorNamingIt) {
+  std::string log = synthetic_log(3000, 0);
+  std::string bad = write("bad.log.gz", std::string("\x1f\x8b\x08\x00", 4) + std::string(5000, 'x'));
+  std::vector<std::string> files = {write_gz("a.log.gz", log), write_gz("b.log.gz", log), bad, write_gz("c.log.gz", log)};
+  for (unsigned threads : {1u, 2u, 3u}) {
+    ScanOptions o;
+    o.threads = threads;
+    auto got = scan_logs(files, o);
+    ASSERT_FALSE(got) << threads;
+    EXPECT_EQ(got.error().code, Errc::io_error) << threads;
+    EXPECT_NE(got.error().to_string().find("bad.log.gz"), std::string::npos) << got.error().to_string();
+  }
+  files.push_back((dir_ / "missing.log.gz").string());
+  files.erase(files.begin() + 2);
+  ScanOptions o;
+  o.threads = 2;
+  auto got = scan_logs(files, o);
+  ASSERT_FALSE(got);
+  EXPECT_NE(got.error().to_string().find("missing.log.gz"), std::string::npos) << got.error().to_string();
+}
+
 TEST_F(ScanTest, UnparsedLinesInLaterPartsNameTheirFileLine) {
   // Bad lines only near the end: with 2 or 3 threads they are in the last part, whose line
   // numbers start after the earlier parts' lines.

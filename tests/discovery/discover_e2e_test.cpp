@@ -312,5 +312,34 @@ TEST_F(DiscoverEndToEnd, ANamedPipeIsReadToItsEndAndDiscoverExits) {
   EXPECT_NE(r.out.find("lines 2, requests 2, unparsed 0, sightings 2"), std::string::npos) << r.out;
 }
 
+// On a terminal (script(1) gives discover one) a progress bar is drawn on standard error:
+// for files, the share done, megabytes, lines/s and time left; for standard input, whose
+// size is unknown, the lines read and lines/s. --no-progress and a non-terminal: none.
+TEST_F(DiscoverEndToEnd, ProgressOnATerminal) {
+  std::string log;
+  for (int i = 0; i < 2000; ++i)
+    log += "10.0.0.1 - ivanov [01/Mar/2023:08:00:01 +0300] \"GET / HTTP/1.1\" 200 5 \"-\" \"Mozilla/5.0 (iPhone; CPU "
+           "iPhone OS 16_3 like Mac OS X) AppleWebKit/605.1.15\"\n";
+  const auto file = dir_.write("progress.log", log);
+  const std::string cmd = shell_quote(FW_CLI_BIN) + " discover --dry-run --lang en ";
+  auto on_tty = [&](const std::string& line) {
+    return testing::run_program("script", "-qec " + shell_quote(line) + " /dev/null");
+  };
+  auto files = on_tty(cmd + shell_quote(file));
+  ASSERT_EQ(files.code, 0) << files.out;
+  EXPECT_NE(files.out.find("[##############################] 100.0%"), std::string::npos) << files.out;
+  EXPECT_NE(files.out.find("lines/s ETA"), std::string::npos) << files.out;
+  auto in = on_tty("cat " + shell_quote(file) + " | " + cmd + "-");
+  ASSERT_EQ(in.code, 0) << in.out;
+  EXPECT_NE(in.out.find("lines 2000 "), std::string::npos) << in.out;
+  EXPECT_NE(in.out.find("lines/s"), std::string::npos) << in.out;
+  EXPECT_EQ(in.out.find('%'), std::string::npos) << in.out;
+  auto off = on_tty(cmd + "--no-progress " + shell_quote(file));
+  ASSERT_EQ(off.code, 0) << off.out;
+  EXPECT_EQ(off.out.find("lines/s"), std::string::npos) << off.out;
+  auto piped = run_cli("discover --dry-run --lang en " + shell_quote(file));
+  EXPECT_EQ(piped.out.find("lines/s"), std::string::npos) << piped.out;
+}
+
 }  // namespace
 }  // namespace fw
