@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -371,15 +372,15 @@ TEST(RulesCache, StaleWhenARulesFileChanges) {
     ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, probe, &cached));
     EXPECT_FALSE(cached);
     auto files = d.cache_files();
-    ASSERT_EQ(files.size(), 1u);
-    EXPECT_NE(files[0], old_file);
+    ASSERT_EQ(files.size(), 2u);  // the old one is kept (another build may use it)
+    auto fresh = files[0] == old_file ? files[1] : files[0];
     // A file under the new key's name with another key inside is stale too.
-    auto bytes = read_all(files[0]);
-    write_all(files[0], encode_rule_set(first, 12345));
+    auto bytes = read_all(fresh);
+    write_all(fresh, encode_rule_set(first, 12345));
     RuleSet again;
     ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, again, &cached));
     EXPECT_FALSE(cached);
-    EXPECT_EQ(read_all(files[0]), bytes);  // written again
+    EXPECT_EQ(read_all(fresh), bytes);  // written again
   }
   // A rule added to the file is seen.
   {
@@ -399,6 +400,29 @@ TEST(RulesCache, StaleWhenARulesFileChanges) {
   EXPECT_TRUE(std::any_of(changed.rules.begin(), changed.rules.end(),
                           [](const Rule& r) { return r.regex == "(ZqStaleTest)/(\\d+)"; }));
   EXPECT_TRUE(changed == d.parsed());
+}
+
+// Caches of other builds (or rule files) are kept, up to 8: the least recently written go.
+TEST(RulesCache, AtMostEightCacheFilesAreKept) {
+  RulesCacheDir d;
+  std::filesystem::create_directories(d.cache);
+  auto t = std::filesystem::file_time_type::clock::now() - std::chrono::hours(100);
+  for (int i = 0; i < 10; ++i) {
+    auto p = std::filesystem::path(d.cache) / ("detect-rules-old" + std::to_string(i) + ".bin");
+    write_all(p, "x");
+    std::filesystem::last_write_time(p, t + std::chrono::hours(i));  // old0 is the oldest
+  }
+  write_all(std::filesystem::path(d.cache) / "detect-0123.hsdb", "kept");  // not a rules cache
+  RuleSet got;
+  ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, got));
+  auto files = d.cache_files();
+  EXPECT_EQ(files.size(), 9u);  // 8 rules caches (the new one and old3..old9) and the hsdb
+  for (int i = 0; i < 3; ++i)
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(d.cache) / ("detect-rules-old" + std::to_string(i) + ".bin")));
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(d.cache) / "detect-rules-old3.bin"));
+  bool cached = false;
+  ASSERT_TRUE(load_rule_set(d.own, d.uap, d.cache, got, &cached));
+  EXPECT_TRUE(cached);
 }
 
 // Truncated, corrupt or foreign cache files are parsed again from the YAML and rewritten.

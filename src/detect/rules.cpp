@@ -167,6 +167,7 @@ constexpr size_t kMaxCacheFile = 16 << 20;
 constexpr uint32_t kMaxCacheRules = 100000, kMaxCacheBuilds = 100000, kMaxMayBe = 16;
 constexpr uint32_t kMaxCacheString = 8192;  // regexes are at most kMaxRegex; `where` names a path
 constexpr uint8_t kCaseless = 1, kOwn = 2, kReplShift = 2;
+constexpr size_t kKeepCacheFiles = 8;  // rules caches kept in the directory (~250 KB each)
 
 struct CacheWriter {
   std::string out;
@@ -264,7 +265,10 @@ std::string read_cache_file(const std::string& path) {
 }
 
 // Written to a temporary file renamed into place (readers see the old file or the new one);
-// older rules caches in the directory are removed. Failures only cost the next start.
+// beyond kKeepCacheFiles rules caches in the directory, the least recently written are
+// removed (several builds or installations sharing the directory keep theirs: removing every
+// other one made two builds used in turn miss on every start). Failures only cost the next
+// start.
 void write_cache_file(const std::string& dir, const std::string& path, const std::string& bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -281,14 +285,18 @@ void write_cache_file(const std::string& dir, const std::string& path, const std
     std::filesystem::remove(tmp, ec);
     return;
   }
-  const std::string name = std::filesystem::path(path).filename().string();
+  std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> caches;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string other = it->path().filename().string();
-    if (other != name && other.starts_with("detect-rules-") && other.ends_with(".bin")) {
-      std::error_code rm;
-      std::filesystem::remove(it->path(), rm);
-    }
+    if (!other.starts_with("detect-rules-") || !other.ends_with(".bin")) continue;
+    std::error_code tc;
+    auto when = it->last_write_time(tc);
+    if (!tc) caches.emplace_back(when, it->path());
   }
+  if (caches.size() <= kKeepCacheFiles) return;
+  std::sort(caches.begin(), caches.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = kKeepCacheFiles; i < caches.size(); ++i)
+    if (caches[i].second != path) std::filesystem::remove(caches[i].second, ec);
 }
 
 }  // namespace
