@@ -193,7 +193,9 @@ Status read_log_lines(const std::string& path, const std::function<void(std::str
                       const std::function<void(uint64_t)>& on_progress = {});
 // The same from a file already open, which it takes over (closes): a named pipe must be
 // opened only once, since a second open() blocks when its writer has already finished.
-// `path` names the file in errors.
+// `path` names the file in errors. A line given to on_line stays valid (unchanged, in place)
+// until on_progress is next called, which happens after the last line too: a caller may
+// keep views of lines until then.
 Status read_log_fd(int fd, const std::string& path, const std::function<void(std::string_view)>& on_line,
                    const std::function<void(uint64_t)>& on_progress = {});
 

@@ -36,7 +36,7 @@ Status read_log_fd(int fd, const std::string& path, const std::function<void(std
   }
   gzbuffer(gz, 1 << 18);
   std::vector<char> buf(1 << 20);
-  std::string carry;
+  std::string carry, held;  // held: the last line joined across chunks, given to on_line
   bool carry_too_long = false;
   uint64_t last_offset = 0;
   for (;;) {
@@ -61,8 +61,9 @@ Status read_log_fd(int fd, const std::string& path, const std::function<void(std
       }
       size_t nl = static_cast<size_t>(static_cast<const char*>(nlp) - chunk.data());
       if (carry.size() <= kMaxLogLine) carry.append(chunk.substr(0, std::min(nl, kMaxLogLine + 1 - carry.size())));
-      on_line(carry);
+      held.swap(carry);  // stays put until the next chunk is read (see detect.h)
       carry.clear();
+      on_line(held);
       carry_too_long = false;
       pos = nl + 1;
     }
@@ -86,7 +87,10 @@ Status read_log_fd(int fd, const std::string& path, const std::function<void(std
       on_progress(bytes);
     }
   }
-  if (!carry.empty()) on_line(carry);
+  if (!carry.empty()) {  // a last line without '\n'
+    on_line(carry);
+    if (on_progress) on_progress(0);  // its views end here (see detect.h)
+  }
   gzclose(gz);
   return {};
 }

@@ -52,13 +52,12 @@ struct Progress {
 
 // One part of one file: its parser, its table, its counts (line numbers local to the part).
 // Requests are handed to the table in batches; the lines they point into must stay put
-// until flush() (read_range flushes before it moves its buffer; `batching` = false flushes
-// after every line, for callers whose line buffer does not stay put).
+// until flush() (read_range flushes before it moves its buffer, read_stream when
+// read_log_fd reports progress).
 struct Part {
   LineParser parser;
   SightingTable* table = nullptr;
   size_t keep = 0;
-  bool batching = true;
   uint64_t lines = 0, records = 0, unparsed = 0;
   uint64_t bytes_done = 0, lines_done = 0;  // given to the progress counters by read_mapped
   std::vector<std::pair<uint64_t, Error>> first_unparsed;
@@ -88,7 +87,7 @@ struct Part {
     // line: such a record is folded right away.
     bool in_line = rec.user_agent.empty() ||
                    (rec.user_agent.data() >= line.data() && rec.user_agent.data() <= line.data() + line.size());
-    if (!batching || !in_line || pending == SightingTable::kBatch) flush();
+    if (!in_line || pending == SightingTable::kBatch) flush();
   }
   // The fast path over the buffer from a line start (LineParser::parse_line_at): the length
   // of the line taken with its '\n', or 0 (the caller then cuts the line and calls on_line).
@@ -99,7 +98,7 @@ struct Part {
     ++lines;
     ++records;
     ptrs[pending] = &rec;  // its views point into the buffer, never into scratch
-    if (++pending == SightingTable::kBatch || !batching) flush();
+    if (++pending == SightingTable::kBatch) flush();
     return n;
   }
 };
@@ -317,13 +316,14 @@ Result<bool> read_mapped(int fd, const std::string& path, uint64_t begin, uint64
 }
 
 // Streams fd (taken over) into part with zlib on this thread: gzip files, standard input,
-// pipes. Every line is folded at once (the line buffer does not stay put).
+// pipes. Requests are folded in batches: read_log_fd's lines stay put until its next
+// on_progress call (also made after the last line), where the batch is flushed.
 Status read_stream(int fd, const std::string& file, Part& part, Progress& prog, const std::function<void()>& tick) {
-  part.batching = false;
   uint64_t lines_seen = 0;
   return read_log_fd(
       fd, file, [&](std::string_view line) { part.on_line(line); },
       [&](uint64_t bytes) {
+        part.flush();
         prog.bytes.fetch_add(bytes, std::memory_order_relaxed);
         prog.lines.fetch_add(part.lines - lines_seen, std::memory_order_relaxed);
         lines_seen = part.lines;

@@ -378,6 +378,7 @@ TEST_F(ScanTest, CrlfNoTrailingNewlineAndEscapes) {
   log += "\n\n#comment\n";
   log += R"(1.2.3.4 - zed [01/Mar/2023:13:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "last line, no newline")";
   check({write("crlf.log", log)}, LogFormat::auto_detect);
+  check({write_gz("crlf.log.gz", log)}, LogFormat::auto_detect);
 }
 
 TEST_F(ScanTest, LongLinesAcrossBufferBoundaries) {
@@ -397,6 +398,8 @@ TEST_F(ScanTest, LongLinesAcrossBufferBoundaries) {
   }
   log += std::string(kMaxLogLine + 10, 'z');  // over-long last line without newline
   check({write("long.log", log)}, LogFormat::combined);
+  // gzip: lines across zlib's 1 MiB chunks, batched until each chunk's end.
+  check({write_gz("long.log.gz", log)}, LogFormat::combined);
 }
 
 TEST_F(ScanTest, GzipStdinLikeAndSeveralFiles) {
