@@ -167,9 +167,8 @@ inline __attribute__((always_inline)) void split_request(std::string_view req, L
   for (; q < e && q + 16 <= readable; q += 16) {
     auto m = static_cast<unsigned>(
         _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + q)), vq)));
-    if (e - q < 16) m &= (1u << (e - q)) - 1;  // bytes past the target do not count
-    if (m) {
-      q += static_cast<size_t>(__builtin_ctz(m));
+    if (m) {  // a first '?' at or past e (in the protocol or beyond): none in the target
+      q = std::min(q + static_cast<size_t>(__builtin_ctz(m)), e);
       goto found;
     }
   }
