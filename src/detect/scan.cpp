@@ -352,7 +352,9 @@ bool regular_gzip(const std::string& path) {
 // Regular gzip files read ahead of their turn: zlib streams a file on one thread, so with
 // several of them (rotated logs) `threads` workers take them in file order, each into its own
 // table and Part; scan_logs waits for each when its turn comes and folds it in file order.
-// The destructor lets no new file start and joins (a file being read is read to its end).
+// A worker starts a file only while fewer than 2 x threads files are read and not yet taken
+// (memory stays bounded however many files there are). The destructor lets no new file
+// start and joins (a file being read is read to its end).
 class GzipAhead {
  public:
   struct File {
@@ -364,22 +366,26 @@ class GzipAhead {
   };
   using MakePart = std::function<Result<std::unique_ptr<Part>>(SightingTable*)>;
 
-  GzipAhead(std::vector<std::string> paths, unsigned threads, const std::vector<std::string>& strip, MakePart make,
+  GzipAhead(std::vector<std::string> paths, unsigned threads, std::vector<std::string> strip, MakePart make,
             Progress& prog)
-      : make_(std::move(make)), prog_(prog) {
+      : strip_(std::move(strip)), make_(std::move(make)), prog_(prog), window_(2 * size_t{threads}) {
     for (auto& p : paths) {
       files_.push_back(std::make_unique<File>());
       files_.back()->path = std::move(p);
-      files_.back()->table = std::make_unique<SightingTable>(strip);
     }
     for (unsigned k = 0; k < std::min<size_t>(threads, files_.size()); ++k) workers_.emplace_back([this] { work(); });
   }
   ~GzipAhead() {
-    cancel_ = true;
+    {
+      std::lock_guard lock(mu_);
+      cancel_ = true;
+    }
+    room_.notify_all();
     for (auto& w : workers_) w.join();
   }
-  // File j once read; tick (the progress bar, on this thread) every 100 ms meanwhile.
-  File& wait(size_t j, const std::function<void()>& tick) {
+  // File j once read, for the caller to take its table and part (files are taken in order);
+  // tick (the progress bar, on this thread) every 100 ms meanwhile.
+  File& take(size_t j, const std::function<void()>& tick) {
     std::unique_lock lock(mu_);
     while (!files_[j]->done) {
       done_.wait_for(lock, std::chrono::milliseconds(100));
@@ -389,15 +395,23 @@ class GzipAhead {
         lock.lock();
       }
     }
+    taken_ = j + 1;
+    room_.notify_all();
     return *files_[j];
   }
 
  private:
   void work() {
     for (;;) {
-      size_t j = next_.fetch_add(1, std::memory_order_relaxed);
-      if (j >= files_.size() || cancel_) return;
+      size_t j;
+      {
+        std::unique_lock lock(mu_);
+        room_.wait(lock, [&] { return cancel_ || next_ >= files_.size() || next_ < taken_ + window_; });
+        if (cancel_ || next_ >= files_.size()) return;
+        j = next_++;
+      }
       File& f = *files_[j];
+      f.table = std::make_unique<SightingTable>(strip_);
       auto made = make_(f.table.get());
       if (!made) {
         f.status = std::unexpected(made.error());
@@ -417,13 +431,15 @@ class GzipAhead {
     }
   }
 
+  const std::vector<std::string> strip_;
   MakePart make_;
   Progress& prog_;
+  const size_t window_;
   std::vector<std::unique_ptr<File>> files_;
-  std::atomic<size_t> next_{0};
-  std::atomic<bool> cancel_{false};
   std::mutex mu_;
-  std::condition_variable done_;
+  std::condition_variable done_, room_;
+  size_t next_ = 0, taken_ = 0;  // under mu_
+  bool cancel_ = false;          // under mu_
   std::vector<std::thread> workers_;  // last: started after everything they use
 };
 
@@ -499,11 +515,12 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
   for (size_t fi = 0; fi < files.size(); ++fi) {
     const std::string& file = files[fi];
     if (ahead && ahead_index[fi] != SIZE_MAX) {
-      auto& got = ahead->wait(ahead_index[fi], tick);
+      auto& got = ahead->take(ahead_index[fi], tick);
       if (!got.status) return std::unexpected(got.status.error());
       if (res.table->size() == 0) res.table = std::move(got.table);
       else res.table->merge_from(*got.table);
       fold(file, *got.part, 0);
+      got.table.reset();
       got.part.reset();
       continue;
     }
