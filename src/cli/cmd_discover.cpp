@@ -176,7 +176,9 @@ void run(const Options& o) {
   prog.lang = lang;
   for (const auto& f : o.files) {
     std::error_code ec;
-    if (f != "-") prog.total_bytes += std::filesystem::file_size(f, ec);
+    if (f == "-") continue;
+    auto size = std::filesystem::file_size(f, ec);  // none for a pipe (nor its error here)
+    if (!ec) prog.total_bytes += size;
   }
   detect::ScanOptions sopts_scan;
   sopts_scan.format = *fmt;

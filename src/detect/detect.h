@@ -185,8 +185,10 @@ ActiveSyncHints parse_activesync_query(std::string_view query);
 void parse_activesync_query_into(std::string_view query, ActiveSyncHints& out);
 
 // Streams the lines (without '\n') of a log file: plain or gzip, "-" = standard input.
-// on_progress(bytes) is called after each chunk read with the file bytes consumed since the
-// last call (0 from standard input and pipes, where there is no offset to ask for).
+// on_progress(bytes) is called after each chunk read that ends at least one line, with the
+// file bytes consumed since the last call (0 from standard input and pipes, where there is
+// no offset to ask for). A gzip stream cut short is an io_error ("truncated"), its cut last
+// line not given.
 // Lines longer than kMaxLogLine are cut to kMaxLogLine + 1 bytes (the parser then rejects
 // them as too long). io_error naming the path when it cannot be opened or read.
 Status read_log_lines(const std::string& path, const std::function<void(std::string_view)>& on_line,

@@ -87,11 +87,16 @@ Status read_log_fd(int fd, const std::string& path, const std::function<void(std
       on_progress(bytes);
     }
   }
+  // zlib tells of a gzip stream cut short (a copy cut by a full disk, a file still being
+  // compressed) only here (zlib.h, gzread): the file then fails like a corrupt one, and its
+  // last line, which is cut, is not given as a line.
+  int rc = gzclose(gz);
+  if (rc == Z_BUF_ERROR) return fail(Errc::io_error, "the gzip stream ends early: the file is truncated", path);
+  if (rc != Z_OK) return fail(Errc::io_error, "read error", path);
   if (!carry.empty()) {  // a last line without '\n'
     on_line(carry);
     if (on_progress) on_progress(0);  // its views end here (see detect.h)
   }
-  gzclose(gz);
   return {};
 }
 

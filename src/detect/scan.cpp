@@ -26,6 +26,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "detect/detect.h"
@@ -373,7 +374,11 @@ class GzipAhead {
       files_.push_back(std::make_unique<File>());
       files_.back()->path = std::move(p);
     }
-    for (unsigned k = 0; k < std::min<size_t>(threads, files_.size()); ++k) workers_.emplace_back([this] { work(); });
+    try {
+      for (unsigned k = 0; k < std::min<size_t>(threads, files_.size()); ++k) workers_.emplace_back([this] { work(); });
+    } catch (const std::system_error&) {  // no thread to be had: fewer workers, or none
+      if (workers_.empty()) throw;
+    }
   }
   ~GzipAhead() {
     {
@@ -411,17 +416,23 @@ class GzipAhead {
         j = next_++;
       }
       File& f = *files_[j];
-      f.table = std::make_unique<SightingTable>(strip_);
-      auto made = make_(f.table.get());
-      if (!made) {
-        f.status = std::unexpected(made.error());
-      } else {
-        f.part = std::move(*made);
-        int fd;
-        do fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-        while (fd < 0 && errno == EINTR);
-        f.status = fd < 0 ? fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), f.path)
-                          : read_stream(fd, f.path, *f.part, prog_, {});
+      try {  // nothing may escape a thread (std::terminate): a failure is the file's status
+        f.table = std::make_unique<SightingTable>(strip_);
+        auto made = make_(f.table.get());
+        if (!made) {
+          f.status = std::unexpected(made.error());
+        } else {
+          f.part = std::move(*made);
+          int fd;
+          do fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+          while (fd < 0 && errno == EINTR);
+          f.status = fd < 0 ? fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), f.path)
+                            : read_stream(fd, f.path, *f.part, prog_, {});
+        }
+      } catch (const std::bad_alloc&) {
+        f.status = fail(Errc::too_large, "out of memory", f.path);
+      } catch (const std::exception& e) {
+        f.status = fail(Errc::internal, e.what(), f.path);
       }
       {
         std::lock_guard lock(mu_);
@@ -499,22 +510,25 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
     return p;
   };
 
-  // With two or more regular gzip files, they are read ahead (GzipAhead), indexed here.
+  // With two or more regular gzip files and threads, they are read ahead (GzipAhead, started
+  // when the first of them is reached), indexed here.
   std::vector<size_t> ahead_index(files.size(), SIZE_MAX);
   std::vector<std::string> ahead_paths;
-  for (size_t i = 0; i < files.size(); ++i)
-    if (regular_gzip(files[i])) {
-      ahead_index[i] = ahead_paths.size();
-      ahead_paths.push_back(files[i]);
-    }
+  if (threads >= 2)
+    for (size_t i = 0; i < files.size(); ++i)
+      if (regular_gzip(files[i])) {
+        ahead_index[i] = ahead_paths.size();
+        ahead_paths.push_back(files[i]);
+      }
+  if (ahead_paths.size() < 2) ahead_index.assign(files.size(), SIZE_MAX);
   std::optional<GzipAhead> ahead;
-  if (threads >= 2 && ahead_paths.size() >= 2)
-    ahead.emplace(std::move(ahead_paths), threads, opts.strip_domains,
-                  [&](SightingTable* t) { return make_part(opts.format, t); }, prog);
 
   for (size_t fi = 0; fi < files.size(); ++fi) {
     const std::string& file = files[fi];
-    if (ahead && ahead_index[fi] != SIZE_MAX) {
+    if (ahead_index[fi] != SIZE_MAX) {
+      if (!ahead)
+        ahead.emplace(std::move(ahead_paths), threads, opts.strip_domains,
+                      [&](SightingTable* t) { return make_part(opts.format, t); }, prog);
       auto& got = ahead->take(ahead_index[fi], tick);
       if (!got.status) return std::unexpected(got.status.error());
       if (res.table->size() == 0) res.table = std::move(got.table);

@@ -448,6 +448,34 @@ TEST_F(ScanTest, ABrokenGzipFileAmongSeveralIsAnIoErrorNamingIt) {
   EXPECT_NE(got.error().to_string().find("missing.log.gz"), std::string::npos) << got.error().to_string();
 }
 
+// A gzip file cut short (zlib tells only when the file is closed) fails the scan naming it,
+// read alone, in turn or ahead: not a success with the lines before it and a cut last line.
+TEST_F(ScanTest, ATruncatedGzipFileIsAnIoErrorNamingIt) {
+  std::string log = synthetic_log(3000, 0);
+  auto whole = write_gz("whole.log.gz", log);
+  std::string bytes;
+  {
+    std::ifstream in(whole, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(bytes.size(), 200u);
+  auto cut = write("cut.log.gz", bytes.substr(0, bytes.size() - 100));
+  for (const auto& files : std::vector<std::vector<std::string>>{{cut}, {whole, cut, whole}})
+    for (unsigned threads : {1u, 2u}) {
+      ScanOptions o;
+      o.threads = threads;
+      auto got = scan_logs(files, o);
+      ASSERT_FALSE(got) << threads;
+      EXPECT_EQ(got.error().code, Errc::io_error);
+      EXPECT_EQ(got.error().where, cut);
+      EXPECT_NE(got.error().message.find("truncated"), std::string::npos) << got.error().to_string();
+    }
+  ScanOptions o;
+  auto got = scan_logs({whole, whole}, o);  // the same file whole: no error
+  ASSERT_TRUE(got) << got.error().to_string();
+  EXPECT_EQ(got->lines, 6000u);
+}
+
 TEST_F(ScanTest, UnparsedLinesInLaterPartsNameTheirFileLine) {
   // Bad lines only near the end: with 2 or 3 threads they are in the last part, whose line
   // numbers start after the earlier parts' lines.

@@ -334,6 +334,11 @@ TEST_F(DiscoverEndToEnd, ProgressOnATerminal) {
   EXPECT_NE(in.out.find("lines 2000 "), std::string::npos) << in.out;
   EXPECT_NE(in.out.find("lines/s"), std::string::npos) << in.out;
   EXPECT_EQ(in.out.find('%'), std::string::npos) << in.out;
+  // A named pipe has no size either (a process substitution, <(zcat ...), is one).
+  auto fifo = on_tty("bash -c " + shell_quote(cmd + "<(cat " + shell_quote(file) + ")"));
+  ASSERT_EQ(fifo.code, 0) << fifo.out;
+  EXPECT_NE(fifo.out.find("lines 2000 "), std::string::npos) << fifo.out;
+  EXPECT_EQ(fifo.out.find('%'), std::string::npos) << fifo.out;
   auto off = on_tty(cmd + "--no-progress " + shell_quote(file));
   ASSERT_EQ(off.code, 0) << off.out;
   EXPECT_EQ(off.out.find("lines/s"), std::string::npos) << off.out;
