@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace fw::agent {
@@ -55,47 +56,7 @@ int64_t get_int(const json::object& o, const char* k, int64_t dflt) {
   return dflt;
 }
 
-Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return fail(Errc::io_error, std::strerror(errno), dir);
-  ::fsync(fd);
-  ::close(fd);
-  return {};
-}
-
 }  // namespace
-
-Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return fail(Errc::io_error, std::string("open: ") + std::strerror(errno), tmp);
-  ::fchmod(fd, mode);  // the umask must not widen or narrow it
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail(Errc::io_error, std::string("write: ") + std::strerror(e), tmp);
-    }
-    off += size_t(n);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return fail(Errc::io_error, std::string("fsync: ") + std::strerror(e), tmp);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail(Errc::io_error, std::string("rename: ") + std::strerror(e), path);
-  }
-  return fsync_dir(fs::path(path).parent_path().string());
-}
 
 json::object to_json(const CommandResult& r) {
   json::object o;
@@ -238,7 +199,7 @@ Result<std::vector<uint64_t>> StateDir::queued() const {
   std::error_code ec;
   for (fs::directory_iterator it(dir_ + "/queue", ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (!name.ends_with(".json")) continue;  // skips *.tmp left by a crash
+    if (!name.ends_with(".json")) continue;  // skips *.tmp.* left by a crash
     uint64_t seq = 0;
     auto [p, e] = std::from_chars(name.data(), name.data() + name.size() - 5, seq);
     if (e == std::errc() && p == name.data() + name.size() - 5) out.push_back(seq);

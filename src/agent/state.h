@@ -81,9 +81,6 @@ class StateDir {
   std::string dir_;
 };
 
-// Writes a file atomically with the given mode (temporary file, fsync, rename, fsync dir).
-Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode);
-
 // JSON of a command result (protocol shape) and back.
 boost::json::object to_json(const CommandResult& r);
 Result<CommandResult> command_result_from_json(const boost::json::value& v);

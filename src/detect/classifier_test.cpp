@@ -346,6 +346,40 @@ TEST(RulesCache, SecondLoadReadsTheCacheAndGetsTheSameRules) {
   EXPECT_EQ(d.cache_files().size(), 1u);
 }
 
+// The caches are trusted as they are read (checksummed, not authenticated), so only a
+// directory of this user's that nobody else may write to is used: a missing one is made
+// 0700, one that group or others may write to (a shared /tmp directory, say) means no cache.
+TEST(RulesCache, OnlyADirectoryNobodyElseMayWriteToHoldsTheCaches) {
+  const auto base = std::filesystem::temp_directory_path() / ("fw-cache-dir-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(base);
+  const char* before = std::getenv("FW_DETECT_CACHE_DIR");
+  const std::string saved = before ? before : "";
+  auto dir_for = [](const std::filesystem::path& p) {
+    ::setenv("FW_DETECT_CACHE_DIR", p.c_str(), 1);
+    return detect_cache_dir();
+  };
+  const auto fresh = base / "a" / "fleetward";
+  EXPECT_EQ(dir_for(fresh), fresh.string());
+  EXPECT_EQ(std::filesystem::status(fresh).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+  std::filesystem::permissions(fresh, std::filesystem::perms::all);  // 0777
+  EXPECT_EQ(dir_for(fresh), "");
+  std::filesystem::permissions(fresh, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec);  // 0755
+  EXPECT_EQ(dir_for(fresh), fresh.string());
+  std::filesystem::create_directory_symlink(fresh, base / "link");
+  EXPECT_EQ(dir_for(base / "link"), "");  // a link placed there is not followed
+  std::ofstream(base / "file") << "x";
+  EXPECT_EQ(dir_for(base / "file"), "");
+  EXPECT_EQ(dir_for(""), "");  // disabled
+  if (before) {
+    ::setenv("FW_DETECT_CACHE_DIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("FW_DETECT_CACHE_DIR");
+  }
+  std::filesystem::remove_all(base);
+}
+
 TEST(RulesCache, NoDirectoryMeansNoCache) {
   RulesCacheDir d;
   RuleSet got;
@@ -501,7 +535,9 @@ TEST(RulesCache, DecodeRejectsDamageBehindAValidChecksum) {
       std::string b = good;
       b[i] = static_cast<char>(static_cast<unsigned char>(b[i]) ^ x);
       RuleSet back;
-      if (decode_rule_set(resealed(b), 77, back)) EXPECT_FALSE(back == set) << i;
+      if (decode_rule_set(resealed(b), 77, back)) {
+        EXPECT_FALSE(back == set) << i;
+      }
     }
   }
   // Specific damage behind a valid checksum.

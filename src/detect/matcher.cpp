@@ -12,10 +12,6 @@
 // std::once_flag each); each thread keeps its own hs_scratch_t.
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -25,6 +21,7 @@
 #include <hs/hs.h>
 #include <re2/re2.h>
 
+#include "util/files.h"
 #include "util/strings.h"
 #include "detect/rules.h"
 
@@ -247,35 +244,20 @@ void extract(const Rule& r, const re2::StringPiece* g, int ng, KindMatch& km) {
 std::string cache_dir() { return detect_cache_dir(); }
 
 hs_database_t* load_cached(const std::string& path) {
-  // Read straight into a buffer of the file's size (a stringstream copied the 2.5 MB twice).
-  constexpr std::streamoff kMaxDatabase = std::streamoff{256} << 20;
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return nullptr;
-  std::streamoff size = in.tellg();
-  if (size <= 0 || size > kMaxDatabase) return nullptr;
-  std::unique_ptr<char[]> bytes(new char[static_cast<size_t>(size)]);  // not zeroed first
-  in.seekg(0);
-  if (!in.read(bytes.get(), size)) return nullptr;
+  constexpr size_t kMaxDatabase = size_t{256} << 20;
+  auto bytes = read_file_limited(path, kMaxDatabase);
+  if (!bytes || bytes->empty()) return nullptr;
   hs_database_t* db = nullptr;
-  if (hs_deserialize_database(bytes.get(), static_cast<size_t>(size), &db) != HS_SUCCESS) return nullptr;
+  if (hs_deserialize_database(bytes->data(), bytes->size(), &db) != HS_SUCCESS) return nullptr;
   return db;
 }
 
-void store_cached(const std::string& dir, const std::string& path, const hs_database_t* db) {
+void store_cached(const std::string& path, const hs_database_t* db) {
   char* bytes = nullptr;
   size_t len = 0;
   if (hs_serialize_database(db, &bytes, &len) != HS_SUCCESS) return;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes, static_cast<std::streamsize>(len));
-    if (!out) ec = std::make_error_code(std::errc::io_error);
-  }
+  (void)write_file_atomic(path, std::string_view(bytes, len), 0644, /*durable=*/false);  // a failure costs the next start
   std::free(bytes);
-  if (!ec) std::filesystem::rename(tmp, path, ec);
-  if (ec) std::filesystem::remove(tmp, ec);
 }
 
 }  // namespace
@@ -325,10 +307,9 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
   }
   bool modes_cached = false;
   if (!modes_path.empty()) {
-    std::ifstream in(modes_path, std::ios::binary);
-    std::string line;
-    if (in && std::getline(in, line) && line.size() == n &&
-        line.find_first_not_of("012345") == std::string::npos) {
+    auto text = read_file_limited(modes_path, n + 1);
+    std::string line = text ? text->substr(0, text->find('\n')) : std::string();
+    if (line.size() == n && line.find_first_not_of("012345") == std::string::npos) {
       for (size_t i = 0; i < n; ++i) mode[i] = line[i] - '0';
       modes_cached = true;
     }
@@ -398,7 +379,7 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
     hs_error_t rc = hs_compile_multi(exprs.data(), flags.data(), ids.data(),
                                      static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db, &err);
     if (rc == HS_SUCCESS) {
-      if (!cache_path.empty()) store_cached(dir, cache_path, db);
+      if (!cache_path.empty()) store_cached(cache_path, db);
       impl->db = db;
       impl->generation = g_next_generation.fetch_add(1);
       break;
@@ -414,16 +395,7 @@ Result<std::unique_ptr<Matcher>> Matcher::build(const RuleSet& set) {
   if (impl->db && !modes_path.empty() && (!modes_cached || mode != modes_read)) {
     std::string line;
     for (int m : mode) line.push_back(static_cast<char>('0' + m));
-    std::string tmp = modes_path + ".tmp" + std::to_string(::getpid());
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(modes_path).parent_path(), ec);
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out << line << "\n";
-      if (!out) ec = std::make_error_code(std::errc::io_error);
-    }
-    if (!ec) std::filesystem::rename(tmp, modes_path, ec);
-    if (ec) std::filesystem::remove(tmp, ec);
+    (void)write_file_atomic(modes_path, line + "\n", 0644, /*durable=*/false);  // a failure costs the next start
   }
   if (!impl->db) {
     // Nothing compiled (or too many failures): every rule goes through RE2.

@@ -2,10 +2,12 @@
 // RuleSet, and the binary cache of a parsed RuleSet (load_rule_set). Pure apart from
 // reading the named files and the cache file; thread-compatible (processes that share a
 // cache directory replace its file atomically).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "detect/rules.h"
+#include "util/files.h"
 #include "util/strings.h"
 
 namespace fw::detect {
@@ -143,10 +146,21 @@ void order_rules(RuleSet& set) {
 
 
 std::string detect_cache_dir() {
-  if (const char* d = std::getenv("FW_DETECT_CACHE_DIR")) return d;  // "" disables
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/fleetward";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.cache/fleetward";
-  return {};
+  std::string dir;
+  if (const char* d = std::getenv("FW_DETECT_CACHE_DIR")) dir = d;  // "" disables
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/fleetward";
+  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/fleetward";
+  if (dir.empty()) return {};
+  // The caches are trusted (checksummed, not authenticated): only in a directory that this
+  // user owns and nobody else may write to, made here (0700) when missing. Otherwise none.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return {};
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return {};
+  return dir;
 }
 
 // ---- the parsed-rules cache -----------------------------------------------------------
@@ -159,10 +173,14 @@ std::string detect_cache_dir() {
 namespace {
 
 constexpr char kCacheMagic[8] = {'F', 'W', 'R', 'U', 'L', 'E', 'S', '1'};
-// Bump when Rule or the encoding changes; the key also names this file's build time, so
-// that a rebuilt parser (load_rules_file) never reads rules that an older one cached.
+// Bump when the encoding changes. The key also names the parser's source (a hash of
+// rules.cpp and rules.h that the build passes in, see CMakeLists.txt), so that a changed
+// parser (load_rules_file) never reads rules that an older one cached.
 constexpr uint32_t kCacheFormat = 1;
-constexpr const char kCacheCode[] = "fleetward detect rules " __DATE__ " " __TIME__;
+#ifndef FW_RULES_SOURCE_SHA256
+#error "FW_RULES_SOURCE_SHA256 must name the parser's source (src/detect/CMakeLists.txt)"
+#endif
+constexpr const char kCacheCode[] = "fleetward detect rules " FW_RULES_SOURCE_SHA256;
 constexpr size_t kMaxCacheFile = 16 << 20;
 constexpr uint32_t kMaxCacheRules = 100000, kMaxCacheBuilds = 100000, kMaxMayBe = 16;
 constexpr uint32_t kMaxCacheString = 8192;  // regexes are at most kMaxRegex; `where` names a path
@@ -251,47 +269,29 @@ uint64_t rules_cache_key(const std::string& own_path, const std::string& own_tex
   return fnv1a64(uap_text, key);
 }
 
-// The cache file's bytes, or "" when it is missing, unreadable or too large.
-std::string read_cache_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return {};
-  auto size = static_cast<std::streamoff>(in.tellg());
-  if (size <= 0 || static_cast<uint64_t>(size) > kMaxCacheFile) return {};
-  std::string bytes(static_cast<size_t>(size), '\0');
-  in.seekg(0);
-  in.read(bytes.data(), size);
-  bytes.resize(static_cast<size_t>(in.gcount()));  // a file that shrank meanwhile fails its checksum
-  return bytes;
-}
-
-// Written to a temporary file renamed into place (readers see the old file or the new one);
-// beyond kKeepCacheFiles rules caches in the directory, the least recently written are
+// Written to a fresh temporary file renamed into place (readers see the old file or the new
+// one); beyond kKeepCacheFiles rules caches in the directory, the least recently written are
 // removed (several builds or installations sharing the directory keep theirs: removing every
-// other one made two builds used in turn miss on every start). Failures only cost the next
-// start.
+// other one made two builds used in turn miss on every start), and so are temporary files
+// of the caches older than an hour (a process killed while writing). Failures only cost the
+// next start.
 void write_cache_file(const std::string& dir, const std::string& path, const std::string& bytes) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  static std::atomic<unsigned> writes{0};  // two loads in one process use two names
-  std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "." + std::to_string(writes.fetch_add(1));
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) ec = std::make_error_code(std::errc::io_error);
-  }
-  if (!ec) std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return;
-  }
+  std::filesystem::create_directories(dir, ec);  // detect_cache_dir() made it; a caller's own may not exist yet
+  if (!write_file_atomic(path, bytes, 0644, /*durable=*/false)) return;
+  const auto an_hour_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
   std::vector<std::pair<std::filesystem::file_time_type, std::filesystem::path>> caches;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     std::string other = it->path().filename().string();
-    if (!other.starts_with("detect-rules-") || !other.ends_with(".bin")) continue;
+    if (!other.starts_with("detect-")) continue;
     std::error_code tc;
     auto when = it->last_write_time(tc);
-    if (!tc) caches.emplace_back(when, it->path());
+    if (tc) continue;
+    if (other.find(".tmp.") != std::string::npos) {
+      if (when < an_hour_ago) std::filesystem::remove(it->path(), tc);
+    } else if (other.starts_with("detect-rules-") && other.ends_with(".bin")) {
+      caches.emplace_back(when, it->path());
+    }
   }
   if (caches.size() <= kKeepCacheFiles) return;
   std::sort(caches.begin(), caches.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
@@ -350,7 +350,10 @@ Status decode_rule_set(std::string_view bytes, uint64_t key, RuleSet& out) {
   if (in.u32(count) && count > kMaxCacheRules) in.bad(std::to_string(count) + " rules, more than the limit");
   out.rules.clear();
   out.ios_builds.clear();
-  if (in.error.empty()) out.rules.reserve(count);
+  // No more than the bytes left can hold (the smallest rule takes 22): a short file that
+  // claims many rules must not make this allocate for them.
+  constexpr size_t kMinRuleBytes = 22;
+  if (in.error.empty()) out.rules.reserve(std::min<size_t>(count, (body - in.pos) / kMinRuleBytes));
   for (uint32_t i = 0; i < count && in.error.empty(); ++i) {
     Rule r;
     uint8_t kind = 0, flags = 0;
@@ -413,8 +416,8 @@ Status load_rule_set(const std::string& own_path, const std::string& uap_path, c
     char name[64];
     std::snprintf(name, sizeof name, "/detect-rules-%016llx.bin", static_cast<unsigned long long>(key));
     cache_path = cache_dir + name;
-    if (std::string bytes = read_cache_file(cache_path); !bytes.empty()) {
-      if (decode_rule_set(bytes, key, out)) {
+    if (auto bytes = read_file_limited(cache_path, kMaxCacheFile); bytes && !bytes->empty()) {
+      if (decode_rule_set(*bytes, key, out)) {
         if (from_cache) *from_cache = true;
         return {};
       }
