@@ -196,6 +196,29 @@ TEST(FastPath, TimeCacheFollowsTheText) {
 // (forward, backward, second 60, hours and minutes out of range, other bytes in place of the
 // digits and the ':'), with day and zone changes between, fast against general, line by
 // line and over a buffer, in order.
+// The time cache compares the 26-byte time text and the '] "' after it in one go: a line
+// with the previous line's time but any other byte in one of those three places is not
+// taken for the previous one (each time right after a line that fills the cache).
+TEST(FastPath, CachedTimeWithAnotherSeparatorAfterIt) {
+  auto fast = LineParser::make(LogFormat::combined);
+  auto slow = LineParser::make(LogFormat::combined);
+  ASSERT_TRUE(fast && slow);
+  slow->set_fast_path(false);
+  const std::string head = "10.0.0.1 - u [01/Mar/2023:12:00:01 +0300";
+  const std::string good = "] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\"";
+  int taken = 0, variants = 0;
+  for (size_t at = 0; at < 3; ++at)
+    for (char c : std::string("x \t\"][\\-\r\0", 10)) {
+      std::string rest = good;
+      if (rest[at] == c) continue;
+      rest[at] = c;
+      ++variants;
+      taken += took_line_as_general_parser(*fast, *slow, head + good + "\n");
+      took_line_as_general_parser(*fast, *slow, head + rest + "\n");
+    }
+  EXPECT_EQ(taken, variants);  // the good line each time, from the cache
+}
+
 TEST(FastPath, TimeCacheClockPartOnly) {
   auto fast = LineParser::make(LogFormat::combined);
   auto at = LineParser::make(LogFormat::combined);
