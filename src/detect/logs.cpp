@@ -613,10 +613,17 @@ const FindQuoteFn g_find_quote_long = pick_find_quote();
 // The end of a quoted field that the general parser would find (the first '"' followed by
 // `next` and `next2`, when they are not 0), or npos when there is none or when a backslash
 // (the general parser then handles the escapes) or a '\n' comes first. `lng`: a long field
-// (g_find_quote_long).
-inline size_t find_quoted_end(std::string_view s, size_t pos, char next = 0, char next2 = 0, bool lng = false) {
+// (g_find_quote_long; Avx2: the caller is compiled for AVX2, which inlines the 32-byte search).
+template <bool Avx2 = false>
+inline __attribute__((always_inline)) size_t find_quoted_end(std::string_view s, size_t pos, char next = 0, char next2 = 0,
+                                                             bool lng = false) {
   for (;;) {
-    size_t i = lng ? g_find_quote_long(s, pos) : find_quote_or_stop(s, pos);
+    size_t i;
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__))
+    if constexpr (Avx2) i = lng ? find_quote_or_stop_32(s, pos) : find_quote_or_stop(s, pos);
+    else
+#endif
+      i = lng ? g_find_quote_long(s, pos) : find_quote_or_stop(s, pos);
     if (i == std::string_view::npos || s[i] != '"') return std::string_view::npos;
     if ((next == 0 || (i + 1 < s.size() && s[i + 1] == next)) && (next2 == 0 || (i + 2 < s.size() && s[i + 2] == next2)))
       return i;
@@ -631,7 +638,8 @@ inline size_t find_quoted_end(std::string_view s, size_t pos, char next = 0, cha
 // what parse_with_tokens(kCombined) gives for the line that `line` starts with (the bytes up
 // to its first '\n', or all of it), and the result is one past the User-Agent's closing
 // quote: nothing after it matters to the record.
-size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
+template <bool Avx2>
+inline __attribute__((always_inline)) size_t parse_combined_fast_impl(std::string_view line, LogRecord& r, TimeCache& tc) {
   constexpr size_t npos = std::string_view::npos;
   size_t p1 = find_short(line, 0, ' ');  // $remote_addr " "
   if (p1 == npos) return 0;
@@ -693,7 +701,7 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
     }
   }
   size_t rq = p4 + 3;
-  size_t p5 = find_quoted_end(line, rq, ' ', 0, /*lng=*/true);  // $request "\" " (mostly over 16 bytes)
+  size_t p5 = find_quoted_end<Avx2>(line, rq, ' ', 0, /*lng=*/true);  // $request "\" " (mostly over 16 bytes)
   if (p5 == npos) return 0;
   // $status " ": mostly three digits, then the scan would stop at the ' ' right after them
   // (and the status is read here).
@@ -728,10 +736,10 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   size_t p8 = p7 + 5 < line.size() && line[p7 + 2] == '-' && line[p7 + 3] == '"' && line[p7 + 4] == ' ' &&
                       line[p7 + 5] == '"'
                   ? p7 + 3
-                  : find_quoted_end(line, p7 + 2, ' ', '"');
+                  : find_quoted_end<Avx2>(line, p7 + 2, ' ', '"');
   if (p8 == npos) return 0;
   size_t ua = p8 + 3;
-  size_t p9 = find_quoted_end(line, ua, 0, 0, /*lng=*/true);  // $http_user_agent "\""
+  size_t p9 = find_quoted_end<Avx2>(line, ua, 0, 0, /*lng=*/true);  // $http_user_agent "\""
   if (p9 == npos) return 0;
 
   // Fields are decided on locals and stored once (reading a view back right after storing
@@ -762,6 +770,27 @@ size_t parse_combined_fast(std::string_view line, LogRecord& r, TimeCache& tc) {
   split_request(std::string_view(d + rq, p5 - rq), r, p9 + 1 - rq, rq);
   return p9 + 1;
 }
+
+// The fast path for the processor at hand, chosen once at run time: with AVX2, a copy
+// compiled for it and flattened, so that the two 32-byte searches of a line and the time
+// helpers are inline (no call through g_find_quote_long): -1.7% instructions a line. (The
+// whole fast path cloned for AVX2 without flattening kept the calls: +0.9%, not kept.)
+using ParseFastFn = size_t (*)(std::string_view line, LogRecord& r, TimeCache& tc);
+size_t parse_combined_fast_base(std::string_view line, LogRecord& r, TimeCache& tc) {
+  return parse_combined_fast_impl<false>(line, r, tc);
+}
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__))
+__attribute__((target("avx2"), flatten)) size_t parse_combined_fast_avx2(std::string_view line, LogRecord& r, TimeCache& tc) {
+  return parse_combined_fast_impl<true>(line, r, tc);
+}
+ParseFastFn pick_parse_fast() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? parse_combined_fast_avx2 : parse_combined_fast_base;
+}
+#else
+ParseFastFn pick_parse_fast() { return parse_combined_fast_base; }
+#endif
+const ParseFastFn parse_combined_fast = pick_parse_fast();
 
 void reset(LogRecord& r) {
   r.time_text = {};
