@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #if defined(__SSE2__)
 #include <immintrin.h>
@@ -601,10 +602,13 @@ __attribute__((target("avx2"))) size_t find_quote_or_stop_32(std::string_view s,
     if (d[pos] == '"' || d[pos] == '\\' || d[pos] == '\n') return pos;
   return std::string_view::npos;
 }
-FindQuoteFn pick_find_quote() {
+// AVX2 where the processor has it, unless $FW_DETECT_NO_AVX2 is set: the tests run the
+// baseline (SSE2) code too on a machine that has AVX2 (detect_test_baseline, CMakeLists.txt).
+bool use_avx2() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") ? find_quote_or_stop_32 : find_quote_or_stop_16;
+  return __builtin_cpu_supports("avx2") && !std::getenv("FW_DETECT_NO_AVX2");
 }
+FindQuoteFn pick_find_quote() { return use_avx2() ? find_quote_or_stop_32 : find_quote_or_stop_16; }
 #else
 FindQuoteFn pick_find_quote() { return find_quote_or_stop_16; }
 #endif
@@ -783,10 +787,7 @@ size_t parse_combined_fast_base(std::string_view line, LogRecord& r, TimeCache& 
 __attribute__((target("avx2"), flatten)) size_t parse_combined_fast_avx2(std::string_view line, LogRecord& r, TimeCache& tc) {
   return parse_combined_fast_impl<true>(line, r, tc);
 }
-ParseFastFn pick_parse_fast() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") ? parse_combined_fast_avx2 : parse_combined_fast_base;
-}
+ParseFastFn pick_parse_fast() { return use_avx2() ? parse_combined_fast_avx2 : parse_combined_fast_base; }
 #else
 ParseFastFn pick_parse_fast() { return parse_combined_fast_base; }
 #endif
