@@ -12,8 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
@@ -55,16 +53,10 @@ namespace {
 
 // The whole of a rules file (at most kMaxRulesFile bytes).
 Result<std::string> read_rules_text(const std::string& path) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) return fail(Errc::io_error, "cannot read rules file: " + ec.message(), path);
-  if (size > kMaxRulesFile) return fail(Errc::too_large, "rules file larger than 16 MiB", path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(Errc::io_error, "cannot open rules file", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (ss.view().size() > kMaxRulesFile) return fail(Errc::too_large, "rules file larger than 16 MiB", path);
-  return std::move(ss).str();
+  auto text = read_file_limited(path, kMaxRulesFile, /*follow_links=*/true);  // installed rules may be links
+  if (text) return text;
+  if (text.error().code == Errc::too_large) return fail(Errc::too_large, "rules file larger than 16 MiB", path);
+  return fail(Errc::io_error, "cannot read rules file: " + text.error().message, path);
 }
 
 Status parse_rules_text(const std::string& text, const std::string& path, bool own, RuleSet& out);

@@ -336,6 +336,12 @@ Status read_stream(int fd, const std::string& file, Part& part, Progress& prog, 
       });
 }
 
+// Whether fd, a regular file, starts with gzip's magic bytes.
+bool starts_as_gzip(int fd) {
+  unsigned char magic[2] = {0, 0};
+  return ::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
 // Whether path is a regular file that starts with gzip's magic bytes. A named pipe is not
 // opened (stat first): it is read only when its turn comes.
 bool regular_gzip(const std::string& path) {
@@ -343,9 +349,7 @@ bool regular_gzip(const std::string& path) {
   if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return false;
-  unsigned char magic[2] = {0, 0};
-  bool gz = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f &&
-            magic[1] == 0x8b;
+  bool gz = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && starts_as_gzip(fd);
   ::close(fd);
   return gz;
 }
@@ -423,9 +427,7 @@ class GzipAhead {
           f.status = std::unexpected(made.error());
         } else {
           f.part = std::move(*made);
-          int fd;
-          do fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-          while (fd < 0 && errno == EINTR);
+          int fd = open_file(f.path);
           f.status = fd < 0 ? fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), f.path)
                             : read_stream(fd, f.path, *f.part, prog_, {});
         }
@@ -502,6 +504,11 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
       if (res.first_unparsed.size() < opts.keep_unparsed)
         res.first_unparsed.push_back(UnparsedLine{file, line_offset + line, std::move(err)});
   };
+  // Takes in the table of the lines right after the ones res.table has seen.
+  auto absorb = [&](std::unique_ptr<SightingTable> t) {
+    if (res.table->size() == 0) res.table = std::move(t);  // nothing to fold into yet
+    else res.table->merge_from(*t);
+  };
   auto make_part = [&](LogFormat f, SightingTable* table) -> Result<std::unique_ptr<Part>> {
     auto p = std::make_unique<Part>();
     FW_TRY(p->parser, LineParser::make(f, opts.nginx_format));
@@ -531,19 +538,15 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
                       [&](SightingTable* t) { return make_part(opts.format, t); }, prog);
       auto& got = ahead->take(ahead_index[fi], tick);
       if (!got.status) return std::unexpected(got.status.error());
-      if (res.table->size() == 0) res.table = std::move(got.table);
-      else res.table->merge_from(*got.table);
+      absorb(std::move(got.table));
       fold(file, *got.part, 0);
-      got.table.reset();
       got.part.reset();
       continue;
     }
     int fd = file == "-" ? -1 : open_file(file);
     if (file != "-" && fd < 0) return fail(Errc::io_error, std::string("cannot open: ") + std::strerror(errno), file);
     struct stat stt {};
-    unsigned char magic[2] = {0, 0};
-    bool plain = fd >= 0 && ::fstat(fd, &stt) == 0 && S_ISREG(stt.st_mode) &&
-                 !(::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
+    bool plain = fd >= 0 && ::fstat(fd, &stt) == 0 && S_ISREG(stt.st_mode) && !starts_as_gzip(fd);
     if (!plain) {
       // gzip, standard input, pipes: zlib streams it on this thread, from the descriptor
       // already open (a named pipe opened twice would block on its second open).
@@ -662,8 +665,7 @@ Result<ScanResult> scan_logs(const std::vector<std::string>& files, const ScanOp
     }
     ::close(fd);
     for (size_t k = 1; k < tables.size(); ++k) tables[0]->merge_from(*tables[k], /*by_unit=*/true);
-    if (res.table->size() == 0) res.table = std::move(tables[0]);  // nothing to fold into yet
-    else res.table->merge_from(*tables[0]);
+    absorb(std::move(tables[0]));
     uint64_t offset = 0;
     for (auto& p : parts) {
       fold(file, *p, offset);

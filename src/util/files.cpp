@@ -57,9 +57,9 @@ Status write_file_atomic(const std::string& path, std::string_view data, unsigne
   return {};
 }
 
-Result<std::string> read_file_limited(const std::string& path, size_t max_bytes) {
+Result<std::string> read_file_limited(const std::string& path, size_t max_bytes, bool follow_links) {
   int fd;
-  do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  do fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (follow_links ? 0 : O_NOFOLLOW));
   while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     if (errno == ENOENT) return fail(Errc::not_found, "no such file", path);

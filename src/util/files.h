@@ -16,11 +16,12 @@ namespace fw {
 // temporary file is removed and path is unchanged: io_error naming the step.
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0644, bool durable = true);
 
-// The bytes of the regular file at path, at most max_bytes: opened without following a
-// symbolic link and without blocking (a named pipe placed there is refused, not waited
-// on). not_found when missing; invalid_argument when a link, pipe or anything but a
-// regular file; too_large over max_bytes; io_error otherwise. A file that changes while it
-// is read gives whatever bytes were read (callers that need integrity checksum them).
-Result<std::string> read_file_limited(const std::string& path, size_t max_bytes);
+// The bytes of the regular file at path, at most max_bytes: opened without blocking (a named
+// pipe placed there is refused, not waited on) and, unless follow_links, without following
+// a symbolic link (caches: a link placed there is not read through). not_found when
+// missing; invalid_argument when a link (not followed), pipe or anything but a regular
+// file; too_large over max_bytes; io_error otherwise. A file that changes while it is read
+// gives whatever bytes were read (callers that need integrity checksum them).
+Result<std::string> read_file_limited(const std::string& path, size_t max_bytes, bool follow_links = false);
 
 }  // namespace fw

@@ -53,12 +53,22 @@ TEST_F(FilesTest, ALinkAtTheOldTemporaryNameIsNotWrittenThrough) {
   EXPECT_EQ(*read_file_limited(path, 100), "new");
 }
 
-TEST_F(FilesTest, AFailedWriteLeavesTheFileAsItWas) {
-  const auto path = (dir_ / "no-such-dir" / "f").string();
-  auto st = write_file_atomic(path, "x");
+// A write whose rename fails (path is a directory that is not empty) leaves what was at
+// path as it was and no temporary file; one with no directory to write in names it.
+TEST_F(FilesTest, AFailedWriteLeavesThePathAsItWasAndNoTemporary) {
+  const auto path = dir_ / "taken";
+  fs::create_directories(path / "inside");
+  auto st = write_file_atomic(path.string(), "x", 0644, false);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::io_error);
-  EXPECT_NE(st.error().to_string().find("no-such-dir"), std::string::npos) << st.error().to_string();
+  EXPECT_NE(st.error().message.find("rename"), std::string::npos) << st.error().to_string();
+  EXPECT_TRUE(fs::is_directory(path / "inside"));
+  size_t entries = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) entries += e.path() == path ? 0 : 1;
+  EXPECT_EQ(entries, 0u);  // no taken.tmp.* left behind
+  auto nodir = write_file_atomic((dir_ / "no-such-dir" / "f").string(), "x");
+  ASSERT_FALSE(nodir);
+  EXPECT_NE(nodir.error().to_string().find("no-such-dir"), std::string::npos) << nodir.error().to_string();
 }
 
 TEST_F(FilesTest, ReadRefusesLinksPipesDirectoriesAndTooLargeFiles) {
@@ -70,6 +80,7 @@ TEST_F(FilesTest, ReadRefusesLinksPipesDirectoriesAndTooLargeFiles) {
   const auto link = (dir_ / "link").string();
   fs::create_symlink(file, link);
   EXPECT_EQ(read_file_limited(link, 100).error().code, Errc::invalid_argument);
+  EXPECT_EQ(*read_file_limited(link, 100, /*follow_links=*/true), "0123456789");
   const auto fifo = (dir_ / "fifo").string();
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto pipe = read_file_limited(fifo, 100);  // no writer: would block without O_NONBLOCK
