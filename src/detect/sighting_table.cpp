@@ -301,11 +301,11 @@ inline void SightingTable::set_front(uint64_t quick, const PairSlot& p) {
   f.tag = static_cast<uint32_t>(quick >> 32);
 }
 
-const SightingTable::PairSlot* SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client,
-                                                       bool by_device) {
+std::optional<SightingTable::PairSlot> SightingTable::add_pair(uint64_t hash, uint32_t entry, uint32_t raw,
+                                                               uint32_t client, bool by_device) {
   size_t user_len = raw_users_.get(raw).size();
   uint64_t user_off = raw_users_.offset(raw);
-  if (user_len > 0xff || client > 0xffff || user_off > 0xffffffffu) return nullptr;  // not cached: such records take the interners
+  if (user_len > 0xff || client > 0xffff || user_off > 0xffffffffu) return std::nullopt;  // not cached: such records take the interners
   size_t mask = pairs_.size() - 1;
   auto tag = static_cast<uint32_t>(hash >> 32);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -317,16 +317,12 @@ const SightingTable::PairSlot* SightingTable::add_pair(uint64_t hash, uint32_t e
       p.client = static_cast<uint16_t>(client);
       p.user_len = static_cast<uint8_t>(user_len);
       p.by_device = by_device;
-      if (++pairs_used_ * 4 > pairs_.size() * 3) {
-        PairSlot copy = p;
-        grow_pairs();
-        front_scratch_ = copy;
-        return &front_scratch_;
-      }
-      return &p;
+      PairSlot added = p;  // grow_pairs() below moves p
+      if (++pairs_used_ * 4 > pairs_.size() * 3) grow_pairs();
+      return added;
     }
     if (p.user_off == user_off && p.client == client && p.user_len == user_len && p.by_device == by_device)
-      return &p;  // already there (the pair came twice in one batch)
+      return p;  // already there (the pair came twice in one batch)
   }
 }
 
@@ -437,7 +433,7 @@ void SightingTable::add_batch(const LogRecord* const* recs, size_t n) {
     if (ei == kNoEntry) {
       bool inserted = false;
       ei = entry_for(keys[i], inserted);
-      if (const PairSlot* p = add_pair(pair_hashes[i], ei, raws[i], clients[i], by_device[i])) set_front(quicks[i], *p);
+      if (auto p = add_pair(pair_hashes[i], ei, raws[i], clients[i], by_device[i])) set_front(quicks[i], *p);
       if (inserted) {
         Hot& h = hot_.emplace_back();
         h.last_seen = rec.time;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -173,8 +174,8 @@ class SightingTable {
   uint32_t find_front(uint64_t quick, std::string_view user, std::string_view client, bool by_device) const;
   void set_front(uint64_t quick, const PairSlot& p);
   bool same_pair(const PairSlot& p, std::string_view user, std::string_view client, bool by_device) const;
-  // The pair's slot (or a copy of it), or nullptr when such a pair is not cached.
-  const PairSlot* add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client, bool by_device);
+  // A copy of the pair's slot (for the front cache), or nullopt when such a pair is not cached.
+  std::optional<PairSlot> add_pair(uint64_t hash, uint32_t entry, uint32_t raw, uint32_t client, bool by_device);
   static void set_ip(Hot& h, Entry& e, std::string_view ip);
   static std::string ip_of(const Hot& h, const Entry& e);
   static int64_t count_of(const Hot& h, const Entry& e) { return static_cast<int64_t>(uint64_t{e.count_hi} << 32 | h.count); }
@@ -192,7 +193,6 @@ class SightingTable {
   TableVector<PairSlot> pairs_;        // power of two, at most 3/4 full
   size_t pairs_used_ = 0;
   TableVector<PairSlot> front_;        // kFront slots; tag = the high half of the quick hash
-  PairSlot front_scratch_;             // add_pair's copy of a slot that grow_pairs() moved
   TableVector<Hot> hot_;               // hot_[i] belongs to entries_[i]
   std::vector<Entry> entries_;
   std::string scratch_;
